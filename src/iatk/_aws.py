@@ -1,0 +1,258 @@
+"""AWS access in one place: the run's boto3 Session, cached clients, botocore Config, error wrapping.
+
+The core never creates clients at import time. Each public call takes ``session=None``; with None it
+uses the run's default session (installed by the pytest plugin or by ``embedded_session``), else one
+built from the ``IATK_*`` / ``AWS_*`` environment.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from importlib import metadata
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ._config import Settings, current_settings
+from .exceptions import AwsError, ConfigError, IatkError
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_schemas import SchemasClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_stepfunctions import SFNClient
+    from mypy_boto3_sts import STSClient
+    from mypy_boto3_xray import XRayClient
+
+try:
+    VERSION = metadata.version("iatk")
+except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+    VERSION = "0+unknown"
+
+E = TypeVar("E", bound=IatkError)
+EMBEDDED_KEY_ID = "iatk-embedded"  # dummy credentials: the embedded session can never sign for AWS
+
+
+def botocore_config(*, embedded: bool = False, custom_endpoint: bool = False) -> Config:
+    """iatk's client Config: user agent, retries, and timeouts that outlast a 20 s long poll.
+
+    On the embedded backend retries are off: moto may apply a request's side effects before it
+    fails, so a retry would deliver twice (MOTO.md). With any custom endpoint, botocore's host
+    prefixes (``sync-`` for TestState) are turned off, since they cannot resolve on 127.0.0.1.
+    """
+    retries: Any = (
+        {"mode": "standard", "total_max_attempts": 1} if embedded else {"mode": "adaptive", "max_attempts": 8}
+    )
+    return Config(
+        user_agent_extra=f"iatk/{VERSION}",
+        retries=retries,
+        connect_timeout=10,
+        read_timeout=70,
+        inject_host_prefix=not (embedded or custom_endpoint),
+        max_pool_connections=32,
+    )
+
+
+class IatkSession(boto3.Session):
+    """A boto3 Session whose clients default to a fixed endpoint and to iatk's Config.
+
+    The embedded backend and ``--iatk-endpoint-url`` use it, so a test's own
+    ``iatk_session.client("stepfunctions")`` reaches the same server as iatk does.
+    """
+
+    def __init__(self, *args: Any, endpoint_url: str | None = None, embedded: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.iatk_endpoint_url = endpoint_url
+        self.iatk_embedded = embedded
+
+    def client(self, *args: Any, **kwargs: Any) -> Any:
+        if self.iatk_endpoint_url and not kwargs.get("endpoint_url"):
+            kwargs["endpoint_url"] = self.iatk_endpoint_url
+        base = botocore_config(embedded=self.iatk_embedded, custom_endpoint=bool(self.iatk_endpoint_url))
+        kwargs["config"] = base.merge(kwargs["config"]) if kwargs.get("config") else base
+        return super().client(*args, **kwargs)
+
+    def resource(self, *args: Any, **kwargs: Any) -> Any:
+        if self.iatk_endpoint_url and not kwargs.get("endpoint_url"):
+            kwargs["endpoint_url"] = self.iatk_endpoint_url
+        return super().resource(*args, **kwargs)
+
+
+def embedded_boto_session(endpoint_url: str, region: str | None = None) -> IatkSession:
+    """A session for the embedded moto server: dummy credentials, never real AWS."""
+    return IatkSession(
+        aws_access_key_id=EMBEDDED_KEY_ID,
+        aws_secret_access_key=EMBEDDED_KEY_ID,
+        region_name=region or "us-east-1",
+        endpoint_url=endpoint_url,
+        embedded=True,
+    )
+
+
+def session_from_settings(settings: Settings) -> boto3.Session:
+    """The boto3 Session for ``backend=aws`` settings (profile, region, endpoint)."""
+    if settings.backend == "moto":
+        raise ConfigError(
+            "backend 'moto' needs the embedded server: run under pytest with --iatk-backend=moto, "
+            "or use `with iatk.embedded_session() as session:` and pass session=session"
+        )
+    return IatkSession(profile_name=settings.profile, region_name=settings.region, endpoint_url=settings.endpoint_url)
+
+
+class AwsContext:
+    """A session plus its cached clients. Get one with :func:`aws`."""
+
+    def __init__(self, session: boto3.Session) -> None:
+        self.session = session
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def region(self) -> str:
+        region = self.session.region_name
+        if not region:
+            raise ConfigError(
+                "no AWS region: pass --iatk-region (or region=...), set AWS_REGION, or set a region in your AWS profile"
+            )
+        return region
+
+    @property
+    def endpoint_url(self) -> str | None:
+        return getattr(self.session, "iatk_endpoint_url", None)
+
+    @property
+    def embedded(self) -> bool:
+        return bool(getattr(self.session, "iatk_embedded", False))
+
+    def client(self, service: str) -> Any:
+        """The cached client for ``service`` (created on first use, thread-safe)."""
+        with self._lock:
+            found = self._clients.get(service)
+            if found is None:
+                # IatkSession adds iatk's Config itself; a plain user session gets it here.
+                extra: dict[str, Any] = {} if isinstance(self.session, IatkSession) else {"config": botocore_config()}
+                found = self.session.client(service, region_name=self.region, **extra)  # type: ignore[call-overload]
+                self._clients[service] = found
+            return found
+
+    @property
+    def cloudformation(self) -> CloudFormationClient:
+        return cast("CloudFormationClient", self.client("cloudformation"))
+
+    @property
+    def events(self) -> EventBridgeClient:
+        return cast("EventBridgeClient", self.client("events"))
+
+    @property
+    def sqs(self) -> SQSClient:
+        return cast("SQSClient", self.client("sqs"))
+
+    @property
+    def stepfunctions(self) -> SFNClient:
+        return cast("SFNClient", self.client("stepfunctions"))
+
+    @property
+    def xray(self) -> XRayClient:
+        return cast("XRayClient", self.client("xray"))
+
+    @property
+    def tagging(self) -> ResourceGroupsTaggingAPIClient:
+        return cast("ResourceGroupsTaggingAPIClient", self.client("resourcegroupstaggingapi"))
+
+    @property
+    def schemas(self) -> SchemasClient:
+        return cast("SchemasClient", self.client("schemas"))
+
+    @property
+    def s3(self) -> S3Client:
+        return self.client("s3")  # type: ignore[no-any-return]
+
+    @property
+    def sts(self) -> STSClient:
+        return cast("STSClient", self.client("sts"))
+
+    @cached_property
+    def account_id(self) -> str:
+        """The caller's account id (one STS call, cached)."""
+        with calling("sts:GetCallerIdentity"):
+            return self.sts.get_caller_identity()["Account"]
+
+    @property
+    def partition(self) -> str:
+        return self.session.get_partition_for_region(self.region)
+
+
+_contexts: weakref.WeakKeyDictionary[boto3.Session, AwsContext] = weakref.WeakKeyDictionary()
+_contexts_lock = threading.Lock()
+_default_session: boto3.Session | None = None
+
+
+def set_default_session(session: boto3.Session | None) -> None:
+    """Install (or clear) the session used when a call gets ``session=None``."""
+    global _default_session  # noqa: PLW0603 - process-wide default, like boto3's own
+    _default_session = session
+
+
+def default_session() -> boto3.Session:
+    """The installed default session, else one from the current settings (made once)."""
+    global _default_session  # noqa: PLW0603 - process-wide default, like boto3's own
+    if _default_session is None:
+        _default_session = session_from_settings(current_settings())
+    return _default_session
+
+
+def aws(session: boto3.Session | None = None) -> AwsContext:
+    """The :class:`AwsContext` for ``session`` (or the default session): one per session."""
+    target = session if session is not None else default_session()
+    with _contexts_lock:
+        context = _contexts.get(target)
+        if context is None:
+            context = _contexts[target] = AwsContext(target)
+        return context
+
+
+def error_code(err: BaseException) -> str | None:
+    """The AWS error code of a botocore ClientError (None for other errors)."""
+    if isinstance(err, ClientError):
+        code = err.response.get("Error", {}).get("Code")
+        return str(code) if code else None
+    return None
+
+
+def error_message(err: BaseException) -> str:
+    """The AWS error message of a ClientError, else ``str(err)``."""
+    if isinstance(err, ClientError):
+        message = err.response.get("Error", {}).get("Message")
+        if message:
+            return f"{error_code(err)}: {message}"
+    return str(err)
+
+
+def wrap(err: BaseException, message: str, cls: type[E] = AwsError, **kwargs: Any) -> E:  # type: ignore[assignment]
+    """Build ``cls(message + ": " + aws error)`` keeping the AWS code; raise it ``from err``."""
+    full = f"{message}: {error_message(err)}"
+    if issubclass(cls, AwsError):
+        operation = getattr(err, "operation_name", None)
+        return cls(full, code=error_code(err), operation=operation, **kwargs)
+    wrapped = cls(full, **kwargs)
+    if wrapped.code is None:
+        wrapped.code = error_code(err)
+    return wrapped
+
+
+@contextmanager
+def calling(what: str, cls: type[IatkError] = AwsError, **kwargs: Any) -> Iterator[None]:
+    """Translate botocore errors raised inside the block into ``cls``, with the cause kept."""
+    try:
+        yield
+    except (ClientError, BotoCoreError) as err:
+        raise wrap(err, what, cls, **kwargs) from err

@@ -1,0 +1,208 @@
+"""The errors iatk raises.
+
+Every error is an :class:`IatkError`, so one ``except IatkError`` catches them all. The tree::
+
+    IatkError
+     ├── ConfigError              bad settings or arguments, found before any AWS call
+     ├── AwsError                 an AWS call failed; .code keeps the AWS error code
+     ├── StackError
+     │    ├── StackNotFound       lists stacks with similar names
+     │    ├── StackNotReady       the stack is not in a *_COMPLETE state
+     │    ├── StackOutputNotFound lists the outputs that exist           (also LookupError)
+     │    ├── ResourceNotInStack  lists logical ids, closest first       (also LookupError)
+     │    └── DeployError         deploy_stack failed; carries the stack's failure events
+     ├── PatternError             an invalid EventBridge pattern or matcher (also ValueError)
+     ├── ListenerError            bus or rule not found, creation failed and was rolled back
+     ├── PutEventsError           PutEvents rejected one or more entries
+     ├── WaitTimeout              nothing matched within the SLA         (also TimeoutError)
+     ├── TraceError
+     │    └── TraceIncomplete     the trace is still missing parts at the deadline
+     ├── SchemaError              registry, schema or version not found; unsupported construct
+     ├── StateTestError           a Step Functions state test could not run
+     └── CleanupError             per-resource failures, aggregated
+
+Errors that wrap a botocore error keep the AWS error code in ``.code`` and the original error as
+``__cause__``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "AwsError",
+    "CleanupError",
+    "ConfigError",
+    "DeployError",
+    "IatkError",
+    "ListenerError",
+    "PatternError",
+    "PutEventsError",
+    "ResourceNotInStack",
+    "SchemaError",
+    "StackError",
+    "StackNotFound",
+    "StackNotReady",
+    "StackOutputNotFound",
+    "StateTestError",
+    "TraceError",
+    "TraceIncomplete",
+    "WaitTimeout",
+]
+
+README_URL = "https://github.com/iatk/iatk/blob/main/README.md#"
+
+
+class IatkError(Exception):
+    """Base class of every iatk error.
+
+    Args:
+        message: What went wrong, what exists, and what to do.
+        code: The AWS error code when the error wraps an AWS call (e.g. ``ValidationError``).
+    """
+
+    #: README anchor that explains this error's feature; appended to the message when set.
+    help_anchor: str | None = None
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        if self.help_anchor:
+            message = f"{message}\n(see {README_URL}{self.help_anchor})"
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(IatkError, ValueError):
+    """A setting or argument is invalid. Raised before any AWS call."""
+
+    help_anchor = "configuration"
+
+
+class AwsError(IatkError):
+    """An AWS call failed. ``.code`` is the AWS error code, ``.operation`` the API operation."""
+
+    def __init__(self, message: str, *, code: str | None = None, operation: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.operation = operation
+
+
+class StackError(IatkError):
+    """Base of the CloudFormation stack errors."""
+
+    help_anchor = "stacks"
+
+
+class StackNotFound(StackError, LookupError):
+    """No stack with that name, id or ARN."""
+
+
+class StackNotReady(StackError):
+    """The stack exists but is not in a ``*_COMPLETE`` state."""
+
+
+class StackOutputNotFound(StackError, LookupError):
+    """The stack has no output with that key. The message lists the outputs it has."""
+
+
+class ResourceNotInStack(StackError, LookupError):
+    """The stack has no resource with that logical id. The message lists the closest ones."""
+
+
+class DeployError(StackError):
+    """``deploy_stack`` failed. ``.events`` holds the stack's failure events."""
+
+    def __init__(self, message: str, *, code: str | None = None, events: Sequence[Any] = ()) -> None:
+        super().__init__(message, code=code)
+        self.events = list(events)
+
+
+class PatternError(IatkError, ValueError):
+    """An EventBridge event pattern or a matcher is not valid."""
+
+    help_anchor = "matchers"
+
+
+class ListenerError(IatkError):
+    """A listener could not be created or closed; what was created has been removed."""
+
+    help_anchor = "listening-to-a-bus"
+
+
+class PutEventsError(IatkError):
+    """PutEvents rejected entries. ``.failed`` lists ``(index, entry, error_code, message)``."""
+
+    help_anchor = "putting-events"
+
+    def __init__(self, message: str, *, failed: Sequence[tuple[int, Any, str, str]] = ()) -> None:
+        super().__init__(message, code=failed[0][2] if failed else None)
+        self.failed = list(failed)
+
+
+class WaitTimeout(IatkError, TimeoutError):
+    """Nothing matched within the deadline.
+
+    Attributes:
+        description: What was awaited.
+        timeout: The deadline, in seconds.
+        elapsed: Seconds waited.
+        attempts: How many polls or fetches were made.
+        last: The last observation (events received, the last trace tree...).
+    """
+
+    help_anchor = "waiting-and-slas"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        description: str = "",
+        timeout: float | None = None,
+        elapsed: float | None = None,
+        attempts: int = 0,
+        last: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.description = description
+        self.timeout = timeout
+        self.elapsed = elapsed
+        self.attempts = attempts
+        self.last = last
+
+
+class TraceError(IatkError):
+    """An X-Ray trace could not be read."""
+
+    help_anchor = "x-ray-traces"
+
+
+class TraceIncomplete(TraceError):
+    """The trace was still incomplete at the deadline; the message says what was missing."""
+
+
+class SchemaError(IatkError):
+    """A schema could not be found, read or turned into an event."""
+
+    help_anchor = "mock-events"
+
+
+class StateTestError(IatkError):
+    """A Step Functions state test could not run (unknown state, unreadable definition...)."""
+
+    help_anchor = "testing-step-functions-states"
+
+
+class CleanupError(IatkError):
+    """One or more harness resources could not be deleted.
+
+    ``.failures`` lists ``(arn, error)`` pairs; everything else was still attempted.
+    """
+
+    help_anchor = "cleaning-up"
+
+    def __init__(self, message: str, *, failures: Sequence[tuple[str, BaseException]] = ()) -> None:
+        super().__init__(message)
+        self.failures = list(failures)

@@ -1,0 +1,474 @@
+"""CloudFormation stacks: outputs, resources and physical ids (nested stacks too), and deploy_stack.
+
+A :class:`Stack` is lazy and cached: the first look-up makes one DescribeStacks call, the first
+resource look-up one ListStackResources walk; later look-ups make none (``refresh()`` forgets both).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import json
+import re
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from ._aws import AwsContext, aws, calling, error_code, wrap
+from ._config import current_settings
+from ._tags import as_tag_list, current_run_id, deploy_tags
+from ._templates import load_template, nested_local_templates
+from .exceptions import (
+    ConfigError,
+    DeployError,
+    ResourceNotInStack,
+    StackError,
+    StackNotFound,
+    StackNotReady,
+    StackOutputNotFound,
+)
+
+if TYPE_CHECKING:
+    import boto3
+
+__all__ = ["Stack", "StackResource", "deploy_stack"]
+
+#: Stable states a test can read from. ROLLBACK_COMPLETE ends in _COMPLETE but means "failed".
+READY_STATES = frozenset(
+    {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE"}
+)
+NESTED_STACK = "AWS::CloudFormation::Stack"
+
+
+@dataclass(frozen=True, slots=True)
+class StackResource:
+    """One resource of a stack, as CloudFormation lists it."""
+
+    logical_id: str
+    physical_id: str | None
+    type: str
+    status: str
+    stack_name: str
+
+    @classmethod
+    def from_api(cls, item: Mapping[str, Any], stack_name: str) -> StackResource | None:
+        """Build from a ListStackResources summary; None for moto's entries without a logical id."""
+        logical_id = item.get("LogicalResourceId")
+        if not logical_id:  # moto lists unsupported types (QueuePolicy) with every field missing
+            return None
+        physical = item.get("PhysicalResourceId")
+        if isinstance(physical, str) and physical.startswith("<moto."):  # moto's repr for EventBus
+            physical = None
+        return cls(
+            logical_id=logical_id,
+            physical_id=physical or None,
+            type=item.get("ResourceType", ""),
+            status=item.get("ResourceStatus", ""),
+            stack_name=stack_name,
+        )
+
+
+class Stack:
+    """A deployed CloudFormation stack, read lazily.
+
+    Args:
+        name: Stack name, stack id or stack ARN.
+        session: The boto3 Session (default: the run's session).
+
+    Example::
+
+        stack = iatk.Stack("plugin-tester")
+        stack.outputs["PluginLifecycleWorkflow"]
+        stack.physical_id("PluginSuccessRule")
+        stack.physical_id("Child/Queue")          # inside the nested stack "Child"
+
+    IAM permissions: cloudformation:DescribeStacks, cloudformation:ListStackResources
+    (cloudformation:ListStacks and GetTemplate only to explain errors).
+    """
+
+    def __init__(self, name: str, session: boto3.Session | None = None) -> None:
+        if not name or not isinstance(name, str):
+            raise ConfigError(f"Stack needs a stack name, id or ARN; got {name!r}")
+        self._ref = name
+        self._session = session
+        self._lock = threading.Lock()
+        self._description: dict[str, Any] | None = None
+        self._resources: tuple[StackResource, ...] | None = None
+        self._nested: dict[str, Stack] = {}
+        self._template: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"Stack({self._ref!r})"
+
+    @property
+    def _aws(self) -> AwsContext:
+        return aws(self._session)
+
+    # -- description ---------------------------------------------------------------------------
+    def _describe(self) -> dict[str, Any]:
+        with self._lock:
+            if self._description is None:
+                self._description = self._fetch_description()
+            return self._description
+
+    def _fetch_description(self) -> dict[str, Any]:
+        cfn = self._aws.cloudformation
+        try:
+            stacks = cfn.describe_stacks(StackName=self._ref)["Stacks"]
+        except Exception as err:
+            if error_code(err) == "ValidationError" and "does not exist" in str(err):
+                raise StackNotFound(self._not_found_message(), code="ValidationError") from err
+            raise wrap(err, f"cannot describe stack {self._ref!r}", StackError) from err
+        if not stacks:
+            raise StackNotFound(self._not_found_message())
+        return dict(stacks[0])
+
+    def _not_found_message(self) -> str:
+        names: list[str] = []
+        try:
+            paginator = self._aws.cloudformation.get_paginator("list_stacks")
+            for page in paginator.paginate():
+                names += [s["StackName"] for s in page["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"]
+        except Exception:  # noqa: S110 - the list only enriches the message
+            pass
+        close = difflib.get_close_matches(self._ref, names, n=5, cutoff=0.4)
+        where = f"region {self._aws.region}"
+        if close:
+            hint = "did you mean: " + ", ".join(close)
+        elif names:
+            hint = "stacks here: " + ", ".join(sorted(names)[:20])
+        else:
+            hint = "there are no stacks here"
+        return f"stack {self._ref!r} not found in {where}; {hint}. Check --iatk-stack, the region and the profile."
+
+    def _ready(self) -> dict[str, Any]:
+        description = self._describe()
+        status = description.get("StackStatus", "")
+        if status not in READY_STATES:
+            reason = description.get("StackStatusReason") or "no reason given"
+            raise StackNotReady(
+                f"stack {description.get('StackName', self._ref)!r} is {status} ({reason}); "
+                f"iatk reads stacks in one of: {', '.join(sorted(READY_STATES))}. Wait for the deploy, or fix it."
+            )
+        return description
+
+    @property
+    def name(self) -> str:
+        """The stack's name (also when it was given by id or ARN)."""
+        return str(self._describe().get("StackName", self._ref))
+
+    @property
+    def arn(self) -> str:
+        """The stack's id, which is its ARN."""
+        return str(self._describe()["StackId"])
+
+    @property
+    def status(self) -> str:
+        """The stack status, e.g. ``CREATE_COMPLETE`` (as of the last read)."""
+        return str(self._describe().get("StackStatus", ""))
+
+    def refresh(self) -> Stack:
+        """Forget what was read, so the next access reads the stack again."""
+        with self._lock:
+            self._description = None
+            self._resources = None
+            self._nested.clear()
+            self._template = None
+        return self
+
+    # -- outputs -------------------------------------------------------------------------------
+    @property
+    def outputs(self) -> Mapping[str, str]:
+        """Output key → value (read-only)."""
+        outputs = self._ready().get("Outputs") or []
+        return MappingProxyType({o["OutputKey"]: o.get("OutputValue", "") for o in outputs})
+
+    def output(self, key: str) -> str:
+        """The value of output ``key``; :class:`StackOutputNotFound` lists the outputs that exist."""
+        outputs = self.outputs
+        if key in outputs:
+            return outputs[key]
+        existing = ", ".join(sorted(outputs)) or "(none)"
+        close = difflib.get_close_matches(key, list(outputs), n=3)
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise StackOutputNotFound(f"stack {self.name!r} has no output {key!r}; its outputs are: {existing}.{hint}")
+
+    # -- resources -----------------------------------------------------------------------------
+    @property
+    def resources(self) -> tuple[StackResource, ...]:
+        """Every resource of this stack (not of nested stacks), in CloudFormation's order."""
+        self._ready()
+        with self._lock:
+            if self._resources is None:
+                self._resources = self._fetch_resources()
+            return self._resources
+
+    def _fetch_resources(self) -> tuple[StackResource, ...]:
+        found: list[StackResource] = []
+        name = str((self._description or {}).get("StackName", self._ref))
+        with calling(f"cannot list the resources of stack {name!r}", StackError):
+            paginator = self._aws.cloudformation.get_paginator("list_stack_resources")
+            for page in paginator.paginate(StackName=self._ref):
+                for item in page["StackResourceSummaries"]:
+                    resource = StackResource.from_api(item, name)
+                    if resource is not None:
+                        found.append(resource)
+        return tuple(found)
+
+    def resource(self, logical_id: str) -> StackResource:
+        """The resource ``logical_id`` (``"Child/Queue"`` looks inside nested stack ``Child``)."""
+        head, _, rest = logical_id.partition("/")
+        if rest:
+            return self.nested(head).resource(rest)
+        for resource in self.resources:
+            if resource.logical_id == logical_id:
+                return resource
+        ids = [r.logical_id for r in self.resources]
+        ranked = sorted(ids, key=lambda i: (-difflib.SequenceMatcher(None, logical_id.lower(), i.lower()).ratio(), i))
+        close = difflib.get_close_matches(logical_id, ids, n=1, cutoff=0.6)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ResourceNotInStack(
+            f"stack {self.name!r} has no resource {logical_id!r}.{hint} "
+            f"Its logical ids, closest first: {', '.join(ranked) or '(none)'}."
+        )
+
+    def nested(self, logical_id: str) -> Stack:
+        """The nested stack created by resource ``logical_id`` (an ``AWS::CloudFormation::Stack``)."""
+        with self._lock:
+            cached = self._nested.get(logical_id)
+        if cached is not None:
+            return cached
+        resource = self.resource(logical_id)
+        if resource.type != NESTED_STACK or not resource.physical_id:
+            raise ResourceNotInStack(
+                f"{logical_id!r} in stack {self.name!r} is a {resource.type or 'resource'}, not a nested stack "
+                f"({NESTED_STACK}); use physical_id({logical_id!r}) for its id"
+            )
+        child = Stack(resource.physical_id, session=self._session)
+        with self._lock:
+            return self._nested.setdefault(logical_id, child)
+
+    def physical_id(self, logical_id: str) -> str:
+        """The physical id of ``logical_id`` (a queue's URL, a rule's name, a state machine's ARN...).
+
+        ``"Child/Queue"`` follows the nested stack ``Child``. Raises :class:`ResourceNotInStack`
+        with the logical ids that exist, closest first.
+        """
+        resource = self.resource(logical_id)
+        if resource.physical_id:
+            return resource.physical_id
+        fallback = self._name_from_template(resource)
+        if fallback:
+            return fallback
+        raise StackError(
+            f"{logical_id!r} in stack {self.name!r} ({resource.type}, {resource.status}) has no physical id; "
+            "moto gives none for EventBus: output its name or ARN from the template instead"
+        )
+
+    def _name_from_template(self, resource: StackResource) -> str | None:
+        # moto reports EventBus physical ids as null; the template's literal Name is the same value.
+        if resource.type != "AWS::Events::EventBus":
+            return None
+        stack = self if resource.stack_name == self.name else Stack(resource.stack_name, session=self._session)
+        with self._lock:
+            if stack._template is None:
+                try:
+                    body: Any = stack._aws.cloudformation.get_template(StackName=stack._ref)["TemplateBody"]
+                except Exception:
+                    return None
+                stack._template = _parse_body(body) if isinstance(body, str) else dict(body)
+        props = (stack._template.get("Resources", {}).get(resource.logical_id) or {}).get("Properties") or {}
+        return stack._resolve_simple(props.get("Name"))
+
+    def _resolve_simple(self, value: Any) -> str | None:
+        """A literal, or a ``Fn::Sub`` over parameters and pseudo parameters; None for anything else."""
+        if isinstance(value, str):
+            return value
+        if not (isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str)):
+            return None
+        description = self._describe()
+        names = {p["ParameterKey"]: p.get("ParameterValue", "") for p in description.get("Parameters") or []}
+        arn_parts = str(description.get("StackId", "")).split(":")
+        names.update(
+            {
+                "AWS::StackName": str(description.get("StackName", "")),
+                "AWS::Region": arn_parts[3] if len(arn_parts) > 4 else self._aws.region,
+                "AWS::AccountId": arn_parts[4] if len(arn_parts) > 4 else "",
+            }
+        )
+        unresolved: list[str] = []
+
+        def substitute(found: re.Match[str]) -> str:
+            if found.group(1) in names:
+                return str(names[found.group(1)])
+            unresolved.append(found.group(1))
+            return ""
+
+        text = re.sub(r"\$\{([^}!]+)\}", substitute, value["Fn::Sub"])
+        return None if unresolved else text
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def delete(self, *, wait: bool = True, timeout: float = 900.0) -> None:
+        """Delete the stack (and wait until it is gone).
+
+        IAM permissions: cloudformation:DeleteStack, cloudformation:DescribeStacks.
+        """
+        arn = self.arn
+        with calling(f"cannot delete stack {self.name!r}", StackError):
+            self._aws.cloudformation.delete_stack(StackName=arn)
+        if wait:
+            _wait_for_stack(self._aws, arn, timeout=timeout, goal="DELETE")
+        self.refresh()
+
+
+def _parse_body(text: str) -> dict[str, Any]:
+    from ._templates import parse_template
+
+    return parse_template(text)
+
+
+def _wait_for_stack(ctx: AwsContext, stack_id: str, *, timeout: float, goal: str) -> dict[str, Any]:
+    """Poll DescribeStacks with capped backoff until the stack leaves *_IN_PROGRESS."""
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        with calling(f"cannot read stack {stack_id!r}", StackError):
+            description = dict(ctx.cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0])
+        if not str(description.get("StackStatus", "")).endswith("_IN_PROGRESS"):
+            return description
+        if time.monotonic() + delay > deadline:
+            raise StackNotReady(
+                f"stack {stack_id!r} still {description.get('StackStatus')} after {timeout:.0f} s ({goal})"
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, 5.0)
+
+
+def _failure_events(ctx: AwsContext, stack_id: str) -> list[dict[str, Any]]:
+    try:
+        events = ctx.cloudformation.describe_stack_events(StackName=stack_id)["StackEvents"]
+    except Exception:
+        return []
+    return [dict(e) for e in events if str(e.get("ResourceStatus", "")).endswith("FAILED")]
+
+
+def _package_nested(ctx: AwsContext, body: dict[str, Any], folder: Path | None, name: str) -> None:
+    """Upload nested templates given as local paths and point TemplateURL at them (embedded only)."""
+    local = nested_local_templates(body)
+    if not local:
+        return
+    if folder is None:
+        raise ConfigError(
+            f"nested stack(s) {', '.join(local)} use a local TemplateURL, but the template was given as text; "
+            "pass the template as a file path"
+        )
+    if not ctx.embedded:
+        raise ConfigError(
+            f"nested stack(s) {', '.join(local)} use a local TemplateURL; on AWS run "
+            "`aws cloudformation package` first (deploy_stack uploads local children only on the embedded backend)"
+        )
+    bucket = "iatk-templates"
+    with calling("cannot create the template bucket on the embedded backend", DeployError):
+        try:
+            ctx.s3.head_bucket(Bucket=bucket)
+        except Exception:
+            ctx.s3.create_bucket(Bucket=bucket)
+    for logical_id, relative in local.items():
+        child_path = (folder / relative).resolve()
+        child_body, child_folder = load_template(child_path)
+        _package_nested(ctx, child_body, child_folder, name)
+        key = f"{name}/{logical_id}/{child_path.name}.json"
+        with calling(f"cannot upload nested template {relative!r}", DeployError):
+            ctx.s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(child_body).encode())
+        body["Resources"][logical_id]["Properties"]["TemplateURL"] = f"https://{bucket}.s3.amazonaws.com/{key}"
+
+
+def deploy_stack(
+    template: str | Path,
+    name: str,
+    parameters: Mapping[str, str] | None = None,
+    session: boto3.Session | None = None,
+    *,
+    ttl: float | timedelta | None = None,
+    timeout: float = 900.0,
+) -> Stack:
+    """Deploy a CloudFormation template as a tagged test stack and wait for it.
+
+    Args:
+        template: A path to a YAML or JSON template, or the template text.
+        name: The stack name.
+        parameters: Template parameters.
+        session: The boto3 Session (default: the run's session).
+        ttl: Expiry tagged on the stack (default: the ``ttl`` setting), for ``iatk cleanup``.
+        timeout: Seconds to wait for CREATE_COMPLETE.
+
+    Returns:
+        The :class:`Stack`. On AWS it is an ephemeral test stack: remove it with ``Stack.delete()``.
+
+    Raises:
+        DeployError: The create failed; the message and ``.events`` hold the stack's failure events.
+            The failed stack is deleted.
+
+    On the embedded backend, nested templates given as local paths are uploaded for you, and every
+    state machine of the template is made executable (moto runs executions in a separate backend
+    that cannot see state machines created by CloudFormation; MOTO.md §1b).
+
+    IAM permissions: cloudformation:CreateStack, DescribeStacks, DescribeStackEvents, DeleteStack,
+    ListStackResources; plus whatever the template creates.
+    """
+    ctx = aws(session)
+    body, folder = load_template(template)
+    _package_nested(ctx, body, folder, name)
+    settings = current_settings()
+    ttl_delta = (
+        timedelta(seconds=settings.ttl)
+        if ttl is None
+        else (ttl if isinstance(ttl, timedelta) else timedelta(seconds=float(ttl)))
+    )
+    declared = body.get("Parameters") or {}
+    unknown = sorted(set(parameters or {}) - set(declared))
+    if unknown:
+        raise ConfigError(
+            f"unknown template parameter(s) {', '.join(unknown)}; the template declares: "
+            f"{', '.join(sorted(declared)) or '(none)'}"
+        )
+    request: dict[str, Any] = {
+        "StackName": name,
+        "TemplateBody": json.dumps(body),
+        "Parameters": [{"ParameterKey": k, "ParameterValue": str(v)} for k, v in (parameters or {}).items()],
+        "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+        "Tags": as_tag_list(deploy_tags(current_run_id(), ttl_delta)),
+        "OnFailure": "DO_NOTHING",  # keep the events readable; the stack is deleted below
+    }
+    hint = (
+        " On the embedded backend, keep to what moto runs: see the README section 'Embedded backend'."
+        if ctx.embedded
+        else ""
+    )
+    try:
+        stack_id = ctx.cloudformation.create_stack(**request)["StackId"]
+    except Exception as err:
+        raise wrap(err, f"cannot create stack {name!r}.{hint}", DeployError) from err
+    description = _wait_for_stack(ctx, stack_id, timeout=timeout, goal="CREATE")
+    if description.get("StackStatus") != "CREATE_COMPLETE":
+        events = _failure_events(ctx, stack_id)
+        reasons = "; ".join(
+            f"{e.get('LogicalResourceId')} ({e.get('ResourceType')}): {e.get('ResourceStatusReason')}" for e in events
+        )
+        with contextlib.suppress(Exception):  # the create error is what the user needs
+            ctx.cloudformation.delete_stack(StackName=stack_id)
+        raise DeployError(
+            f"stack {name!r} ended {description.get('StackStatus')}: {reasons or 'no failure events'}.{hint}",
+            events=events,
+        )
+    stack = Stack(stack_id, session=session)
+    if ctx.embedded:
+        from .embedded import make_state_machines_executable
+
+        make_state_machines_executable(ctx, stack)
+    return stack
