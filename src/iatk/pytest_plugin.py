@@ -1,0 +1,310 @@
+"""The pytest adapter: options, ini keys, the ``iatk`` marker, fixtures and reports.
+
+Wiring only; every AWS action lives in the core. Importing this module makes no AWS call and imports
+no boto3: that happens when a fixture is first used, or at configure time when the run asked for the
+embedded backend (``--iatk-backend=moto``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from . import _config, _tags
+from ._config import SPECS, Settings, resolve_settings
+from .exceptions import ConfigError
+
+if TYPE_CHECKING:
+    import boto3
+
+    from .embedded import EmbeddedBackend
+    from .stack import Stack
+
+SETTINGS_KEY = pytest.StashKey[Settings]()
+BACKEND_KEY: pytest.StashKey[EmbeddedBackend | None] = pytest.StashKey()
+RECORDS_KEY: pytest.StashKey[Records] = pytest.StashKey()
+#: Keywords the ``@pytest.mark.iatk(...)`` marker takes.
+MARKER_KEYS = ("sla", "stack", "trace_timeout", "ttl")
+
+
+class Records:
+    """What the run did, for the terminal summary: waits, kept and leftover resources."""
+
+    def __init__(self) -> None:
+        self.waits: list[tuple[str, Any]] = []
+        self.kept: list[str] = []
+        self.swept: list[str] = []
+        self.leftover: list[str] = []
+        self.teardown_errors: list[str] = []
+
+
+# -- options -----------------------------------------------------------------------------------
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("iatk", "iatk: integration tests for deployed AWS apps")
+    for spec in SPECS:
+        dest = f"iatk_{spec.name}"
+        text = f"{spec.help} [ini: {spec.ini}, env: {spec.env}]"
+        if spec.flag:
+            group.addoption(spec.option, dest=dest, action="store_const", const=True, default=None, help=text)
+        elif spec.name == "backend":
+            group.addoption(spec.option, dest=dest, choices=_config.BACKENDS, default=None, help=text)
+        else:
+            group.addoption(spec.option, dest=dest, default=None, help=text)
+        parser.addini(spec.ini, help=f"{spec.help} (default: {spec.default!r})", type="string", default="")
+
+
+def _resolve(config: pytest.Config) -> Settings:
+    options = {spec.name: config.getoption(f"iatk_{spec.name}") for spec in SPECS}
+    ini = {spec.name: config.getini(spec.ini) for spec in SPECS}
+    return resolve_settings(options=options, ini=ini)
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "iatk(sla=None, stack=None, trace_timeout=None, ttl=None): per-test iatk settings "
+        "(e.g. @pytest.mark.iatk(sla=20))",
+    )
+    try:
+        settings = _resolve(config)
+    except ConfigError as err:
+        raise pytest.UsageError(f"iatk: {err}") from None
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput is not None and workerinput.get("iatk_run_id"):
+        run_id = str(workerinput["iatk_run_id"])
+    else:
+        run_id = os.environ.get("IATK_RUN_ID") or _tags.new_run_id()
+    _tags.set_run_id(run_id)
+    config.stash[SETTINGS_KEY] = settings
+    config.stash[RECORDS_KEY] = Records()
+    config.stash[BACKEND_KEY] = None
+    _config.set_current_settings(settings)
+    if settings.backend == "moto":
+        _start_backend(config, settings, workerinput)
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_XdistHooks(), "iatk-xdist")
+
+
+def _start_backend(config: pytest.Config, settings: Settings, workerinput: dict[str, Any] | None) -> None:
+    from . import _aws
+    from .embedded import EmbeddedBackend
+
+    if workerinput is not None and workerinput.get("iatk_embedded_url"):
+        backend = EmbeddedBackend(
+            settings.region, url=workerinput["iatk_embedded_url"], xray_address=workerinput.get("iatk_xray_address")
+        )
+    else:
+        backend = EmbeddedBackend(settings.region)
+    config.stash[BACKEND_KEY] = backend.start()
+    _aws.set_default_session(backend.session())
+
+
+class _XdistHooks:
+    """Registered only when xdist is present: hands the run id and the server to each worker."""
+
+    @pytest.hookimpl
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["iatk_run_id"] = _tags.current_run_id()
+        backend = node.config.stash.get(BACKEND_KEY, None)
+        if backend is not None:
+            node.workerinput["iatk_embedded_url"] = backend.url
+            node.workerinput["iatk_xray_address"] = backend.xray_address
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    backend = config.stash.get(BACKEND_KEY, None)
+    if backend is not None:
+        from . import _aws
+
+        _aws.set_default_session(None)
+        backend.stop()
+        config.stash[BACKEND_KEY] = None
+    if SETTINGS_KEY in config.stash:
+        _config.set_current_settings(None)
+
+
+# -- report ------------------------------------------------------------------------------------
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is None or _is_worker(config):
+        return []
+    backend = config.stash.get(BACKEND_KEY, None)
+    if backend is not None:
+        where = f"moto (embedded, {backend.url})"
+        region = backend.region
+        account = _embedded_account()
+    else:
+        where = "aws" + (f" via {settings.endpoint_url}" if settings.endpoint_url else "")
+        region = settings.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "(boto3)"
+        account = "(read at first use)"  # no AWS call before a fixture asks for one
+    line = f"iatk: backend {where}, region {region}, account {account}, stack {settings.stack or '-'}"
+    return [f"{line}, run id {_tags.current_run_id()}"]
+
+
+def _embedded_account() -> str:
+    from ._aws import aws
+
+    try:
+        return aws().account_id
+    except Exception as err:  # the header must never break a run
+        return f"(unknown: {err})"
+
+
+# -- per-test settings (the marker) ------------------------------------------------------------
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for marker in item.iter_markers("iatk"):
+            unknown = sorted(set(marker.kwargs) - set(MARKER_KEYS))
+            if marker.args or unknown:
+                bad = ", ".join(unknown) if unknown else f"positional {marker.args!r}"
+                raise pytest.UsageError(
+                    f"{item.nodeid}: @pytest.mark.iatk got {bad}; it takes keywords: {', '.join(MARKER_KEYS)}"
+                )
+
+
+def _marker_overrides(item: pytest.Item) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for marker in reversed(list(item.iter_markers("iatk"))):  # closest marker wins
+        overrides.update(marker.kwargs)
+    return overrides
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, object]:
+    settings = item.config.stash.get(SETTINGS_KEY, None)
+    overrides = _marker_overrides(item) if settings is not None else {}
+    if not overrides or settings is None:
+        return (yield)
+    try:
+        _config.set_current_settings(settings.with_overrides(**overrides))
+    except ConfigError as err:
+        raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.iatk: {err}") from None
+    try:
+        return (yield)
+    finally:
+        _config.set_current_settings(settings)
+
+
+# -- fixtures ----------------------------------------------------------------------------------
+@pytest.fixture(name="iatk_settings", scope="session")
+def _iatk_settings(pytestconfig: pytest.Config) -> Settings:
+    """The run's resolved settings (argument > option > ini > env > default)."""
+    return pytestconfig.stash[SETTINGS_KEY]
+
+
+@pytest.fixture(name="iatk_session", scope="session")
+def _iatk_session(iatk_settings: Settings) -> boto3.Session:
+    """The run's boto3 Session: real AWS, or the embedded moto server (its clients go there too)."""
+    from ._aws import default_session
+
+    try:
+        return default_session()
+    except ConfigError as err:
+        pytest.fail(f"iatk: {err}", pytrace=False)
+
+
+@pytest.fixture(name="iatk_run_id", scope="session")
+def _iatk_run_id(iatk_settings: Settings) -> str:
+    """One id per test run, the same in every xdist worker; tagged on every harness resource."""
+    return _tags.current_run_id()
+
+
+@pytest.fixture(name="iatk_stack", scope="session")
+def _iatk_stack(iatk_session: boto3.Session) -> Callable[..., Stack]:
+    """Factory: ``iatk_stack()`` is the ``--iatk-stack`` stack, ``iatk_stack("name")`` any other."""
+    from .stack import Stack
+
+    cache: dict[str, Stack] = {}
+
+    def get(name: str | None = None) -> Stack:
+        __tracebackhide__ = True
+        chosen = name or _config.current_settings().stack
+        if not chosen:
+            raise ConfigError(
+                "no stack given: call iatk_stack('name'), or set --iatk-stack / iatk_stack (ini) / IATK_STACK"
+            )
+        if chosen not in cache:
+            cache[chosen] = Stack(chosen, session=iatk_session)
+        return cache[chosen]
+
+    return get
+
+
+@pytest.fixture(name="iatk_deploy", scope="session")
+def _iatk_deploy(iatk_session: boto3.Session) -> Callable[..., Stack]:
+    """Factory: ``iatk_deploy(template, name, parameters=None)`` deploys once per run, shared by xdist workers.
+
+    The first worker to ask deploys (under a file lock keyed by run id and stack name); the others
+    reuse the stack. Stacks deployed on AWS are deleted at the end of the run unless ``--iatk-keep``.
+    """
+    from .stack import deploy_stack
+
+    def deploy(template: str | Path, name: str, parameters: dict[str, str] | None = None) -> Stack:
+        __tracebackhide__ = True
+        with _run_lock(f"deploy-{name}"):
+            existing = _existing_run_stack(name, iatk_session)
+            if existing is not None:
+                return existing
+            return deploy_stack(template, name, parameters, session=iatk_session)
+
+    return deploy
+
+
+def _existing_run_stack(name: str, session: boto3.Session) -> Stack | None:
+    from ._aws import aws
+    from .stack import Stack
+
+    try:
+        found = aws(session).cloudformation.describe_stacks(StackName=name)["Stacks"]
+    except Exception:
+        return None
+    tags = {t["Key"]: t["Value"] for t in found[0].get("Tags", [])} if found else {}
+    if tags.get(_tags.TAG_RUN_ID) == _tags.current_run_id() and found[0].get("StackStatus") == "CREATE_COMPLETE":
+        return Stack(found[0]["StackId"], session=session)
+    return None
+
+
+@contextmanager
+def _run_lock(name: str) -> Iterator[None]:
+    """An exclusive lock shared by the processes of this run (the xdist FileLock recipe)."""
+    import fcntl
+
+    path = Path(tempfile.gettempdir()) / f"iatk-{_tags.current_run_id()}-{name}.lock"
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# <<iatk:listener-fixtures>>
+
+# <<iatk:trace-fixtures>>
+
+# <<iatk:mock-event-fixtures>>
+
+# <<iatk:states-fixtures>>
+
+# <<iatk:cleanup-hooks>>
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    records = config.stash.get(RECORDS_KEY, None)
+    if records is None:
+        return
+    # <<iatk:summary>>
+    if records.kept:
+        terminalreporter.section("iatk: kept harness resources (--iatk-keep)")
+        for arn in records.kept:
+            terminalreporter.line(arn)
