@@ -1,0 +1,96 @@
+"""The embedded backend: isolation from real AWS, the X-Ray relay, endpoint handling."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import boto3
+
+import iatk
+from iatk._aws import IatkSession, aws
+
+
+def test_embedded_session_uses_dummy_credentials_and_its_endpoint(moto_session, embedded, monkeypatch):
+    """Even with real-looking AWS credentials in the environment, embedded clients use dummies and the server."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREALLOOKINGKEY00")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "real-secret")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "https://example.invalid")
+    session = embedded.session()
+    client = session.client("sqs")
+    assert client.meta.endpoint_url == embedded.url
+    assert session.get_credentials().access_key == "iatk-embedded"
+    assert client.list_queues() is not None
+
+
+def test_clients_carry_iatk_user_agent(moto_session):
+    """Every client's user agent names iatk and its version."""
+    agent = aws(moto_session).sqs.meta.config.user_agent_extra
+    assert f"iatk/{iatk.__version__}" in agent
+
+
+def test_aws_endpoint_url_env_still_works(embedded, monkeypatch):
+    """A non-embedded session without an endpoint honours AWS_ENDPOINT_URL, as boto3 does."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", embedded.url)
+    session = IatkSession(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")
+    assert session.client("sqs").meta.endpoint_url == embedded.url
+
+
+def test_errors_are_wrapped_with_code_and_cause(moto_session):
+    """A botocore error becomes an AwsError with the AWS code kept and the original as __cause__."""
+    from iatk._aws import calling
+
+    try:
+        with calling("reading a queue"):
+            aws(moto_session).sqs.get_queue_url(QueueName="nope")
+    except iatk.AwsError as err:
+        assert err.code == "AWS.SimpleQueueService.NonExistentQueue"
+        assert "reading a queue" in str(err)
+        assert err.__cause__ is not None
+        assert err.operation == "GetQueueUrl"
+    else:
+        raise AssertionError("no error")
+
+
+def test_xray_sdk_in_a_subprocess_reaches_the_server(moto_session, embedded):
+    """A process using aws-xray-sdk with AWS_XRAY_DAEMON_ADDRESS sends segments through the relay."""
+    code = """
+import os, sys
+from aws_xray_sdk.core import xray_recorder
+xray_recorder.configure(sampling=False, context_missing="LOG_ERROR", daemon_address=os.environ["AWS_XRAY_DAEMON_ADDRESS"])
+segment = xray_recorder.begin_segment("worker")
+with xray_recorder.in_subsegment("step"):
+    pass
+xray_recorder.end_segment()
+print(segment.trace_id)
+"""
+    import os
+
+    env = dict(os.environ, AWS_XRAY_DAEMON_ADDRESS=embedded.xray_address)
+    trace_id = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    xray = moto_session.client("xray")
+    deadline = time.monotonic() + 5
+    traces = []
+    while time.monotonic() < deadline and not traces:
+        traces = xray.batch_get_traces(TraceIds=[trace_id])["Traces"]
+        time.sleep(0.05)
+    document = json.loads(traces[0]["Segments"][0]["Document"])
+    assert document["name"] == "worker"
+    assert document["subsegments"][0]["name"] == "step"
+
+
+def test_embedded_session_context_manager_installs_and_restores_default():
+    """embedded_session() works without pytest and makes session=None calls use it, then restores."""
+    from iatk import _aws
+
+    before = _aws._default_session
+    with iatk.embedded_session() as session:
+        assert _aws.default_session() is session
+        session.client("sqs").create_queue(QueueName="ctx-q")
+        assert iatk.Stack is not None
+    assert _aws._default_session is before
+    assert isinstance(session, boto3.Session)

@@ -1,0 +1,52 @@
+"""The public namespace: __all__ is sorted, complete and every name resolves."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import iatk
+
+
+def test_all_is_sorted_and_unique():
+    """__all__ is sorted (case-sensitive, as ruff sorts it) and has no duplicates."""
+    assert list(iatk.__all__) == sorted(set(iatk.__all__))
+
+
+def test_every_exported_name_resolves():
+    """Every name in __all__ can be read from the package."""
+    for name in iatk.__all__:
+        assert getattr(iatk, name) is not None, name
+
+
+def test_every_public_name_is_exported():
+    """Every lazily loaded public name and every error class is in __all__."""
+    lazy = {name for name in iatk._LAZY if not name.startswith("_")}
+    errors = {name for name in dir(iatk.exceptions) if isinstance(getattr(iatk.exceptions, name), type)}
+    errors = {name for name in errors if issubclass(getattr(iatk.exceptions, name), Exception)}
+    assert lazy | errors <= set(iatk.__all__)
+    assert set(iatk.__all__) <= lazy | errors | {name for name in vars(iatk) if not name.startswith("_")}
+
+
+def test_unknown_attribute_raises_attribute_error():
+    """A misspelt name is an AttributeError, not a silent None."""
+    try:
+        iatk.Stak  # noqa: B018
+    except AttributeError as err:
+        assert "Stak" in str(err)
+    else:
+        raise AssertionError("iatk.Stak did not raise")
+
+
+def test_importing_iatk_and_the_plugin_does_not_import_boto3():
+    """`import iatk.pytest_plugin` stays cheap: no boto3, botocore or moto until a fixture needs them."""
+    code = "import sys, iatk, iatk.pytest_plugin; print(sorted(m for m in ('boto3','botocore','moto') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_version_comes_from_metadata():
+    """__version__ is the installed distribution's version."""
+    from importlib.metadata import version
+
+    assert iatk.__version__ == version("iatk")
