@@ -101,6 +101,7 @@ class Stack:
         self._resources: tuple[StackResource, ...] | None = None
         self._nested: dict[str, Stack] = {}
         self._template: dict[str, Any] | None = None
+        self._single_used = False
 
     def __repr__(self) -> str:
         return f"Stack({self._ref!r})"
@@ -179,6 +180,7 @@ class Stack:
             self._resources = None
             self._nested.clear()
             self._template = None
+            self._single_used = False
         return self
 
     # -- outputs -------------------------------------------------------------------------------
@@ -237,6 +239,27 @@ class Stack:
             f"Its logical ids, closest first: {', '.join(ranked) or '(none)'}."
         )
 
+    def _single_resource(self, logical_id: str) -> StackResource | None:
+        """One DescribeStackResource for the first look-up of a fresh Stack (one call, not a walk).
+
+        Later look-ups walk the stack once and are served from the cache. Any error (an unknown
+        id, moto's HTTP 500 for one) falls back to the walk, which explains what exists.
+        """
+        with self._lock:
+            fresh = self._resources is None and not self._single_used and "/" not in logical_id
+            self._single_used = True
+        if not fresh:
+            return None
+        try:
+            detail = self._aws.cloudformation.describe_stack_resource(StackName=self._ref, LogicalResourceId=logical_id)
+        except Exception:
+            return None
+        item = detail.get("StackResourceDetail", {})
+        status = str(item.get("ResourceStatus", ""))
+        if status.endswith(("_IN_PROGRESS", "_FAILED")) or status.startswith("DELETE"):
+            return None  # let the full path report the stack's state
+        return StackResource.from_api(item, str(item.get("StackName", self._ref)))
+
     def nested(self, logical_id: str) -> Stack:
         """The nested stack created by resource ``logical_id`` (an ``AWS::CloudFormation::Stack``)."""
         with self._lock:
@@ -259,7 +282,7 @@ class Stack:
         ``"Child/Queue"`` follows the nested stack ``Child``. Raises :class:`ResourceNotInStack`
         with the logical ids that exist, closest first.
         """
-        resource = self.resource(logical_id)
+        resource = self._single_resource(logical_id) or self.resource(logical_id)
         if resource.physical_id:
             return resource.physical_id
         fallback = self._name_from_template(resource)
