@@ -30,7 +30,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
-import random
 import re
 import sys
 import threading
@@ -45,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ._aws import aws, calling
 from ._config import current_settings, parse_duration
 from .exceptions import AwsError, ConfigError, TraceError, TraceIncomplete, WaitTimeout
+from .waiting import Deadline, NotYet, wait_until
 
 if TYPE_CHECKING:
     import boto3
@@ -78,10 +78,11 @@ _REFERENCE_TYPE_KEY = "aws.xray.reserved.reference_type"
 _BATCH_LIMIT = 5  # BatchGetTraces takes at most 5 trace ids per request
 _THROTTLE_CODES = frozenset({"ThrottlingException", "ThrottledException", "Throttling", "TooManyRequestsException"})
 
-# Backoff between fetches: 0.2 s doubling to 2 s, each scaled by a random 0.5–1.0 (jitter), cut
-# to the time left. A 5 s deadline makes about 6–9 requests; a 60 s one about 30-40.
+# Backoff between fetches: 0.2 s doubling to 2 s, each ±25 % (jitter), cut to the time left, with
+# one last look at the deadline. A 5 s deadline makes about 7 requests; a 60 s one about 35.
 _BACKOFF_BASE = 0.2
 _BACKOFF_CAP = 2.0
+_BACKOFF_JITTER = 0.25
 
 _HINT = (
     "X-Ray can take 10-30 s to make a trace readable: raise within= (or --iatk-trace-timeout), "
@@ -1256,50 +1257,57 @@ def get_trace_tree(
     timeout = current_settings().trace_timeout if within is None else parse_duration(within, name="within")
     if until is not None and not callable(until):
         raise ConfigError(f"until= must be a function of the tree, got {until!r}")
-    now = clock or time.monotonic
-    pause = sleep or time.sleep
     context = aws(session)
     fetcher = _Fetcher(context.xray, header.root)
-    started = now()
-    deadline = started + timeout
-    attempt = 0
-    last_tree: TraceTree | None = None
-    last_reason = ""
-    while True:
-        attempt += 1
+    deadline = Deadline(timeout, clock=clock or time.monotonic)
+    condition = getattr(until, "__name__", "until")
+
+    def attempt() -> TraceTree | NotYet:
         try:
             outcome = _build(fetcher, header.root, follow_links)
         except AwsError as err:
             if err.code not in _THROTTLE_CODES:
                 raise
-            outcome = _Outcome(None, [f"throttled ({err.code})"], False)
-        if outcome.tree is not None and not outcome.problems:
-            if until is None:
-                return outcome.tree
+            return NotYet(_Outcome(None, [f"throttled ({err.code})"], False))
+        if outcome.tree is None or outcome.problems:
+            return NotYet(outcome)
+        if until is not None:
             reason = _check_until(until, outcome.tree)
-            if reason is None:
-                return outcome.tree
-            last_tree, last_reason = outcome.tree, reason
-        current = now()
-        if current >= deadline:
-            elapsed = current - started
-            when = f"after {elapsed:.1f} s ({fetcher.requests} requests to xray:BatchGetTraces in {context.region})"
-            if outcome.tree is None or outcome.problems:
-                hint = _HINT
-                if header.sampled is False:
-                    hint = "The header says Sampled=0, so X-Ray may never record this trace. " + hint
-                raise TraceIncomplete(_incomplete_message(header.root, outcome, when, hint))
-            raise WaitTimeout(
-                f"trace {header.root}: condition not met {when}: {last_reason}\nlast tree:\n"
-                f"{last_tree.render() if last_tree else '(none)'}",
-                description=f"X-Ray trace {header.root} to satisfy {getattr(until, '__name__', 'until')}",
-                timeout=timeout,
-                elapsed=elapsed,
-                attempts=attempt,
-                last=last_tree,
-            )
-        delay = min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** min(attempt - 1, 16)) * random.uniform(0.5, 1.0)
-        pause(min(delay, deadline - current))
+            if reason is not None:
+                return NotYet((outcome.tree, reason))
+        return outcome.tree
+
+    def explain(last: Any) -> str:
+        if isinstance(last, tuple):
+            tree, reason = last
+            requests = f"{fetcher.requests} requests to xray:BatchGetTraces"
+            return f"{requests}; last reason: {reason}\nlast tree:\n{tree.render()}"
+        return ""
+
+    try:
+        return wait_until(
+            attempt,
+            deadline=deadline,
+            description=f"X-Ray trace {header.root} to satisfy {condition}",
+            interval=_BACKOFF_BASE,
+            backoff=2.0,
+            max_interval=_BACKOFF_CAP,
+            jitter=_BACKOFF_JITTER,
+            explain=explain,
+            sleep=sleep or time.sleep,
+        )
+    except WaitTimeout as err:
+        if isinstance(err.last, tuple):
+            err.last = err.last[0]  # the last tree, for the report
+            raise
+        when = (
+            f"after {deadline.elapsed():.1f} s ({fetcher.requests} requests to xray:BatchGetTraces in {context.region})"
+        )
+        hint = _HINT
+        if header.sampled is False:
+            hint = "The header says Sampled=0, so X-Ray may never record this trace. " + hint
+        last = err.last if isinstance(err.last, _Outcome) else _Outcome(None, [], False)
+        raise TraceIncomplete(_incomplete_message(header.root, last, when, hint)) from None
 
 
 def _header_from(trace: str | TraceHeader | Mapping[str, Any]) -> TraceHeader:
