@@ -465,8 +465,15 @@ def _operator(item: Mapping[str, Any], path: str) -> _Condition:
             raise _bad(sub, f"cidr takes an IPv4 or IPv6 block like 10.0.0.0/24: {err}") from None
         return _Cidr(network)
     close = difflib.get_close_matches(str(name), OPERATORS, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise _bad(path, f"unknown operator {name!r}{hint}; operators are: {', '.join(OPERATORS)}")
+    if close:
+        hint = f" (did you mean {close[0]!r}?)"
+    else:
+        # Most likely an object written inside a list, to match an array of objects.
+        hint = (
+            ". To match objects inside an array, nest the pattern without a list: "
+            '{"items": {"sku": ["x"]}} matches when any element of items has sku "x"'
+        )
+    raise _bad(path, f"unknown operator {name!r}; operators are: {', '.join(OPERATORS)}{hint}")
 
 
 def _compile_leaf(items: list[Any], path: str) -> _Leaf:
@@ -638,7 +645,7 @@ def _leaf_miss(
             if isinstance(raw, Mapping):
                 return f'expected a value, got an object {_render(raw)} ("exists" only sees leaf values){extra}'
             return (
-                f"missing (expected it to exist){extra}"
+                f"missing (expected it to exist{extra})"
                 if raw is _MISSING
                 else f"expected a value, got {_render(raw)}{extra}"
             )
@@ -647,7 +654,7 @@ def _leaf_miss(
         elsewhere = next((_get(other, key) for other in scope if _leaf_values(_get(other, key))), None)
         return f"expected to be absent, but another array element has {_render(elsewhere)}"
     if raw is _MISSING:
-        return f"missing (expected {expected}){extra}"
+        return f"missing (expected {expected}{extra})"
     if isinstance(raw, Mapping):
         return (
             f"expected {expected}, got an object {_render(raw)} (patterns match leaf values; nest the pattern){extra}"
@@ -761,7 +768,12 @@ class _AnyEvent(Matcher):
 
 
 class PatternMatcher(Matcher):
-    """An EventBridge event pattern, compiled once; made by :func:`match` and :func:`pattern`."""
+    """An EventBridge event pattern, compiled once; made by :func:`match` and :func:`pattern`.
+
+    Attributes:
+        pattern: The raw EventBridge pattern (envelope keys, values in lists), valid as a rule's
+            ``EventPattern``: ``json.dumps(iatk.match(...).pattern)``.
+    """
 
     def __init__(self, raw: Mapping[str, Any], *, shown: str) -> None:
         self.pattern: dict[str, Any] = dict(raw)
