@@ -31,19 +31,62 @@ from .exceptions import (
 )
 
 if TYPE_CHECKING:
+    from ._aws import session_env
     from ._config import Settings, resolve_settings
     from .embedded import EmbeddedBackend, embedded_session
+    from .events import Event, put_events
+    from .matchers import (
+        Matcher,
+        MatcherLike,
+        MatchResult,
+        Mismatch,
+        anything_but,
+        as_matcher,
+        callable_matcher,
+        cidr,
+        equals_ignore_case,
+        exists,
+        explain,
+        match,
+        numeric,
+        pattern,
+        prefix,
+        suffix,
+        validate_pattern,
+        wildcard,
+    )
     from .stack import Stack, StackResource, deploy_stack
 
 #: Public name → the module that defines it (imported on first access).
 _LAZY: dict[str, str] = {
     "EmbeddedBackend": "embedded",
+    "Event": "events",
+    "MatchResult": "matchers",
+    "Matcher": "matchers",
+    "MatcherLike": "matchers",
+    "Mismatch": "matchers",
     "Settings": "_config",
     "Stack": "stack",
     "StackResource": "stack",
+    "anything_but": "matchers",
+    "as_matcher": "matchers",
+    "callable_matcher": "matchers",
+    "cidr": "matchers",
     "deploy_stack": "stack",
     "embedded_session": "embedded",
+    "equals_ignore_case": "matchers",
+    "exists": "matchers",
+    "explain": "matchers",
+    "match": "matchers",
+    "numeric": "matchers",
+    "pattern": "matchers",
+    "prefix": "matchers",
+    "put_events": "events",
     "resolve_settings": "_config",
+    "session_env": "_aws",
+    "suffix": "matchers",
+    "validate_pattern": "matchers",
+    "wildcard": "matchers",
 }
 
 __all__ = [
@@ -52,8 +95,13 @@ __all__ = [
     "ConfigError",
     "DeployError",
     "EmbeddedBackend",
+    "Event",
     "IatkError",
     "ListenerError",
+    "MatchResult",
+    "Matcher",
+    "MatcherLike",
+    "Mismatch",
     "PatternError",
     "PutEventsError",
     "ResourceNotInStack",
@@ -69,9 +117,25 @@ __all__ = [
     "TraceError",
     "TraceIncomplete",
     "WaitTimeout",
+    "anything_but",
+    "as_matcher",
+    "callable_matcher",
+    "cidr",
     "deploy_stack",
     "embedded_session",
+    "equals_ignore_case",
+    "exists",
+    "explain",
+    "match",
+    "numeric",
+    "pattern",
+    "prefix",
+    "put_events",
     "resolve_settings",
+    "session_env",
+    "suffix",
+    "validate_pattern",
+    "wildcard",
 ]
 
 

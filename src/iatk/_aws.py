@@ -256,3 +256,30 @@ def calling(what: str, cls: type[IatkError] = AwsError, **kwargs: Any) -> Iterat
         yield
     except (ClientError, BotoCoreError) as err:
         raise wrap(err, what, cls, **kwargs) from err
+
+
+def session_env(session: boto3.Session | None = None) -> dict[str, str]:
+    """Environment variables that point a child process at the same backend as ``session``.
+
+    Gives the region, the credentials, the endpoint (on the embedded backend or with
+    ``--iatk-endpoint-url``) and ``AWS_XRAY_DAEMON_ADDRESS`` when set, so a worker started by a
+    test (``subprocess.Popen(..., env={**os.environ, **iatk.session_env()})``) calls the same AWS.
+    """
+    import os
+
+    ctx = aws(session)
+    env: dict[str, str] = {"AWS_REGION": ctx.region, "AWS_DEFAULT_REGION": ctx.region}
+    if ctx.endpoint_url:
+        env["AWS_ENDPOINT_URL"] = ctx.endpoint_url
+    if ctx.session.profile_name and ctx.session.profile_name != "default" and not ctx.embedded:
+        env["AWS_PROFILE"] = ctx.session.profile_name
+    credentials = ctx.session.get_credentials()
+    if credentials is not None and (ctx.embedded or not env.get("AWS_PROFILE")):
+        frozen = credentials.get_frozen_credentials()
+        env["AWS_ACCESS_KEY_ID"] = frozen.access_key
+        env["AWS_SECRET_ACCESS_KEY"] = frozen.secret_key
+        if frozen.token:
+            env["AWS_SESSION_TOKEN"] = frozen.token
+    if os.environ.get("AWS_XRAY_DAEMON_ADDRESS"):
+        env["AWS_XRAY_DAEMON_ADDRESS"] = os.environ["AWS_XRAY_DAEMON_ADDRESS"]
+    return env

@@ -289,6 +289,16 @@ def _run_lock(name: str) -> Iterator[None]:
 
 
 # <<iatk:listener-fixtures>>
+@pytest.fixture(name="iatk_put_events")
+def _iatk_put_events(iatk_session: boto3.Session) -> Callable[..., list[str]]:
+    """Put events on a bus with the run's session; raises PutEventsError on any rejected entry."""
+    from .events import put_events
+
+    def put(*entries: Any, bus: str = "default") -> list[str]:
+        __tracebackhide__ = True
+        return put_events(*entries, bus=bus, session=iatk_session)
+
+    return put
 
 # <<iatk:trace-fixtures>>
 
