@@ -27,6 +27,7 @@ How a tree is built from ``BatchGetTraces``:
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 import math
@@ -999,24 +1000,33 @@ def _assemble(raw: _RawTrace) -> _Assembled:
         target = separate if document.get("type") == "subsegment" else segments
         if ident not in target or _better(document, target[ident]):
             target[ident] = document
+    if separate:  # merging edits documents: work on copies, so Trace.documents stays as read
+        segments = copy.deepcopy(segments)
+        separate = copy.deepcopy(separate)
     index: dict[str, str] = {}  # any segment or subsegment id -> id of the segment holding it
     nodes: dict[str, dict[str, Any]] = {}
     for ident, document in segments.items():
         _register(document, ident, index, nodes)
     problems: list[str] = []
 
-    # Separate subsegment documents can hang off each other: attach until nothing moves.
-    pending = [doc for ident, doc in sorted(separate.items()) if ident not in index]
+    # Separate subsegment documents can hang off each other: attach until nothing moves. The SDKs
+    # stream a finished subsegment on its own and may send it again inside its parent's document,
+    # so a document whose id is already in the tree is a copy and is dropped.
+    pending = [doc for _, doc in sorted(separate.items())]
     while pending:
         waiting = []
+        moved = False
         for doc in pending:
             parent = doc.get("parent_id")
-            if isinstance(parent, str) and parent in nodes:
+            if doc["id"] in index:
+                moved = True
+            elif isinstance(parent, str) and parent in nodes:
                 nodes[parent].setdefault("subsegments", []).append(doc)
                 _register(doc, index[parent], index, nodes)
+                moved = True
             else:
                 waiting.append(doc)
-        if len(waiting) == len(pending):
+        if not moved:
             for doc in waiting:
                 problems.append(f"subsegment {_describe(doc)}'s parent {doc.get('parent_id')} not found")
             break

@@ -138,9 +138,7 @@ def test_paths_do_not_depend_on_the_order_the_api_returned(name):
         )
 
     for seed in range(8):
-        assert shape(TraceTree.from_api(shuffled(load(name), seed), trace_id, follow_links=follow)) == shape(
-            reference
-        )
+        assert shape(TraceTree.from_api(shuffled(load(name), seed), trace_id, follow_links=follow)) == shape(reference)
 
 
 def test_source_trace_keeps_id_duration_limit_and_documents():
@@ -449,3 +447,21 @@ def test_segment_is_frozen():
     with pytest.raises(AttributeError):
         tree.root.name = "other"  # type: ignore[misc]
     assert isinstance(tree.root, Segment)
+
+
+def test_a_subsegment_sent_alone_and_inside_its_parent_appears_once():
+    """aws-xray-sdk streams "load-rules" alone and again inside "validate": the tree keeps one copy."""
+    tree = TraceTree.from_api(load("sdk_streamed"))
+    assert [s.name for s in tree.root.all_subsegments()] == ["validate", "load-rules", "call-payments"]
+    assert [[s.name for s in p] for p in tree.paths] == [["checkout", "payments"]]
+    assert tree.root.subsegments[1].http["response"]["status"] == 201
+
+
+def test_merging_leaves_the_documents_as_read():
+    """source_trace.documents are the documents as read, not the merged copies the tree uses."""
+    response = load("sdk_streamed")
+    tree = TraceTree.from_api(response)
+    as_sent = [json.loads(s["Document"]) for s in response["Traces"][0]["Segments"]]
+    assert list(tree.source_trace.documents) == as_sent
+    assert "subsegments" not in tree.source_trace.documents[0]
+    assert [s["name"] for s in tree.root.document["subsegments"]] == ["validate", "call-payments"]
