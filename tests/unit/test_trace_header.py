@@ -233,3 +233,11 @@ def test_trace_helper_patches_with_one_header_and_unpatches_on_close(sfn):
         assert seen[-1] == [newer]
     client.list_state_machines()
     assert seen[-1] == []
+
+
+def test_the_constructor_takes_ids_and_points_header_strings_to_parse():
+    """TraceHeader(id, sampled, parent) builds a header; a header string is sent to TraceHeader.parse."""
+    header = TraceHeader(TRACE_ID, None, "53995c3f42cd8ad8")
+    assert header == f"Root={TRACE_ID};Parent=53995c3f42cd8ad8"
+    with pytest.raises(TraceError, match=r"TraceHeader\.parse"):
+        TraceHeader(f"Root={TRACE_ID}")
