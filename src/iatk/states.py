@@ -135,7 +135,7 @@ class StateInspection:
     error_details: Mapping[str, Any] | None = None
     request: Mapping[str, Any] | None = None
     response: Mapping[str, Any] | None = None
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any] | None) -> StateInspection:
@@ -182,7 +182,7 @@ class StateResult:
     inspection: StateInspection = field(default_factory=StateInspection)
     state_type: str | None = None
     offline: bool = False
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_api(cls, state: str, response: Mapping[str, Any], *, state_type: str | None = None) -> StateResult:
