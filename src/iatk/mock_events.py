@@ -32,8 +32,10 @@ How a value is chosen, for each schema node:
      ``minProperties`` / ``maxProperties`` and list-form ``dependencies`` are honoured.
 
 Determinism: a given ``seed`` gives the same event every time, dates included (within 2024).
-With ``seed=None`` the values are those of seed 0 except that date/time formats are *now* and
-uuids (and the envelope ``id``) are fresh, so two events never share an id.
+Each event path has its own random stream, so overrides, ``skip_optional`` or a change elsewhere
+in the schema leave the other values as they were. With ``seed=None`` the values are those of
+seed 0 except that date/time formats are *now* and uuids (and the envelope ``id``) are fresh, so
+two events never share an id.
 
 Unsupported (raise ``SchemaError`` naming the JSON pointer): ``not``, ``if``/``then``/``else``,
 schema-form ``dependencies``, ``$dynamicRef`` / ``$recursiveRef``, ``$ref`` to another document or
@@ -56,7 +58,8 @@ import string
 import threading
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from fractions import Fraction
@@ -571,7 +574,8 @@ class _Generator:
     def __init__(self, schema: EventSchema, *, seed: int | None, skip_optional: bool) -> None:
         self.schema = schema
         self.document = schema.document
-        self.rng = random.Random(0 if seed is None else seed)
+        self.seed = 0 if seed is None else seed
+        self.rng = random.Random(f"{self.seed}|$")
         self.fresh = seed is None
         self.skip_optional = skip_optional
         self.now = datetime.now(timezone.utc).replace(microsecond=0)
@@ -606,6 +610,16 @@ class _Generator:
             raise self.error(
                 pointer, path, f"$ref {ref!r} points nowhere; {self.schema._components_text(ref)}"
             ) from None
+
+    @contextmanager
+    def stream(self, key: str) -> Iterator[None]:
+        """A random stream of its own for each event path: values elsewhere do not depend on this one."""
+        saved = self.rng
+        self.rng = random.Random(f"{self.seed}|{key}")
+        try:
+            yield
+        finally:
+            self.rng = saved
 
     # -- the walk
 
@@ -856,7 +870,8 @@ class _Generator:
                 out[prop] = copy.deepcopy(wanted)  # overridden anyway: do not generate (it may not end)
                 return
             try:
-                out[prop] = self.generate(sub, sub_pointer, f"{path}.{prop}", prop, wanted)
+                with self.stream(f"{path}.{prop}"):
+                    out[prop] = self.generate(sub, sub_pointer, f"{path}.{prop}", prop, wanted)
             except _Recursion:
                 if needed:
                     raise
@@ -973,9 +988,10 @@ class _Generator:
             if index == 0 and contains is not None:
                 sub, sub_pointer = {"allOf": [sub, contains]}, f"{pointer}/contains"
             value: Any = _MISSING
-            for _attempt in range(12 if unique else 1):
+            for attempt in range(12 if unique else 1):
                 try:
-                    candidate = self.generate(sub, sub_pointer, f"{path}[{index}]", name, _MISSING)
+                    with self.stream(f"{path}[{index}]" + (f"~{attempt}" if attempt else "")):
+                        candidate = self.generate(sub, sub_pointer, f"{path}[{index}]", name, _MISSING)
                 except _Recursion:
                     if index >= least:
                         return out
@@ -1043,12 +1059,15 @@ class _Generator:
         if not isinstance(pattern, str):
             raise self.error(f"{pointer}/pattern", path, f"pattern must be a string, found {pattern!r}")
         try:
-            compiled = re.compile(pattern)
+            compiled = re.compile(re.sub(r"\(\?<(?![=!])", "(?P<", pattern))  # ECMA named groups
             tree = _RegexParser(pattern).parse()
         except (re.error, _RegexUnsupported) as err:
             raise self.unsupported(f"{pointer}/pattern", path, f"pattern {pattern!r} ({err})") from None
-        for attempt in range(14):
-            value = _emit(tree, self.rng, 4 << (attempt // 2))
+        shortest, longest = _span(tree)
+        low = max(shortest, min(least, longest))
+        high = min(longest, most if most is not None else low + 8)
+        for _attempt in range(20):
+            value = _emit(tree, self.rng, self.rng.randint(int(low), int(max(low, high))))
             if len(value) < least and not _has_anchor_end(pattern):
                 value += "".join(self.rng.choice(_SUFFIX_CHARS) for _ in range(least - len(value)))
             if least <= len(value) <= (most if most is not None else len(value)) and compiled.search(value):
@@ -1315,19 +1334,72 @@ class _RegexParser:
         return "".join(dict.fromkeys(chars))
 
 
-def _emit(node: _Node, rng: random.Random, spread: int) -> str:
+def _span(node: _Node) -> tuple[int, float]:
+    """The shortest and longest strings a regex node matches (the longest may be infinite)."""
+    kind = node[0]
+    if kind == "set":
+        return 1, 1
+    if kind in ("seq", "alt"):
+        spans = [_span(part) for part in node[1]]
+        if not spans:
+            return 0, 0
+        if kind == "seq":
+            return sum(lo for lo, _ in spans), sum(hi for _, hi in spans)
+        return min(lo for lo, _ in spans), max(hi for _, hi in spans)
+    child_lo, child_hi = _span(node[1])
+    low, high = node[2], node[3]
+    if high is None:
+        return low * child_lo, math.inf if child_hi > 0 else 0
+    return low * child_lo, high * child_hi
+
+
+def _split(total: int, parts: list[tuple[int, float]], rng: random.Random) -> list[int]:
+    """Share ``total`` characters among parts, each within its span, in random order."""
+    shares = [lo for lo, _ in parts]
+    left = total - sum(shares)
+    order = list(range(len(parts)))
+    rng.shuffle(order)
+    for index in order:  # a random share each, then whatever is left to whoever has room
+        give = int(min(parts[index][1] - shares[index], left))
+        if give > 0:
+            give = rng.randint(1, give)
+            shares[index] += give
+            left -= give
+    for index in order:
+        give = int(min(parts[index][1] - shares[index], left))
+        if give > 0:
+            shares[index] += give
+            left -= give
+    return shares
+
+
+def _emit(node: _Node, rng: random.Random, target: int) -> str:
+    """A string matching ``node``, as close to ``target`` characters as the node allows."""
     kind = node[0]
     if kind == "set":
         chars: str = node[1]
         nice = [c for c in chars if c in _NICE_CHARS]
         return rng.choice(nice or chars)
     if kind == "seq":
-        return "".join(_emit(part, rng, spread) for part in node[1])
+        parts = node[1]
+        shares = _split(target, [_span(part) for part in parts], rng)
+        return "".join(_emit(part, rng, share) for part, share in zip(parts, shares, strict=True))
     if kind == "alt":
-        return _emit(rng.choice(node[1]), rng, spread)
-    low, high = node[2], node[3]
-    top = low + spread if high is None else min(high, low + spread)
-    return "".join(_emit(node[1], rng, spread) for _ in range(rng.randint(low, top)))
+        spans = [(branch, _span(branch)) for branch in node[1]]
+        fitting = [(b, s) for b, s in spans if s[0] <= target <= s[1]]
+        branch, (lo, hi) = rng.choice(fitting or spans)
+        return _emit(branch, rng, int(min(max(target, lo), hi)))
+    child = node[1]
+    child_lo, child_hi = _span(child)
+    low = node[2]
+    high = math.inf if node[3] is None else node[3]
+    if child_hi == 0:
+        return "".join(_emit(child, rng, 0) for _ in range(low))
+    fewest = max(low, math.ceil(target / child_hi))
+    most = min(high, target // child_lo if child_lo else fewest + 3)
+    count = int(min(max(low, fewest), high)) if fewest > most else rng.randint(fewest, int(min(most, fewest + 3)))
+    shares = _split(target, [(child_lo, child_hi)] * count, rng) if count else []
+    return "".join(_emit(child, rng, int(min(max(share, child_lo), child_hi))) for share in shares)
 
 
 def _has_anchor_end(pattern: str) -> bool:
