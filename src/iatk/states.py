@@ -267,7 +267,9 @@ class StateResult:
         where = " [offline: embedded backend]" if self.offline else ""
         lines = [f"state {self.state!r}{kind} → {self.status}{after}{where}"]
         if self.error or self.cause:
-            lines.append(f"  error: {self.error}" + (f" — cause: {_show(self.cause)}" if self.cause else ""))
+            lines.append(
+                f"  error: {self.error}" + (f" — cause: {_show(self.cause, text_as_is=True)}" if self.cause else "")
+            )
         lines.append(f"  output: {_show(self.output)}")
         lines.extend(f"  {name}: {_show(value)}" for name, value in self.inspection.stages())
         return "\n".join(lines)
@@ -309,8 +311,9 @@ class StatePath(list[StateResult]):
         return " → ".join(self.names) + "\n" + "\n".join(result.render() for result in self)
 
 
-def _show(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
+def _show(value: Any, *, text_as_is: bool = False) -> str:
+    """JSON of ``value`` (a str as is with ``text_as_is``), cut to a readable length."""
+    text = value if text_as_is and isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= _MAX_SHOWN else text[:_MAX_SHOWN] + f"… ({len(text)} characters)"
 
 
@@ -731,7 +734,8 @@ def walk_states(
             return path
         if not result.offline and isinstance(result.inspection.variables, dict):
             current_vars = result.inspection.variables
-        data, current, retries = result.output, result.next_state, 0
+        # serialised here: a str output is a JSON string value, not JSON text
+        data, current, retries = json.dumps(result.output), result.next_state, 0
 
 
 class StateTester:
@@ -860,8 +864,9 @@ def _input_stages(plan: _Plan, original: Mapping[str, Any]) -> None:
     input_path = _rebase(original.get("InputPath", "$"), "$.i")
     if "InputPath" in original:
         plan.add(f"{_PREFIX}input_path", {"Type": "Pass", "InputPath": input_path, "ResultPath": "$.ip"})
-    parameters = original.get("Parameters")
-    # Parameters naming the task token or the Map item exist only inside a real Task or Map.
+    # A Map's Parameters select each item (not the whole input), and Parameters naming the task
+    # token or the Map item exist only inside a real Task or Map: those are not replayed.
+    parameters = original.get("Parameters") if original.get("Type") in ("Task", "Parallel") else None
     if isinstance(parameters, (dict, list)) and not any(key in json.dumps(parameters) for key in ("$$.Task", "$$.Map")):
         plan.add(
             f"{_PREFIX}parameters",
@@ -1111,8 +1116,8 @@ def _translate_moto_error(name: str, error: str | None, cause: str | None) -> tu
         return "States.NoChoiceMatched", f"no Choices rule matched the input of state {name!r}, and it has no Default"
     if "'NoneType' object is not callable" in cause:
         raise StateTestError(
-            f"state {name!r} reads a variable or a JSONata expression, which the embedded backend cannot "
-            "evaluate (moto's JSONata engine is not available); run this test with --iatk-backend=aws"
+            f"state {name!r} failed on moto with {cause!r}: moto fails so when a state reads a variable or "
+            "evaluates JSONata, which its interpreter cannot do offline; run this test with --iatk-backend=aws"
         )
     return error, cause
 

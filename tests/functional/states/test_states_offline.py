@@ -211,7 +211,7 @@ class TestOfflineLimits:
 
     def test_reading_a_variable_is_refused_offline(self, sfn_session, make_machine):
         """A state that reads a variable fails on moto; StateTestError explains, and nothing is left behind."""
-        with pytest.raises(StateTestError, match="reads a variable or a JSONata expression"):
+        with pytest.raises(StateTestError, match="reads a variable or evaluates JSONata"):
             test_state(make_machine("edge_cases.json"), "Read variable", {"n": 20}, session=sfn_session)
         assert _temporary_machines(sfn_session) == []
 
@@ -268,3 +268,12 @@ def test_stack_and_logical_id(sfn_session, data_dir):
         assert emitted.output == {"Entries": []}
     finally:
         stack.delete()
+
+
+def test_scalar_inputs_and_outputs(sfn_session, make_machine):
+    """Inputs and outputs need not be objects: a JSON string output is the next state's input."""
+    arn = make_machine("scalars.json")
+    assert test_state(arn, "Echo", 3, session=sfn_session).output == 3
+    assert test_state(arn, "Echo", '"already JSON text"', session=sfn_session).output == "already JSON text"
+    path = walk_states(arn, [1, 2], session=sfn_session)
+    assert [(r.inspection.input, r.output) for r in path] == [([1, 2], "hello"), ("hello", "hello")]
