@@ -57,6 +57,7 @@ import re
 import string
 import threading
 import uuid
+import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -982,7 +983,7 @@ class _Generator:
                 sub: Any = prefix[index]
                 sub_pointer = f"{prefix_pointer}/{index}"
             elif rest is False:
-                raise self.error(pointer, path, f"minItems {least} needs more items than the tuple allows")
+                raise self.error(pointer, path, f"minItems {least} needs more items than items/additionalItems allow")
             else:
                 sub, sub_pointer = (True if rest is None else rest), self.locate(rest, rest_pointer)
             if index == 0 and contains is not None:
@@ -1059,8 +1060,10 @@ class _Generator:
         if not isinstance(pattern, str):
             raise self.error(f"{pointer}/pattern", path, f"pattern must be a string, found {pattern!r}")
         try:
-            compiled = re.compile(re.sub(r"\(\?<(?![=!])", "(?P<", pattern))  # ECMA named groups
             tree = _RegexParser(pattern).parse()
+            with warnings.catch_warnings():  # "possible nested set" and the like: not the user's concern here
+                warnings.simplefilter("ignore")
+                compiled = re.compile(re.sub(r"\(\?<(?![=!])", "(?P<", pattern))  # ECMA named groups
         except (re.error, _RegexUnsupported) as err:
             raise self.unsupported(f"{pointer}/pattern", path, f"pattern {pattern!r} ({err})") from None
         shortest, longest = _span(tree)

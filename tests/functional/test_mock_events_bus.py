@@ -75,3 +75,15 @@ def test_non_matching_event_is_not_delivered(session: boto3.Session):
     entry = to_put_events_entry(eventbridge_envelope(detail, "video.plugin", "SomethingElse"))
     assert session.client("events").put_events(Entries=[entry])["FailedEntryCount"] == 0
     assert receive(session, url) == []
+
+
+def test_iatk_put_events_takes_mock_events_in_both_forms(session: boto3.Session):
+    """iatk.put_events accepts a mock AWSEvent as is and as a PutEvents entry; both arrive unchanged."""
+    from iatk.events import put_events
+
+    url = route(session, "default", {"source": ["com.example.support"]})
+    event = mock_event(schema_file=SCHEMAS / "ticket_created.json", seed=4)
+    ids = put_events(event, to_put_events_entry(event), session=session)
+    assert len(ids) == 2
+    bodies = receive(session, url)
+    assert [body["detail"] for body in bodies] == [event["detail"], event["detail"]]

@@ -960,3 +960,157 @@ def test_contexts_must_be_functions(contexts: Any):
     """Strings, mappings or non-callables in contexts are a TypeError before any work."""
     with pytest.raises(TypeError, match="contexts must"):
         mock_event(schema_file=TRIGGER, contexts=contexts)
+
+
+# ---------------------------------------------------------------------------------------------- more edges
+
+
+def test_json_schema_unknown_event_ref_lists_definitions():
+    """An unknown event_ref in a JSON Schema lists its definitions."""
+    with pytest.raises(SchemaError, match=r"event_ref 'Parcels' not found .*components: Parcel, OrderShipped"):
+        mock_event(schema_file=SCHEMAS / "order_shipped_draft4.json", event_ref="Parcels")
+
+
+def test_event_ref_must_be_text():
+    """A non-string event_ref is a ConfigError."""
+    with pytest.raises(ConfigError, match="event_ref must be a string"):
+        mock_event(schema_file=TICKET, event_ref=3)  # type: ignore[arg-type]
+
+
+def test_nullable_object_ends_required_recursion_with_null():
+    """A nullable node whose required child cannot recur further becomes null."""
+    document = json.loads(json.dumps(LINKED))
+    node = document["definitions"]["Node"]
+    node["required"] = ["value", "next"]
+    node["type"] = ["object", "null"]
+    event = mock_event(schema_text=document)
+    assert event["head"]["next"] is None
+
+
+def test_required_recursion_through_all_of_is_an_error():
+    """Recursion that goes through allOf and is required everywhere cannot end."""
+    document = {
+        "type": "object",
+        "required": ["n"],
+        "properties": {"n": {"$ref": "#/definitions/N"}},
+        "definitions": {
+            "N": {"type": "object", "required": ["m"], "properties": {"m": {"allOf": [{"$ref": "#/definitions/N"}]}}}
+        },
+    }
+    with pytest.raises(SchemaError, match="recursion through #/definitions/N cannot end"):
+        mock_event(schema_text=document)
+
+
+def test_unanchored_pattern_is_padded_to_min_length():
+    """An unanchored pattern may be followed by more characters to reach minLength."""
+    value = gen({"type": "string", "pattern": "[0-9]{3}", "minLength": 8})
+    assert len(value) >= 8
+    assert re.search("[0-9]{3}", value)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        ("(abc", "missing|unbalanced"),
+        ("abc\\", "trailing|bad escape"),
+        ("[z-a]", "bad|range"),
+        ("[[:alpha:]]", "POSIX"),
+        ("[abc", "unterminated"),
+    ],
+)
+def test_broken_or_posix_patterns_are_reported(pattern: str, reason: str):
+    """Patterns that cannot be read raise SchemaError at the pattern, whichever parser objects."""
+    with pytest.raises(SchemaError, match=rf"(?s)({reason}).*#/properties/v/pattern"):
+        gen({"type": "string", "pattern": pattern})
+
+
+@pytest.mark.parametrize(
+    "pattern", [r"^\bword\b$", r"^a\tb$", r"^x+?y*?$", r"^[\d-]{3}$", r"^\Aab\Z", r"^[\x30-\x39]{2}$", r"^(|a)b$"]
+)
+def test_less_common_regex_syntax(pattern: str):
+    """Word boundaries, control escapes, lazy quantifiers, class escapes and empty branches work."""
+    for seed in range(5):
+        assert re.search(pattern, gen({"type": "string", "pattern": pattern}, seed=seed))
+
+
+def test_prefix_items_2020_12():
+    """prefixItems are positional, items applies after them."""
+    value = gen(
+        {"type": "array", "prefixItems": [{"const": "a"}, {"const": 1}], "items": {"type": "boolean"}, "minItems": 3}
+    )
+    assert value[:2] == ["a", 1]
+    assert isinstance(value[2], bool)
+
+
+def test_tuple_too_short_for_min_items():
+    """minItems beyond a closed tuple is an error."""
+    with pytest.raises(SchemaError, match="needs more items than items/additionalItems allow"):
+        gen({"type": "array", "items": [{"const": 1}], "additionalItems": False, "minItems": 2})
+
+
+def test_all_of_merges_additional_properties_and_items():
+    """allOf: additionalProperties false wins; item schemas are combined."""
+    schema = {
+        "allOf": [
+            {
+                "type": "object",
+                "additionalProperties": {"type": "integer"},
+                "properties": {"xs": {"items": {"minimum": 5}}},
+            },
+            {
+                "additionalProperties": False,
+                "properties": {"xs": {"type": "array", "items": {"type": "integer", "maximum": 5}}},
+            },
+        ],
+        "required": ["xs"],
+    }
+    value = gen(schema)
+    assert value == {"xs": [5]}
+
+
+def test_all_of_cannot_hold_two_one_ofs():
+    """Two different oneOf lists under one allOf are reported as unsupported."""
+    schema = {"allOf": [{"oneOf": [{"type": "string"}]}, {"oneOf": [{"type": "integer"}]}]}
+    with pytest.raises(SchemaError, match="two `oneOf` lists under one allOf is not supported"):
+        gen(schema)
+
+
+def test_false_schemas_are_unsatisfiable():
+    """A `false` schema or allOf branch is reported."""
+    document = {
+        "type": "object",
+        "required": ["x"],
+        "properties": {"x": {"$ref": "#/definitions/F"}},
+        "definitions": {"F": False},
+    }
+    with pytest.raises(SchemaError, match=r"the schema is `false`: no value satisfies it \(schema #/definitions/F"):
+        mock_event(schema_text=document)
+    with pytest.raises(SchemaError, match="minItems 1 needs more items than items/additionalItems allow"):
+        gen({"type": "array", "minItems": 1, "items": False})
+    with pytest.raises(SchemaError, match="an allOf branch is `false`"):
+        gen({"allOf": [False]})
+
+
+def test_min_properties_against_closed_object():
+    """minProperties beyond the declared properties of a closed object is an error."""
+    with pytest.raises(SchemaError, match="minProperties 2 cannot be met: additionalProperties is false"):
+        gen({"type": "object", "properties": {"a": {"const": 1}}, "additionalProperties": False, "minProperties": 2})
+
+
+def test_min_properties_fills_with_extra_entries():
+    """An open object below minProperties gets additionalPropN entries."""
+    assert gen({"type": "object", "minProperties": 2}) == {"additionalProp1": {}, "additionalProp2": {}}
+
+
+def test_unreadable_and_invalid_files(tmp_path: Path):
+    """A binary file, bad YAML and an empty folder are reported clearly."""
+    (tmp_path / "bin.json").write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(SchemaError, match="cannot read schema file"):
+        mock_event(schema_file=tmp_path / "bin.json")
+    (tmp_path / "bad.yaml").write_text("a: [1, 2\n")
+    with pytest.raises(SchemaError, match="is not valid YAML"):
+        mock_event(schema_file=tmp_path / "bad.yaml")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(SchemaError, match="has no .json/.yaml files"):
+        mock_event(schema_file=empty / "x.json")
