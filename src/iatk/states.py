@@ -755,11 +755,13 @@ class StateTester:
 
     def test_state(self, state_machine: StateMachineRef, state: str, input: Any = None, **kwargs: Any) -> StateResult:
         """:func:`test_state` with this tester's session."""
+        __tracebackhide__ = True
         kwargs.setdefault("session", self.session)
         return test_state(state_machine, state, input, **kwargs)
 
     def walk_states(self, state_machine: StateMachineRef, input: Any = None, **kwargs: Any) -> StatePath:
         """:func:`walk_states` with this tester's session."""
+        __tracebackhide__ = True
         kwargs.setdefault("session", self.session)
         return walk_states(state_machine, input, **kwargs)
 
@@ -1130,8 +1132,8 @@ def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
 
 
 def _wait_for_execution(sfn: Any, execution_arn: str, name: str, timeout: float) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    delay = 0.005
+    started = time.monotonic()
+    deadline = started + timeout
     while True:
         description: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
         if description.get("status") != "RUNNING":
@@ -1145,8 +1147,8 @@ def _wait_for_execution(sfn: Any, execution_arn: str, name: str, timeout: float)
                 f"state {name!r} did not finish within {timeout:.0f} s on the embedded backend "
                 "(a .sync or .waitForTaskToken Task? mock it)"
             )
-        time.sleep(delay)
-        delay = min(delay * 2, 0.1)
+        # Most states finish in tens of milliseconds on a local server: poll often at first.
+        time.sleep(0.01 if time.monotonic() - started < 1.0 else 0.1)
 
 
 class _Events:
