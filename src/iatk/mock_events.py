@@ -25,8 +25,8 @@ How a value is chosen, for each schema node:
    - integer / number: inside ``minimum`` / ``maximum`` (draft 4 boolean or draft 6 numeric
      ``exclusive*``) and ``multipleOf``; 0–100 when unbounded.
    - boolean, null.
-   - array: ``max(minItems, 1)`` items (capped by ``maxItems``), ``items`` (a schema or a tuple),
-     ``uniqueItems``, ``contains``.
+   - array: ``max(minItems, 1)`` items when ``items`` is given, else ``minItems`` (always capped by
+     ``maxItems``); ``items`` as a schema or a tuple, ``prefixItems``, ``uniqueItems``, ``contains``.
    - object: required properties always; optional ones unless ``skip_optional``; a map
      (``additionalProperties`` schema and no ``properties``) gets one ``additionalProp1`` entry;
      ``minProperties`` / ``maxProperties`` and list-form ``dependencies`` are honoured.
@@ -333,7 +333,7 @@ def load_schema(
     if len(sources) != 1:
         got = f"got {len(sources)}: {'; '.join(sources)}" if sources else "got none"
         raise ConfigError(
-            f"a mock event needs exactly one schema source, {got}. Pass registry= and schema= (Schema "
+            f"exactly one schema source is needed, {got}. Pass registry= and schema= (Schema "
             "Registry, optional version=), or schema_file= (a JSON or YAML file), or schema_text= (the schema)"
         )
     if schema_file is not None:
