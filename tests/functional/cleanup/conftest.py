@@ -1,0 +1,162 @@
+"""Fixtures for the cleanup tests: a fresh moto account per test, and child pytest runs.
+
+Every test works in its own account on the shared embedded server (moto keeps one backend per
+account: STS AssumeRole into a random account id gives credentials that land there), so "what is
+left" can be asserted exactly, whatever other tests put on the server.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from iatk._aws import IatkSession
+
+HERE = Path(__file__).parent
+REGION = "us-east-1"
+
+
+@dataclass
+class Account:
+    """A moto account on the shared server: a session for it, and the same credentials as env vars."""
+
+    id: str
+    url: str
+    session: IatkSession
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cli(self) -> list[str]:
+        """The CLI's AWS options for this server."""
+        return ["--endpoint-url", self.url, "--region", REGION]
+
+
+def new_account(embedded) -> Account:
+    """A fresh, empty moto account (its own queues, rules, buses and stacks) on the shared server."""
+    account_id = f"{secrets.randbelow(9 * 10**11) + 10**11:012d}"
+    sts = embedded.session().client("sts")
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/iatk-cleanup-test", RoleSessionName="cleanup")[
+        "Credentials"
+    ]
+    env = {
+        "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": creds["SessionToken"],
+        "AWS_DEFAULT_REGION": REGION,
+    }
+    session = IatkSession(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=env["AWS_SESSION_TOKEN"],
+        region_name=REGION,
+        endpoint_url=embedded.url,
+        embedded=True,
+    )
+    assert session.client("sts").get_caller_identity()["Account"] == account_id
+    return Account(id=account_id, url=embedded.url, session=session, env=env)
+
+
+@pytest.fixture
+def account(embedded) -> Account:
+    """A fresh, empty moto account for this test."""
+    return new_account(embedded)
+
+
+@pytest.fixture(scope="module")
+def module_account(embedded) -> Account:
+    """A fresh moto account shared by one module's read-only tests."""
+    return new_account(embedded)
+
+
+@pytest.fixture
+def account_env(account, monkeypatch) -> Account:
+    """The account's credentials in this process's environment (the CLI builds its session from it)."""
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "IATK_ENDPOINT_URL", "IATK_REGION", "IATK_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in account.env.items():
+        monkeypatch.setenv(key, value)
+    return account
+
+
+PYTEST_INI = "[pytest]\naddopts = -p no:cacheprovider\n"
+
+
+@dataclass
+class Child:
+    """A pytest run in a subprocess, its output in a file (a pipe could fill up and block it)."""
+
+    process: subprocess.Popen
+    output: Path
+
+    def text(self) -> str:
+        return self.output.read_text(errors="replace")
+
+    def wait(self, timeout: float = 120) -> int:
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            raise AssertionError(f"child pytest run still going after {timeout} s:\n{self.text()}") from None
+
+    def wait_for(self, path: Path, timeout: float = 60) -> None:
+        """Wait until the child writes ``path`` (it says it is ready); fail with its output if it ends first."""
+        deadline = time.monotonic() + timeout
+        while not path.exists():
+            if self.process.poll() is not None:
+                raise AssertionError(f"child pytest run ended ({self.process.returncode}) early:\n{self.text()}")
+            if time.monotonic() > deadline:
+                self.process.kill()
+                raise AssertionError(f"child pytest run not ready after {timeout} s:\n{self.text()}")
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def child_run(tmp_path, account):
+    """Factory: ``child_run(source, *args, run_id=...)`` starts pytest on ``source`` in a subprocess.
+
+    The child uses iatk's AWS backend pointed at the shared server with this test's account, so
+    whatever it creates outlives it, even when it is killed.
+    """
+    started: list[Child] = []
+
+    def start(source: str, *args: str, run_id: str, name: str = "child") -> Child:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "pytest.ini").write_text(PYTEST_INI)
+        (folder / f"test_{name}.py").write_text(source)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("IATK_", "PYTEST_", "AWS_"))}
+        env.update(account.env)
+        env["IATK_RUN_ID"] = run_id
+        env["IATK_TEST_DIR"] = str(folder)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")]))
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(folder),
+            "-q",
+            "--iatk-backend=aws",
+            f"--iatk-endpoint-url={account.url}",
+            f"--iatk-region={REGION}",
+            *args,
+        ]
+        output = folder / "output.txt"
+        with output.open("wb") as sink:
+            process = subprocess.Popen(command, cwd=folder, env=env, stdout=sink, stderr=subprocess.STDOUT)
+        child = Child(process, output)
+        started.append(child)
+        return child
+
+    yield start
+    for child in started:
+        if child.process.poll() is None:
+            child.process.kill()
+            child.process.wait(timeout=10)
