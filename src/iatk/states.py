@@ -818,8 +818,6 @@ class _Plan:
     start: str | None = None
     chain: list[str] = field(default_factory=list)
     mocked: bool = False
-    mock_result: Any = None
-    catch_index: int | None = None
     precomputed: StateResult | None = None
 
     def add(self, name: str, state: dict[str, Any]) -> None:
@@ -898,8 +896,7 @@ def _plan_offline(
     plan.mocked = True
     _input_stages(plan, original)
     if "result" in mock:
-        plan.mock_result = json.loads(mock["result"])
-        plan.add(f"{_PREFIX}result", {"Type": "Pass", "Result": plan.mock_result, "ResultPath": "$.r"})
+        plan.add(f"{_PREFIX}result", {"Type": "Pass", "Result": json.loads(mock["result"]), "ResultPath": "$.r"})
         if original.get("ResultSelector") is not None:
             selector = {
                 "Type": "Pass",
@@ -939,7 +936,6 @@ def _plan_offline(
         plan.add(name, fail)
         return plan
     index, catcher = caught
-    plan.catch_index = index
     payload = {"Error": error, **({"Cause": cause} if cause is not None else {})}
     plan.add(f"{_PREFIX}error", {"Type": "Pass", "Result": payload, "ResultPath": "$.r"})
     if not ("ResultPath" in catcher and catcher["ResultPath"] is None):
@@ -1074,19 +1070,7 @@ def _offline_result(
             status, next_state, output, error_details = "RETRIABLE", None, None, retry
 
     if plan.mocked:
-        state_input = events.entered.get(f"{_PREFIX}input")
-        after_result_path = events.stage(f"{_PREFIX}result_path", "i")
-        if after_result_path is None and status == "SUCCEEDED" and original.get("ResultPath", "$") is None:
-            after_result_path = state_input  # ResultPath: null keeps the input
-        inspection = StateInspection(
-            input=state_input,
-            after_input_path=events.stage(f"{_PREFIX}input_path", "ip"),
-            after_parameters=events.stage(f"{_PREFIX}parameters", "p"),
-            result=plan.mock_result,
-            after_result_selector=events.stage(f"{_PREFIX}result_selector", "r"),
-            after_result_path=after_result_path,
-            error_details=error_details,
-        )
+        inspection = _mocked_inspection(original, plan, events, error_details)
     else:
         is_task = original.get("Type") == "Task"
         inspection = StateInspection(
@@ -1107,6 +1091,43 @@ def _offline_result(
         state_type=original.get("Type"),
         offline=True,
         raw=raw,
+    )
+
+
+def _mocked_inspection(
+    original: Mapping[str, Any], plan: _Plan, events: _Events, error_details: dict[str, Any] | None
+) -> StateInspection:
+    """The stages of a mocked state, read from its helper states' outputs.
+
+    A stage the state does not have passes the previous value on (as TestState reports it); a stage
+    after the point where the run failed stays None.
+    """
+
+    def stage(helper: str, key: str, present: bool, previous: Any) -> Any:
+        name = f"{_PREFIX}{helper}"
+        if name in plan.states:
+            return events.stage(name, key)
+        return None if present else previous
+
+    state_input = events.entered.get(f"{_PREFIX}input")
+    after_input_path = stage("input_path", "ip", "InputPath" in original, state_input)
+    # Parameters that are not replayed (a Map's, or naming $$.Task / $$.Map) stay unknown.
+    after_parameters = stage("parameters", "p", "Parameters" in original, after_input_path)
+    result = events.stage(f"{_PREFIX}result", "r")
+    after_selector = stage("result_selector", "r", original.get("ResultSelector") is not None, result)
+    if f"{_PREFIX}result_path" in plan.states:
+        after_result_path = events.stage(f"{_PREFIX}result_path", "i")
+    else:  # ResultPath null (the state's, or a catcher's) keeps the input
+        reached = f"{_PREFIX}result" in events.exited or f"{_PREFIX}error" in events.exited
+        after_result_path = state_input if reached else None
+    return StateInspection(
+        input=state_input,
+        after_input_path=after_input_path,
+        after_parameters=after_parameters,
+        result=result,
+        after_result_selector=after_selector,
+        after_result_path=after_result_path,
+        error_details=error_details,
     )
 
 

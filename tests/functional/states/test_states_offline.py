@@ -69,6 +69,16 @@ class TestSingleStates:
         result = test_state(arn, "Check", {"images": ["a", "b"]}, mock=mock, session=sfn_session)
         result.expect_next("Resize").expect_output({"images": ["a", "b"], "check": {"count": 2, "clean": True}})
 
+    def test_stages_a_state_lacks_pass_the_value_on(self, sfn_session, plugin):
+        """Without InputPath, Parameters or ResultSelector, those stages equal the previous one."""
+        data = {"inputs": LOADED, "validation": {"ok": True}}
+        result = test_state(plugin, "Publish", data, mock={"result": {"Entries": []}}, session=sfn_session)
+        stages = result.inspection
+        assert stages.after_input_path == data
+        assert stages.after_parameters["Entries"][0]["Detail"] == {"pluginId": "p1", "ok": True}
+        assert stages.result == stages.after_result_selector == {"Entries": []}
+        assert stages.after_result_path == data == result.output  # ResultPath null keeps the input
+
     def test_unmocked_map_runs_its_items(self, sfn_session, make_machine):
         """An unmocked Map runs its item processor on moto, as one step."""
         arn = make_machine("fan_out.json")
@@ -124,6 +134,8 @@ class TestMockedErrors:
         result.expect_next("Report rejection").expect_error("Validation.Rejected", cause="bad manifest")
         assert result.output == {**data, "failure": {"Error": "Validation.Rejected", "Cause": "bad manifest"}}
         assert result.inspection.error_details == {"catchIndex": 0}
+        assert result.inspection.after_result_path == result.output
+        assert (result.inspection.result, result.inspection.after_result_selector) == (None, None)
 
     def test_mocked_error_with_retry_is_retriable_until_max_attempts(self, sfn_session, plugin):
         """A matching Retry gives RETRIABLE until retrierRetryCount reaches MaxAttempts, then FAILED."""
