@@ -10,7 +10,7 @@ a temporary state machine holds the state, every transition out of it goes to a 
 state that wraps the output with the name of the state that would come next), a mocked Task becomes a
 chain of Pass states that replays the Task's data flow around the mock's result (or a Fail, or the
 matching catcher's route, for a mocked error), and Retry is decided here rather than by moto. One
-execution per state, about 0.05 s; the temporary state machine is always deleted.
+execution per state (50–100 ms on the embedded server); the temporary state machine is always deleted.
 
 Offline fidelity (the embedded backend):
 
@@ -18,8 +18,10 @@ Offline fidelity (the embedded backend):
 field                         offline
 ============================  ==========================================================
 status, next_state            complete (RETRIABLE is decided from the state's Retry)
-output, error, cause          complete (moto's ``States.Runtime`` for an unmatched Choice
+output, error                 complete (moto's ``States.Runtime`` for an unmatched Choice
                               is reported as ``States.NoChoiceMatched``)
+cause                         complete for mocks and Fail states; moto's wording for the
+                              errors of real Tasks
 inspection.input              complete
 inspection.after_input_path,  mocked Task/Map/Parallel: complete; real Task: after_parameters
 after_parameters, result,     and result from the execution history; other states: absent
