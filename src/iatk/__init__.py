@@ -55,12 +55,22 @@ if TYPE_CHECKING:
         validate_pattern,
         wildcard,
     )
+    from .mock_events import (
+        EventSchema,
+        eventbridge_envelope,
+        load_schema,
+        mock_event,
+        to_json_schema,
+        to_put_events_entry,
+    )
     from .stack import Stack, StackResource, deploy_stack
+    from .states import StateInspection, StatePath, StateResult, StateTester, test_state, walk_states
 
 #: Public name → the module that defines it (imported on first access).
 _LAZY: dict[str, str] = {
     "EmbeddedBackend": "embedded",
     "Event": "events",
+    "EventSchema": "mock_events",
     "MatchResult": "matchers",
     "Matcher": "matchers",
     "MatcherLike": "matchers",
@@ -68,6 +78,10 @@ _LAZY: dict[str, str] = {
     "Settings": "_config",
     "Stack": "stack",
     "StackResource": "stack",
+    "StateInspection": "states",
+    "StatePath": "states",
+    "StateResult": "states",
+    "StateTester": "states",
     "anything_but": "matchers",
     "as_matcher": "matchers",
     "callable_matcher": "matchers",
@@ -75,9 +89,12 @@ _LAZY: dict[str, str] = {
     "deploy_stack": "stack",
     "embedded_session": "embedded",
     "equals_ignore_case": "matchers",
+    "eventbridge_envelope": "mock_events",
     "exists": "matchers",
     "explain": "matchers",
+    "load_schema": "mock_events",
     "match": "matchers",
+    "mock_event": "mock_events",
     "numeric": "matchers",
     "pattern": "matchers",
     "prefix": "matchers",
@@ -85,7 +102,11 @@ _LAZY: dict[str, str] = {
     "resolve_settings": "_config",
     "session_env": "_aws",
     "suffix": "matchers",
+    "test_state": "states",
+    "to_json_schema": "mock_events",
+    "to_put_events_entry": "mock_events",
     "validate_pattern": "matchers",
+    "walk_states": "states",
     "wildcard": "matchers",
 }
 
@@ -96,6 +117,7 @@ __all__ = [
     "DeployError",
     "EmbeddedBackend",
     "Event",
+    "EventSchema",
     "IatkError",
     "ListenerError",
     "MatchResult",
@@ -113,7 +135,11 @@ __all__ = [
     "StackNotReady",
     "StackOutputNotFound",
     "StackResource",
+    "StateInspection",
+    "StatePath",
+    "StateResult",
     "StateTestError",
+    "StateTester",
     "TraceError",
     "TraceIncomplete",
     "WaitTimeout",
@@ -124,9 +150,12 @@ __all__ = [
     "deploy_stack",
     "embedded_session",
     "equals_ignore_case",
+    "eventbridge_envelope",
     "exists",
     "explain",
+    "load_schema",
     "match",
+    "mock_event",
     "numeric",
     "pattern",
     "prefix",
@@ -134,7 +163,11 @@ __all__ = [
     "resolve_settings",
     "session_env",
     "suffix",
+    "test_state",
+    "to_json_schema",
+    "to_put_events_entry",
     "validate_pattern",
+    "walk_states",
     "wildcard",
 ]
 

@@ -95,6 +95,337 @@ def _run_stack_resources(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- iatk list / iatk cleanup ----------------------------------------------------------------------
+_KIND_CHOICES = ("queue", "rule", "stack")
+
+
+def _add_harness_filters(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("filters (combined with AND)")
+    group.add_argument("--run-id", help="only resources of this run (tag iatk:run-id; see IATK_RUN_ID)")
+    group.add_argument("--older-than", metavar="AGE", help="only resources created at least AGE ago (90s, 30m, 2h, 1d)")
+    group.add_argument(
+        "--expired", action="store_true", help="only resources past their expiry (aws-iatk's: created + 2h)"
+    )
+    group.add_argument(
+        "--tag", action="append", default=[], metavar="K=V", help="only resources tagged K=V (K alone: has key K)"
+    )
+    group.add_argument(
+        "--type", action="append", dest="types", choices=_KIND_CHOICES, help="only this kind (repeatable)"
+    )
+
+
+def _harness_filters(args: argparse.Namespace) -> dict[str, Any]:
+    """The filter arguments of find_harness_resources / cleanup, checked (ConfigError when invalid)."""
+    from ._config import parse_duration
+    from .exceptions import ConfigError
+
+    tags: dict[str, str | None] = {}
+    for item in args.tag:
+        key, sep, value = item.partition("=")
+        if not key:
+            raise ConfigError(f"--tag expects K=V or K; got {item!r}")
+        tags[key] = value if sep else None
+    if args.older_than is not None:
+        parse_duration(args.older_than, name="--older-than")
+    return {"run_id": args.run_id, "older_than": args.older_than, "expired": args.expired, "tags": tags or None}
+
+
+def _regions(args: argparse.Namespace) -> list[str | None]:
+    return list(dict.fromkeys(args.region)) if args.region else [None]
+
+
+def _find_per_region(args: argparse.Namespace, filters: dict[str, Any]) -> list[tuple[Any, list[Any]]]:
+    from .cleanup import find_harness_resources
+
+    found = []
+    for region in _regions(args):
+        session = _session(args, region)
+        found.append((session, find_harness_resources(**filters, session=session, types=args.types)))
+    return found
+
+
+def _resource_rows(resources: Iterable[Any]) -> list[tuple[str, ...]]:
+    from ._tags import rfc3339
+
+    rows: list[tuple[str, ...]] = []
+    for r in resources:
+        expires = rfc3339(r.expires) if r.expires else "-"
+        if r.is_expired():
+            expires += " (expired)"
+        created = rfc3339(r.created) if r.created else "-"
+        rows.append((r.region, r.kind, r.id, r.run_id or "- (aws-iatk)", created, expires))
+    return rows
+
+
+_RESOURCE_HEADERS = ("REGION", "KIND", "ID", "RUN ID", "CREATED", "EXPIRES")
+
+
+def _add_list(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "list", help="list harness resources (listener queues and rules, test stacks) made by iatk or aws-iatk"
+    )
+    _add_harness_filters(parser)
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    _aws_options(parser, multi_region=True)
+    parser.set_defaults(handler=_run_list)
+
+
+def _run_list(args: argparse.Namespace) -> int:
+    from .exceptions import ConfigError
+
+    try:
+        filters = _harness_filters(args)
+    except ConfigError as err:
+        print(f"iatk list: {err}", file=sys.stderr)
+        return 2
+    resources = [r for _, found in _find_per_region(args, filters) for r in found]
+    if args.json:
+        _print_json([r.to_dict() for r in resources])
+    elif resources:
+        _print_table(_RESOURCE_HEADERS, _resource_rows(resources))
+    else:
+        print("no iatk harness resources found")
+    return 0
+
+
+def _add_cleanup(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "cleanup",
+        help="delete harness resources by their tags (rules, then queues, then test stacks)",
+        description="Delete iatk harness resources (and aws-iatk 0.1.0's). Only resources tagged "
+        "iatk:TestHarness:ID (or iatk:deploy for stacks) are ever deleted. Exit 0: all deleted; 1: a deletion "
+        "failed (or you declined); 2: usage, or no --yes without a terminal to ask on.",
+    )
+    _add_harness_filters(parser)
+    parser.add_argument(
+        "--all", dest="everything", action="store_true", help="no filter: every harness resource in the region(s)"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="show what would be deleted; delete nothing")
+    parser.add_argument("--yes", "-y", action="store_true", help="do not ask (needed when stdin is not a terminal)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    _aws_options(parser, multi_region=True)
+    parser.set_defaults(handler=_run_cleanup)
+
+
+class _ProgressLine:
+    """Progress on stderr: one rewritten line on a terminal, else a line per tenth (long runs only)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.tty = sys.stderr.isatty()
+        self.step = max(1, total // 10)
+        self.base = 0  # resources done in earlier regions
+
+    def __call__(self, progress: Any) -> None:
+        done = self.base + progress.done
+        text = f"iatk cleanup: {done}/{self.total} {progress.outcome} {progress.resource.kind} {progress.resource.id}"
+        if self.tty:
+            sys.stderr.write("\r\033[K" + text)
+            sys.stderr.flush()
+        elif self.total >= 10 and (done % self.step == 0 or done == self.total):
+            print(text, file=sys.stderr)
+
+    def finish(self) -> None:
+        if self.tty and self.total:
+            sys.stderr.write("\n")
+
+
+def _confirm(count: int, where: str) -> bool:
+    sys.stderr.write(f"Delete these {count} resource(s) in {where}? [y/N] ")
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() in {"y", "yes"}
+
+
+def _run_cleanup(args: argparse.Namespace) -> int:
+    from .cleanup import CleanupReport, delete_harness_resources
+    from .exceptions import ConfigError
+
+    try:
+        filters = _harness_filters(args)
+    except ConfigError as err:
+        print(f"iatk cleanup: {err}", file=sys.stderr)
+        return 2
+    if not args.everything and not (args.run_id or args.older_than or args.expired or filters["tags"]):
+        print(
+            "iatk cleanup: give a filter (--run-id, --older-than, --expired, --tag) or --all; "
+            "without one it would also delete the live listeners of runs still going",
+            file=sys.stderr,
+        )
+        return 2
+    if not (args.yes or args.dry_run or sys.stdin.isatty()):
+        print(
+            "iatk cleanup: refusing to delete without --yes: stdin is not a terminal, so I cannot ask. "
+            "Add --yes (in CI), or --dry-run to see what would be deleted.",
+            file=sys.stderr,
+        )
+        return 2
+    found = _find_per_region(args, filters)
+    everything = [r for _, resources in found for r in resources]
+    where = ", ".join(str(session.region_name) for session, _ in found)
+    if not everything:
+        if args.json:
+            _print_json(CleanupReport(dry_run=args.dry_run).to_dict())
+        else:
+            print(f"iatk cleanup: nothing to delete in {where}")
+        return 0
+    if not args.json:
+        _print_table(_RESOURCE_HEADERS, _resource_rows(everything))
+    if not (args.yes or args.dry_run) and not _confirm(len(everything), where):
+        print("iatk cleanup: nothing deleted", file=sys.stderr)
+        return 1
+    progress = _ProgressLine(len(everything))
+    report = CleanupReport(dry_run=args.dry_run)
+    for session, resources in found:
+        report += delete_harness_resources(
+            resources, session=session, dry_run=args.dry_run, progress=progress, check=False
+        )
+        progress.base += len(resources)
+    progress.finish()
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        for skipped in report.skipped:
+            print(f"skipped {skipped.resource.kind} {skipped.resource.arn}: {skipped.reason}")
+        for failed in report.failed:
+            print(f"FAILED  {failed.resource.kind} {failed.resource.arn}: {failed.error}")
+        print(f"iatk cleanup: {report.summary()}" + (" (dry run: nothing deleted)" if args.dry_run else ""))
+    return 0 if report.ok else 1
+
+
+# -- iatk mock-event -------------------------------------------------------------------------------
+def _add_mock_event(subparsers: Any) -> None:
+    """``iatk mock-event``: print an event generated from an EventBridge schema."""
+    parser = subparsers.add_parser(
+        "mock-event",
+        help="print a mock event generated from an EventBridge schema (registry or file)",
+        description="Generate an event that validates against an EventBridge schema and print it as JSON.",
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--schema", metavar="NAME", help="schema name in --registry (Schema Registry)")
+    source.add_argument("--schema-file", metavar="FILE", help="a local OpenAPI 3 / JSON Schema file (.json, .yaml)")
+    parser.add_argument("--registry", metavar="NAME", help="Schema Registry name (with --schema)")
+    parser.add_argument("--version", dest="schema_version", metavar="V", help="schema version (default: latest)")
+    parser.add_argument("--event-ref", metavar="REF", help="event root: a component name or a '#/...' pointer")
+    parser.add_argument("--skip-optional", action="store_true", help="leave out every optional property")
+    parser.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        metavar="JSON",
+        help="JSON object deep-merged onto the event (repeatable)",
+    )
+    parser.add_argument("--seed", type=int, help="make the event reproducible")
+    parser.add_argument("--envelope", action="store_true", help="wrap a detail in an EventBridge envelope")
+    parser.add_argument("--source", help="envelope source (with --envelope; default: the schema's)")
+    parser.add_argument("--detail-type", help="envelope detail-type (with --envelope; default: the schema's)")
+    parser.add_argument("--put-events-entry", metavar="BUS", help="print a PutEvents entry for BUS instead")
+    _aws_options(parser)
+    parser.set_defaults(handler=_run_mock_event)
+
+
+def _run_mock_event(args: argparse.Namespace) -> int:
+    from .exceptions import ConfigError
+    from .mock_events import _deep_merge, eventbridge_envelope, load_schema, mock_event, to_put_events_entry
+
+    overrides: dict[str, Any] = {}
+    for text in args.override:
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"--override {text!r} is not JSON: {err.msg} (column {err.colno})") from err
+        if not isinstance(value, dict):
+            raise ConfigError(f'--override must be a JSON object like \'{{"detail": {{"id": 1}}}}\'; got {text!r}')
+        overrides = _deep_merge(overrides, value)
+    if args.schema is not None and not args.registry:
+        raise ConfigError("--schema needs --registry (or use --schema-file for a local file)")
+    if args.schema_file is not None and (args.registry or args.schema_version):
+        raise ConfigError("--registry/--version go with --schema, not --schema-file")
+    session = _session(args) if args.schema is not None else None
+    schema = load_schema(
+        args.registry if args.schema else None,
+        args.schema,
+        args.schema_version,
+        schema_file=args.schema_file,
+        session=session,
+    )
+    event = mock_event(
+        schema=schema,
+        event_ref=args.event_ref,
+        skip_optional=args.skip_optional,
+        overrides=overrides or None,
+        seed=args.seed,
+    )
+    if args.envelope or args.put_events_entry:
+        event = eventbridge_envelope(event, args.source, args.detail_type, schema=schema, session=session)
+    _print_json(to_put_events_entry(event, bus=args.put_events_entry) if args.put_events_entry else event)
+    return 0
+
+
+# -- iatk test-state -----------------------------------------------------------------------------
+def _add_test_state(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "test-state",
+        help="run one state of a deployed state machine (Step Functions TestState) and print the result",
+        description="Run one state with an input (and a mock) through TestState. Exit 0 when the state "
+        "SUCCEEDED or its error was CAUGHT, 1 when it FAILED or is RETRIABLE.",
+    )
+    parser.add_argument("--state-machine", required=True, metavar="ARN", help="state machine ARN (or name)")
+    parser.add_argument("--state", required=True, metavar="NAME", help="the state to run")
+    parser.add_argument("--input", metavar="JSON", help="the state's input, as JSON text (default: {})")
+    parser.add_argument(
+        "--mock",
+        metavar="JSON",
+        help='a mock for a Task, Map or Parallel: {"result": ...} or {"error": "...", "cause": "..."}',
+    )
+    parser.add_argument(
+        "--inspection-level", default="DEBUG", choices=("INFO", "DEBUG", "TRACE"), help="default: DEBUG"
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    _aws_options(parser)
+    parser.set_defaults(handler=_run_test_state)
+
+
+def _json_argument(text: str | None, option: str) -> Any:
+    from .exceptions import ConfigError
+
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as err:
+        raise ConfigError(f"{option} must be JSON text ({err}); got {text!r}") from err
+
+
+def _run_test_state(args: argparse.Namespace) -> int:
+    from .states import test_state
+
+    data = _json_argument(args.input, "--input")
+    mock = _json_argument(args.mock, "--mock")
+    result = test_state(
+        args.state_machine,
+        args.state,
+        None if args.input is None else json.dumps(data),  # JSON text, so a JSON string stays a string
+        mock=mock,
+        inspection_level=args.inspection_level,
+        session=_session(args),
+    )
+    if args.json:
+        _print_json(
+            {
+                "state": result.state,
+                "status": result.status,
+                "nextState": result.next_state,
+                "output": result.output,
+                "error": result.error,
+                "cause": result.cause,
+                "inspection": dict(result.inspection.stages()),
+            }
+        )
+    else:
+        print(result.render())
+    return 0 if result.status in ("SUCCEEDED", "CAUGHT_ERROR") else 1
+
+
 # <<iatk:cli-commands>>
 
 
@@ -113,7 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: Each adds one subcommand (with ``handler`` set as its default).
-COMMANDS: list[Callable[[Any], None]] = [_add_stack]
+COMMANDS: list[Callable[[Any], None]] = [_add_stack, _add_list, _add_cleanup, _add_mock_event, _add_test_state]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -139,6 +139,9 @@ def _start_moto_server() -> _Server:
     return _Server(thread=thread, server=server, url=f"http://127.0.0.1:{server.server_port}")
 
 
+_running: EmbeddedBackend | None = None
+
+
 class EmbeddedBackend:
     """A running embedded backend: moto server + X-Ray relay, or an attachment to another process's.
 
@@ -159,7 +162,15 @@ class EmbeddedBackend:
         self.owner = url is None
 
     def start(self) -> EmbeddedBackend:
-        """Start the server and relay (or attach) and export their addresses to the environment."""
+        """Start the server and relay (or attach) and export their addresses to the environment.
+
+        One server per process: moto's backends and its interpreter's ``MOTO_PORT`` are
+        process-wide, so a second backend started while one runs attaches to the running one (and
+        leaves it running when it stops).
+        """
+        global _running  # noqa: PLW0603 - the process's one server
+        if self.owner and _running is not None:
+            self.url, self.xray_address, self.owner = _running.url, _running.xray_address, False
         if self.owner:
             self._server = _start_moto_server()
             self.url = self._server.url
@@ -168,6 +179,7 @@ class EmbeddedBackend:
             set_stepfunctions_execution(self.url, enabled=True)
             self._relay = XRayRelay(self.session()).start()
             self.xray_address = self._relay.address
+            _running = self
         if self.xray_address:
             self._setenv(ENV_XRAY, self.xray_address)
         log.info("embedded backend at %s (X-Ray relay %s)", self.url, self.xray_address)
@@ -191,6 +203,9 @@ class EmbeddedBackend:
 
     def stop(self) -> None:
         """Stop what this process started and restore the environment."""
+        global _running  # noqa: PLW0603 - the process's one server
+        if _running is self:
+            _running = None
         if self._relay is not None:
             self._relay.stop()
             self._relay = None

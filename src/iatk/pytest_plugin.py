@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from .embedded import EmbeddedBackend
     from .stack import Stack
+    from .states import StateTester
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 BACKEND_KEY: pytest.StashKey[EmbeddedBackend | None] = pytest.StashKey()
@@ -303,10 +304,197 @@ def _iatk_put_events(iatk_session: boto3.Session) -> Callable[..., list[str]]:
 # <<iatk:trace-fixtures>>
 
 # <<iatk:mock-event-fixtures>>
+@pytest.fixture(name="iatk_mock_event", scope="session")
+def _iatk_mock_event(iatk_session: boto3.Session) -> Callable[..., dict[str, Any]]:
+    """Factory over :func:`iatk.mock_event` with the run's session; each schema is read once per run.
+
+    ``iatk_mock_event(registry="video", schema="PluginTriggered")`` or
+    ``iatk_mock_event(schema_file="schemas/trigger.json", overrides={...})``; every keyword of
+    ``mock_event`` (event_ref, skip_optional, overrides, contexts, seed) is accepted.
+    """
+    from .mock_events import EventSchema, load_schema, mock_event
+
+    files: dict[Path, EventSchema] = {}
+
+    def make(
+        registry: str | None = None,
+        schema: str | EventSchema | None = None,
+        version: str | int | None = None,
+        *,
+        schema_file: str | Path | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
+        __tracebackhide__ = True
+        only_file = registry is None and schema is None and version is None and options.get("schema_text") is None
+        if schema_file is not None and only_file:
+            path = Path(schema_file).resolve()
+            if path not in files:
+                files[path] = load_schema(schema_file=path)
+            schema, schema_file = files[path], None
+        # registry schemas are cached by the core, per session, for the whole process
+        return mock_event(registry, schema, version, schema_file=schema_file, session=iatk_session, **options)
+
+    return make
 
 # <<iatk:states-fixtures>>
+@pytest.fixture(name="iatk_states", scope="session")
+def _iatk_states(iatk_session: boto3.Session) -> StateTester:
+    """``iatk_states.test_state(...)`` / ``iatk_states.walk_states(...)`` on the run's session."""
+    from .states import StateTester
+
+    return StateTester(iatk_session)
 
 # <<iatk:cleanup-hooks>>
+
+
+# Cleanup wiring (core: iatk.cleanup). Hook functions carry unique names and name their hook with
+# ``specname`` so they never shadow another section's hook of the same name.
+class _CleanupState:
+    """Per run and process: whether iatk touched AWS, what the session end deleted, the SIGTERM handler."""
+
+    def __init__(self) -> None:
+        self.used_aws = False
+        self.stacks_deleted: list[str] = []
+        self.previous_sigterm: Any = None
+        self.installed_sigterm = False
+
+
+CLEANUP_STATE_KEY: pytest.StashKey[_CleanupState] = pytest.StashKey()
+
+
+def _cleanup_state(config: pytest.Config) -> _CleanupState:
+    state = config.stash.get(CLEANUP_STATE_KEY, None)
+    if state is None:
+        state = config.stash[CLEANUP_STATE_KEY] = _CleanupState()
+    return state
+
+
+def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
+    # KeyboardInterrupt takes pytest's Ctrl-C path: the session still finishes, so every fixture's
+    # finalizer (listener teardown) and the session-end cleanup below run before the process exits.
+    raise KeyboardInterrupt(f"iatk: received signal {signum} (SIGTERM); tearing down as for Ctrl-C")
+
+
+@pytest.hookimpl(specname="pytest_configure")
+def pytest_iatk_cleanup_configure(config: pytest.Config) -> None:
+    """Make SIGTERM behave like Ctrl-C (controller and xdist workers; main thread; default handler only)."""
+    import signal
+    import threading
+
+    state = _cleanup_state(config)
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers can only be set from the main thread
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):  # never replace someone else's handler
+        state.previous_sigterm = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+        state.installed_sigterm = True
+
+
+@pytest.hookimpl(specname="pytest_unconfigure")
+def pytest_iatk_cleanup_unconfigure(config: pytest.Config) -> None:
+    import signal
+
+    state = config.stash.get(CLEANUP_STATE_KEY, None)
+    if state is not None and state.installed_sigterm and signal.getsignal(signal.SIGTERM) is _sigterm_as_interrupt:
+        signal.signal(signal.SIGTERM, state.previous_sigterm or signal.SIG_DFL)
+        state.installed_sigterm = False
+
+
+@pytest.hookimpl(specname="pytest_fixture_setup")
+def pytest_iatk_cleanup_fixture_setup(fixturedef: Any, request: Any) -> None:
+    # Every AWS-facing fixture depends on iatk_session: its setup is the signal that the run used AWS.
+    if fixturedef.argname == "iatk_session":
+        _cleanup_state(request.config).used_aws = True
+
+
+@pytest.hookimpl(specname="pytest_testnodedown", optionalhook=True)
+def pytest_iatk_cleanup_testnodedown(node: Any, error: Any) -> None:
+    # xdist controller: a worker that used AWS says so in its workeroutput.
+    if getattr(node, "workeroutput", {}).get("iatk_used_aws"):
+        _cleanup_state(node.config).used_aws = True
+
+
+@pytest.hookimpl(specname="pytest_sessionstart", tryfirst=True)
+def pytest_iatk_cleanup_sessionstart(session: pytest.Session) -> None:
+    """--iatk-sweep: remove expired harness resources (any run's) before tests start; controller only."""
+    config = session.config
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is None or not settings.sweep or _is_worker(config):
+        return  # no sweep asked: no AWS call at all
+    from ._aws import default_session
+    from .cleanup import cleanup
+    from .exceptions import IatkError
+
+    _cleanup_state(config).used_aws = True
+    records = config.stash[RECORDS_KEY]
+    try:
+        report = cleanup(expired=True, session=default_session(), check=False)
+    except IatkError as err:
+        records.teardown_errors.append(f"--iatk-sweep: {err}")
+        return
+    records.swept += [f"{r.kind} {r.arn} (run {r.run_id or 'none: aws-iatk'})" for r in report.deleted]
+    records.teardown_errors += [f"--iatk-sweep: {f.resource.arn}: {f.error}" for f in report.failed]
+
+
+@pytest.hookimpl(specname="pytest_sessionfinish", trylast=True)
+def pytest_iatk_cleanup_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remove what this run left (after every fixture finalizer ran: trylast), unless --iatk-keep.
+
+    Controller (or single process) only, and only when the run used AWS through iatk (a fixture,
+    the sweep, or the embedded backend), so a run that never touched AWS makes no AWS call here.
+    """
+    config = session.config
+    state = _cleanup_state(config)
+    if _is_worker(config):
+        config.workeroutput["iatk_used_aws"] = state.used_aws  # type: ignore[attr-defined]
+        return
+    settings = config.stash.get(SETTINGS_KEY, None)
+    embedded = config.stash.get(BACKEND_KEY, None) is not None
+    if settings is None or not (state.used_aws or embedded):
+        return
+    from ._aws import default_session
+    from .cleanup import STACK, cleanup, find_harness_resources
+    from .exceptions import IatkError
+
+    records = config.stash[RECORDS_KEY]
+    run_id = _tags.current_run_id()
+    # The embedded server (and its stacks) goes away with the run; on AWS this run's test stacks go too.
+    types = ("queue", "rule") if embedded else None
+    try:
+        if settings.keep:
+            kept = find_harness_resources(run_id=run_id, session=default_session(), types=types)
+            records.kept += [r.arn for r in kept if r.arn not in records.kept]
+            return
+        report = cleanup(run_id=run_id, session=default_session(), types=types, check=False)
+    except IatkError as err:
+        records.teardown_errors.append(f"session-end cleanup of run {run_id}: {err}")
+    else:
+        records.leftover += [r.arn for r in report.deleted if r.type != STACK]
+        state.stacks_deleted += [r.arn for r in report.deleted if r.type == STACK]
+        records.teardown_errors += [f"session-end cleanup: {f.resource.arn}: {f.error}" for f in report.failed]
+        if not report.failed:
+            return
+    if session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # resources are leaking: the run must not pass
+
+
+def _cleanup_summary(terminalreporter: Any, config: pytest.Config, records: Records) -> None:
+    if records.swept:
+        terminalreporter.section("iatk: swept expired harness resources (--iatk-sweep)")
+        for line in records.swept:
+            terminalreporter.line(line)
+    if records.leftover:
+        terminalreporter.section("iatk: harness resources left behind by this run (removed at session end)")
+        for arn in records.leftover:
+            terminalreporter.line(arn)
+    state = config.stash.get(CLEANUP_STATE_KEY, None)
+    if state is not None and state.stacks_deleted:
+        terminalreporter.section("iatk: test stacks of this run (deleted at session end)")
+        for arn in state.stacks_deleted:
+            terminalreporter.line(arn)
+    if records.teardown_errors:
+        terminalreporter.section("iatk: cleanup errors (resources may be left: run `iatk cleanup --run-id ...`)")
+        for line in records.teardown_errors:
+            terminalreporter.line(line, red=True)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -314,6 +502,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if records is None:
         return
     # <<iatk:summary>>
+    _cleanup_summary(terminalreporter, config, records)
     if records.kept:
         terminalreporter.section("iatk: kept harness resources (--iatk-keep)")
         for arn in records.kept:

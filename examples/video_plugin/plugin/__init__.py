@@ -1,0 +1,1 @@
+"""The plugin under test: a small worker that answers plugin-lifecycle events."""

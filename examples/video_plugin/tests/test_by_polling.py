@@ -1,0 +1,33 @@
+"""Polling within the SLA: start the workflow, and the plugin's plugin-complete event must arrive in 20 s."""
+
+from __future__ import annotations
+
+import iatk
+SLA = 20  # seconds: the plugin must report within this
+
+
+def test_plugin_completes_within_sla(plugin_stack, iatk_listener, start_workflow):
+    """The plugin answers a postValidate hook with plugin-complete, within the SLA."""
+    listener = iatk_listener(
+        plugin_stack.output("PluginEventBusName"), rule=plugin_stack.output("PluginSuccessEventRuleName")
+    )
+    start_workflow({"eventHook": "postValidate", "pluginTitle": "PythonMinimalPlugin"})
+
+    event = listener.expect_event(within=SLA)  # the copied rule already filters plugin-complete
+
+    assert event.source == "video.plugin.PythonMinimalPlugin"
+    assert event.detail_type == "plugin-complete"
+    assert event.detail["hook"] == "postValidate"
+    assert event.latency is not None and event.latency < SLA
+
+
+def test_raw_poll_like_aws_iatk(plugin_stack, iatk_listener, start_workflow):
+    """poll() is one long poll: the way aws-iatk's poll_events(wait_time_seconds=20) is used."""
+    listener = iatk_listener(
+        plugin_stack.output("PluginEventBusName"), rule=plugin_stack.output("PluginSuccessEventRuleName")
+    )
+    start_workflow({"eventHook": "preMetadata", "pluginTitle": "PythonMinimalPlugin"})
+    events: list[iatk.Event] = []
+    while not events:  # each poll returns as soon as something arrives, or after `wait` seconds
+        events = listener.poll(wait=SLA, max_messages=1)
+    assert events[0].json()["detail"]["hook"] == "preMetadata"

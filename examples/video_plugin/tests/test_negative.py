@@ -1,0 +1,28 @@
+"""A negative assertion: a healthy plugin must never emit plugin-failed."""
+
+from __future__ import annotations
+
+import iatk
+SLA = 20  # seconds: the plugin must report within this
+
+
+def test_healthy_plugin_never_fails(plugin_stack, iatk_listener, start_workflow):
+    """During the whole window, no plugin-failed event appears (and the plugin does complete)."""
+    listener = iatk_listener(
+        plugin_stack.output("PluginEventBusName"), pattern={"source": [{"prefix": "video.plugin."}]}
+    )
+    start_workflow({"eventHook": "postValidate", "pluginTitle": "PythonMinimalPlugin"})
+
+    listener.expect_event(iatk.match(detail_type="plugin-complete"), within=SLA)
+    listener.expect_no_event(iatk.match(detail_type="plugin-failed"), during=2)
+
+
+def test_broken_plugin_is_caught(plugin_stack, iatk_listener, start_workflow):
+    """The same assertion catches a plugin that fails: expect_no_event raises with the event shown."""
+    listener = iatk_listener(
+        plugin_stack.output("PluginEventBusName"), pattern={"source": [{"prefix": "video.plugin."}]}
+    )
+    start_workflow({"eventHook": "postValidate", "pluginTitle": "BrokenPlugin"})
+
+    failed = listener.expect_event(iatk.match(detail_type="plugin-failed"), within=SLA)
+    assert failed.source == "video.plugin.BrokenPlugin"

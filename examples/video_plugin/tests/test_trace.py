@@ -1,0 +1,44 @@
+"""The trace of the plugin's work: its X-Ray path and durations.
+
+The test is a traced client: it opens a ``plugin-tester`` segment and hands the header (with its
+subsegment as parent) to the workflow, which passes it to the plugin in the event. The plugin's
+segment continues that trace, so the tree reads ``plugin-tester → PythonMinimalPlugin``. On AWS,
+Step Functions and EventBridge add their own segments in between; offline, moto stores only what
+the processes send.
+"""
+
+from __future__ import annotations
+
+import iatk
+from aws_xray_sdk.core import xray_recorder
+
+SLA = 20
+
+
+def test_plugin_trace_path_and_duration(plugin_stack, iatk_listener, start_workflow, iatk_trace):
+    """The plugin's segment hangs under the tester's, took < 1 s, and recorded its hook."""
+    listener = iatk_listener(
+        plugin_stack.output("PluginEventBusName"), rule=plugin_stack.output("PluginSuccessEventRuleName")
+    )
+    header = iatk_trace.new_header()
+    xray_recorder.configure(sampling=False, context_missing="LOG_ERROR")  # daemon: AWS_XRAY_DAEMON_ADDRESS
+    xray_recorder.begin_segment("plugin-tester", traceid=header.root, sampling=1)
+    try:
+        with xray_recorder.in_subsegment("StartExecution") as start:
+            start_workflow(
+                {"eventHook": "postValidate", "pluginTitle": "PythonMinimalPlugin",
+                 "trace": str(iatk.TraceHeader(header.root, True, parent=start.id))}
+            )
+    finally:
+        xray_recorder.end_segment()
+    listener.expect_event(within=SLA)
+
+    tree = iatk_trace.get_tree(header, until=lambda t: len(t.segments) >= 2, within=SLA)
+
+    tree.assert_path(["plugin-tester", "PythonMinimalPlugin"])
+    tree.assert_duration(max=SLA)
+    tree.assert_duration(max=1, segment="PythonMinimalPlugin")
+    [plugin] = tree.find(name="PythonMinimalPlugin")
+    assert plugin.annotations["hook"] == "postValidate"
+    assert not plugin.error and not plugin.fault
+    assert [[s.name for s in path] for path in tree.paths] == [["plugin-tester", "PythonMinimalPlugin"]]
