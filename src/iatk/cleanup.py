@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import logging
 import random
+import sys
 import time
+import types
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -932,3 +934,18 @@ def cleanup(  # noqa: PLR0917 - the documented positional order (run_id, older_t
     return delete_harness_resources(
         found, session=session, dry_run=dry_run, progress=progress, wait=wait, timeout=timeout, check=check
     )
+
+
+class _CallableModule(types.ModuleType):
+    """Lets ``iatk.cleanup(...)`` work whichever way the name was bound.
+
+    The package exports the function ``cleanup`` lazily, but importing this module (as the pytest
+    plugin does) binds ``iatk.cleanup`` to the *module* on the package; so the module forwards calls
+    to the function.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> CleanupReport:
+        return cleanup(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -424,7 +424,6 @@ def pytest_iatk_cleanup_sessionstart(session: pytest.Session) -> None:
     from .cleanup import cleanup
     from .exceptions import IatkError
 
-    _cleanup_state(config).used_aws = True
     records = config.stash[RECORDS_KEY]
     try:
         report = cleanup(expired=True, session=default_session(), check=False)
@@ -439,8 +438,9 @@ def pytest_iatk_cleanup_sessionstart(session: pytest.Session) -> None:
 def pytest_iatk_cleanup_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Remove what this run left (after every fixture finalizer ran: trylast), unless --iatk-keep.
 
-    Controller (or single process) only, and only when the run used AWS through iatk (a fixture,
-    the sweep, or the embedded backend), so a run that never touched AWS makes no AWS call here.
+    Controller (or single process) only, and only when the run may have made resources (an iatk
+    fixture was used, here or in an xdist worker, or the embedded backend runs), so a run that never
+    touched AWS makes no AWS call here.
     """
     config = session.config
     state = _cleanup_state(config)

@@ -8,12 +8,17 @@ boto3 and iatk._tags. Resources are made with plain boto3 calls, the way a liste
 from __future__ import annotations
 
 import json
+import secrets
 import weakref
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from iatk import _tags
+from iatk._aws import IatkSession
+
+REGION = "us-east-1"
 
 PATTERN = json.dumps({"source": ["iatk.cleanup.test"]})
 STACK_TEMPLATE = json.dumps({"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}})
@@ -144,3 +149,43 @@ def stack_queue_keys(session: Any, stack_name: str) -> set[tuple[str, str]]:
     cfn = client(session, "cloudformation")
     resources = cfn.describe_stack_resources(StackName=stack_name)["StackResources"]
     return {("queue", r["PhysicalResourceId"].rsplit("/", 1)[1]) for r in resources if r.get("PhysicalResourceId")}
+
+
+@dataclass
+class Account:
+    """A moto account on the shared server: a session for it, and the same credentials as env vars."""
+
+    id: str
+    url: str
+    session: IatkSession
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cli(self) -> list[str]:
+        """The CLI's AWS options for this server."""
+        return ["--endpoint-url", self.url, "--region", REGION]
+
+
+def new_account(embedded) -> Account:
+    """A fresh, empty moto account (its own queues, rules, buses and stacks) on the shared server."""
+    account_id = f"{secrets.randbelow(9 * 10**11) + 10**11:012d}"
+    sts = embedded.session().client("sts")
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/iatk-cleanup-test", RoleSessionName="cleanup")[
+        "Credentials"
+    ]
+    env = {
+        "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": creds["SessionToken"],
+        "AWS_DEFAULT_REGION": REGION,
+    }
+    session = IatkSession(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=env["AWS_SESSION_TOKEN"],
+        region_name=REGION,
+        endpoint_url=embedded.url,
+        embedded=True,
+    )
+    assert session.client("sts").get_caller_identity()["Account"] == account_id
+    return Account(id=account_id, url=embedded.url, session=session, env=env)

@@ -8,59 +8,16 @@ left" can be asserted exactly, whatever other tests put on the server.
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from iatk._aws import IatkSession
+from cleanup_harness import REGION, Account, new_account
 
 HERE = Path(__file__).parent
-REGION = "us-east-1"
-
-
-@dataclass
-class Account:
-    """A moto account on the shared server: a session for it, and the same credentials as env vars."""
-
-    id: str
-    url: str
-    session: IatkSession
-    env: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def cli(self) -> list[str]:
-        """The CLI's AWS options for this server."""
-        return ["--endpoint-url", self.url, "--region", REGION]
-
-
-def new_account(embedded) -> Account:
-    """A fresh, empty moto account (its own queues, rules, buses and stacks) on the shared server."""
-    account_id = f"{secrets.randbelow(9 * 10**11) + 10**11:012d}"
-    sts = embedded.session().client("sts")
-    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/iatk-cleanup-test", RoleSessionName="cleanup")[
-        "Credentials"
-    ]
-    env = {
-        "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
-        "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
-        "AWS_SESSION_TOKEN": creds["SessionToken"],
-        "AWS_DEFAULT_REGION": REGION,
-    }
-    session = IatkSession(
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=env["AWS_SESSION_TOKEN"],
-        region_name=REGION,
-        endpoint_url=embedded.url,
-        embedded=True,
-    )
-    assert session.client("sts").get_caller_identity()["Account"] == account_id
-    return Account(id=account_id, url=embedded.url, session=session, env=env)
 
 
 @pytest.fixture
@@ -94,6 +51,11 @@ class Child:
 
     process: subprocess.Popen
     output: Path
+
+    @property
+    def folder(self) -> Path:
+        """The child's directory (its test file, pytest.ini and output)."""
+        return self.output.parent
 
     def text(self) -> str:
         return self.output.read_text(errors="replace")
