@@ -72,8 +72,8 @@ _T = TypeVar("_T")
 #: How many levels of linked traces ``follow_links=True`` fetches below the source trace.
 MAX_LINK_DEPTH: Final = 5
 
-_TRACE_ID_RE = re.compile(r"^1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}$")
-_W3C_ID_RE = re.compile(r"^[0-9a-fA-F]{32}$")
+_TRACE_ID_RE = re.compile(r"1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}")
+_W3C_ID_RE = re.compile(r"[0-9a-fA-F]{32}")
 _HEADER_NAME = "X-Amzn-Trace-Id"
 _HANDLER_ID = "iatk.trace_client"
 _CHILD_REFERENCE = "child"
@@ -136,7 +136,7 @@ def _load_xray_module(name: str) -> ModuleType:
 
 
 def _check_trace_id(value: str, source: str) -> str:
-    if _TRACE_ID_RE.match(value):
+    if _TRACE_ID_RE.fullmatch(str(value)):
         return value
     raise TraceError(
         f"not an X-Ray trace id: {value!r} (in {source!r}); expected 1-<8 hex digits>-<24 hex digits>, "
@@ -194,9 +194,9 @@ class TraceHeader(str):
         stripped = text.strip()
         if not stripped:
             raise TraceError("empty trace header: pass a trace id (1-…) or a header like Root=1-…;Sampled=1")
-        if _TRACE_ID_RE.match(stripped):
+        if _TRACE_ID_RE.fullmatch(stripped):
             return cls(stripped, True)
-        if _W3C_ID_RE.match(stripped):
+        if _W3C_ID_RE.fullmatch(stripped):
             return cls(f"1-{stripped[:8]}-{stripped[8:]}", True)
         if "=" not in stripped:
             _check_trace_id(stripped, text)
@@ -740,7 +740,11 @@ class TraceTree:
 
     @classmethod
     def from_api(
-        cls, traces: Iterable[Mapping[str, Any]], trace_id: str | None = None, *, follow_links: bool = False
+        cls,
+        traces: Iterable[Mapping[str, Any]] | Mapping[str, Any],
+        trace_id: str | None = None,
+        *,
+        follow_links: bool = False,
     ) -> TraceTree:
         """Build a tree from ``BatchGetTraces`` ``Traces`` items (e.g. a saved response), no AWS call.
 
