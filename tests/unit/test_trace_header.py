@@ -241,3 +241,5 @@ def test_the_constructor_takes_ids_and_points_header_strings_to_parse():
     assert header == f"Root={TRACE_ID};Parent=53995c3f42cd8ad8"
     with pytest.raises(TraceError, match=r"TraceHeader\.parse"):
         TraceHeader(f"Root={TRACE_ID}")
+    with pytest.raises(TraceError, match="not an X-Ray trace id"):
+        TraceHeader(TRACE_ID + "\n")  # would otherwise end up inside an HTTP header
