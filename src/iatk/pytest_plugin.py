@@ -399,11 +399,20 @@ def pytest_iatk_cleanup_unconfigure(config: pytest.Config) -> None:
         state.installed_sigterm = False
 
 
+def _aws_used_marker() -> Path:
+    """A file an xdist worker touches when it uses AWS: the controller sees it even if the worker is
+    interrupted or killed before its workeroutput (the other channel) reaches the controller."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in _tags.current_run_id())
+    return Path(tempfile.gettempdir()) / f"iatk-{safe}-used-aws"
+
+
 @pytest.hookimpl(specname="pytest_fixture_setup")
 def pytest_iatk_cleanup_fixture_setup(fixturedef: Any, request: Any) -> None:
     # Every AWS-facing fixture depends on iatk_session: its setup is the signal that the run used AWS.
     if fixturedef.argname == "iatk_session":
         _cleanup_state(request.config).used_aws = True
+        if _is_worker(request.config):
+            _aws_used_marker().touch()
 
 
 @pytest.hookimpl(specname="pytest_testnodedown", optionalhook=True)
@@ -418,7 +427,10 @@ def pytest_iatk_cleanup_sessionstart(session: pytest.Session) -> None:
     """--iatk-sweep: remove expired harness resources (any run's) before tests start; controller only."""
     config = session.config
     settings = config.stash.get(SETTINGS_KEY, None)
-    if settings is None or not settings.sweep or _is_worker(config):
+    if settings is None or _is_worker(config):
+        return
+    _aws_used_marker().unlink(missing_ok=True)  # a stale one, from an earlier run with the same IATK_RUN_ID
+    if not settings.sweep:
         return  # no sweep asked: no AWS call at all
     from ._aws import default_session
     from .cleanup import cleanup
@@ -449,7 +461,13 @@ def pytest_iatk_cleanup_sessionfinish(session: pytest.Session, exitstatus: int) 
         return
     settings = config.stash.get(SETTINGS_KEY, None)
     embedded = config.stash.get(BACKEND_KEY, None) is not None
-    if settings is None or not (state.used_aws or embedded):
+    if settings is None:
+        return
+    marker = _aws_used_marker()
+    if marker.exists():
+        state.used_aws = True
+        marker.unlink(missing_ok=True)
+    if not (state.used_aws or embedded):
         return
     from ._aws import default_session
     from .cleanup import STACK, cleanup, find_harness_resources

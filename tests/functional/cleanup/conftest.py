@@ -7,7 +7,9 @@ left" can be asserted exactly, whatever other tests put on the server.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -57,6 +59,10 @@ class Child:
         """The child's directory (its test file, pytest.ini and output)."""
         return self.output.parent
 
+    def signal_group(self, signum: int) -> None:
+        """Send ``signum`` to the child's whole process group (xdist workers too), as CI does on cancel."""
+        os.killpg(self.process.pid, signum)
+
     def text(self) -> str:
         return self.output.read_text(errors="replace")
 
@@ -64,7 +70,7 @@ class Child:
         try:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            self.signal_group(signal.SIGKILL)
             self.process.wait(timeout=10)
             raise AssertionError(f"child pytest run still going after {timeout} s:\n{self.text()}") from None
 
@@ -112,13 +118,15 @@ def child_run(tmp_path, account):
         ]
         output = folder / "output.txt"
         with output.open("wb") as sink:
-            process = subprocess.Popen(command, cwd=folder, env=env, stdout=sink, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                command, cwd=folder, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+            )
         child = Child(process, output)
         started.append(child)
         return child
 
     yield start
     for child in started:
-        if child.process.poll() is None:
-            child.process.kill()
-            child.process.wait(timeout=10)
+        with contextlib.suppress(ProcessLookupError):
+            child.signal_group(signal.SIGKILL)  # the leader and any xdist workers left
+        child.process.wait(timeout=10)

@@ -282,3 +282,30 @@ def test_report_merges_and_serialises(account):
     data = json.loads(json.dumps(merged.to_dict()))
     assert data["ok"] is True
     assert {item["kind"] for item in data["planned"]} == {"rule", "queue"}
+
+
+def test_finds_and_removes_what_a_listener_made(account):
+    """A started iatk.Listener's rule and queue are found by run id with its id, and cleanup removes them."""
+    from iatk.listener import Listener
+
+    before = snapshot(account.session)
+    listener = Listener("default", pattern={"source": ["cleanup.test"]}, session=account.session, ttl="1h").start()
+    run_id = _tags.current_run_id()
+    found = find_harness_resources(run_id=run_id, session=account.session)
+    assert [(r.kind, r.id) for r in found] == [("rule", listener.id), ("queue", listener.id)]
+    assert {r.arn for r in found} == set(listener.arns)
+    assert all(r.expires - r.created == timedelta(hours=1) for r in found)
+    report = cleanup(run_id=run_id, session=account.session)
+    assert len(report.deleted) == 2
+    assert snapshot(account.session) == before
+
+
+def test_the_module_is_callable_like_the_function(account):
+    """`iatk.cleanup(...)` works even after `import iatk.cleanup` bound the module on the package."""
+    import importlib
+
+    module = importlib.import_module("iatk.cleanup")
+    make_harness(account.session, run_id="run-c")
+    report = module(run_id="run-c", session=account.session)
+    assert isinstance(report, CleanupReport)
+    assert len(report.deleted) == 2

@@ -10,6 +10,7 @@ import secrets
 import signal
 import time
 
+import pytest
 from cleanup_harness import make_harness, make_queue, make_rule, snapshot
 
 from iatk import _tags
@@ -18,35 +19,39 @@ from iatk.cli import main
 
 STACK_TEMPLATE = '{"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}'
 
-# A suite that makes 3 listeners (2 on the default bus, 1 on "orders") and a test stack, says it is
-# ready, then waits. Its fixture tears the listeners down like iatk_listener does, when it gets the
-# chance; the test also makes one listener of its own that nothing tears down.
+# A suite that makes 3 listeners (2 real iatk.Listener objects, on the default bus and on "orders",
+# and 1 harness-shaped one made with boto3) and a test stack, then says it is ready and waits. Its
+# fixture tears the listeners down when it gets the chance (the Listener context managers close; the
+# boto3 one is removed by hand); the test also starts one Listener that nothing closes.
 CHILD = """
-import os, pathlib, time
+import contextlib, os, pathlib, time
 from datetime import timedelta
 import pytest
-from cleanup_harness import make_harness, client
+from iatk.listener import Listener
+from cleanup_harness import bus_arn, client, make_harness
 
 HERE = pathlib.Path(os.environ["IATK_TEST_DIR"])
+PATTERN = {"source": ["iatk.fault.test"]}
 
 
 @pytest.fixture
 def listeners(iatk_session, iatk_run_id, iatk_settings):
-    ttl = timedelta(seconds=iatk_settings.ttl)
-    ids = [make_harness(iatk_session, run_id=iatk_run_id, ttl=ttl, bus=bus) for bus in ("default", "default", "orders")]
-    yield ids
-    events, sqs = client(iatk_session, "events"), client(iatk_session, "sqs")
-    for harness_id, bus in zip(ids, ("default", "default", "orders")):
-        events.remove_targets(Rule=harness_id, EventBusName=bus, Ids=[harness_id])
-        events.delete_rule(Name=harness_id, EventBusName=bus)
-        sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=harness_id)["QueueUrl"])
-    (HERE / "teardown-ran").write_text(",".join(ids))
+    bus_arn(iatk_session, "orders")
+    with contextlib.ExitStack() as stack:
+        real = [stack.enter_context(Listener(bus, pattern=PATTERN, session=iatk_session)) for bus in ("default", "orders")]
+        shaped = make_harness(iatk_session, run_id=iatk_run_id, ttl=timedelta(seconds=iatk_settings.ttl))
+        yield [listener.id for listener in real] + [shaped]
+        events, sqs = client(iatk_session, "events"), client(iatk_session, "sqs")
+        events.remove_targets(Rule=shaped, Ids=[shaped])
+        events.delete_rule(Name=shaped)
+        sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=shaped)["QueueUrl"])
+    (HERE / "teardown-ran").write_text("yes")
 
 
-def test_waits_mid_run(listeners, iatk_deploy, iatk_session, iatk_run_id, iatk_settings):
-    iatk_deploy(HERE / "app.json", "fault-app-" + iatk_run_id.replace("_", "-"))
-    extra = make_harness(iatk_session, run_id=iatk_run_id, ttl=timedelta(seconds=iatk_settings.ttl))
-    (HERE / "extra").write_text(extra)
+def test_waits_mid_run(listeners, iatk_deploy, iatk_session, iatk_run_id):
+    iatk_deploy(HERE / "app.json", "fault-app-" + iatk_run_id)
+    extra = Listener("default", pattern=PATTERN, session=iatk_session).start()  # never closed
+    (HERE / "extra").write_text(extra.id)
     (HERE / "ready").write_text("ready")
     time.sleep(120)
 """
@@ -148,3 +153,42 @@ def test_sigterm_mid_test_runs_teardown_and_leaves_nothing(account, child_run):
     assert created == MADE_PER_RUN + 1
     _report("sigterm", created, len(snapshot(account.session) - keep))
     assert os.path.exists(child.output)
+
+
+XDIST_CHILD = """
+import os, pathlib, time
+import pytest
+from iatk.listener import Listener
+
+HERE = pathlib.Path(os.environ["IATK_TEST_DIR"])
+
+
+@pytest.mark.parametrize("n", range(2))
+def test_waits_in_a_worker(iatk_session, n):
+    with Listener("default", pattern={"source": ["iatk.fault.test"]}, session=iatk_session) as closed_by_teardown:
+        leaked = Listener("default", pattern={"source": ["iatk.fault.test"]}, session=iatk_session).start()
+        (HERE / f"ready-{n}").write_text(closed_by_teardown.id + " " + leaked.id)
+        time.sleep(120)
+"""
+
+
+def test_sigterm_to_an_xdist_run_leaves_nothing(account, child_run):
+    """SIGTERM to an xdist run's process group: workers close their listeners, the controller removes the rest."""
+    pytest.importorskip("xdist")
+    keep = _decoys(account.session)
+    run_id = "xdist-term-" + secrets.token_hex(4)
+    child = child_run(XDIST_CHILD, "-n", "2", run_id=run_id)
+    for n in range(2):
+        child.wait_for(child.folder / f"ready-{n}")
+    created = len(snapshot(account.session) - keep)
+    assert created == 8
+    child.signal_group(signal.SIGTERM)
+    assert child.wait(timeout=60) == 2, child.text()
+    leaked = [(child.folder / f"ready-{n}").read_text().split()[1] for n in range(2)]
+    output = child.text()
+    assert "left behind by this run (removed at session end)" in output
+    for harness_id in leaked:
+        assert output.count(harness_id) == 2, output
+    assert find_harness_resources(run_id=run_id, session=account.session) == []
+    assert snapshot(account.session) == keep
+    _report("sigterm-xdist", created, len(snapshot(account.session) - keep))

@@ -5,9 +5,11 @@ under xdist, the embedded backend, failures, and no AWS call at all when a run n
 from __future__ import annotations
 
 import secrets
+import tempfile
 import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from cleanup_harness import make_harness, snapshot
@@ -171,9 +173,13 @@ def test_no_aws_call_when_the_run_never_used_aws(child_run, counting_endpoint, f
     """A run that uses no iatk fixture makes no AWS call at session end (with or without --iatk-keep)."""
     handler, url = counting_endpoint
     args = [f"--iatk-endpoint-url={url}"] + ([flag] if flag else [])
-    child = child_run(PLAIN, *args, run_id="plain-" + secrets.token_hex(4))
+    run_id = "plain-" + secrets.token_hex(4)
+    stale = Path(tempfile.gettempdir()) / f"iatk-{run_id}-used-aws"
+    stale.touch()  # left by an earlier, killed run with the same IATK_RUN_ID: must not count
+    child = child_run(PLAIN, *args, run_id=run_id)
     assert child.wait() == 0, child.text()
     assert handler.count == 0
+    assert not stale.exists()
     assert "iatk: cleanup errors" not in child.text()
 
 
