@@ -276,8 +276,8 @@ def session_env(session: boto3.Session | None = None) -> dict[str, str]:
     credentials = ctx.session.get_credentials()
     if credentials is not None and (ctx.embedded or not env.get("AWS_PROFILE")):
         frozen = credentials.get_frozen_credentials()
-        env["AWS_ACCESS_KEY_ID"] = frozen.access_key
-        env["AWS_SECRET_ACCESS_KEY"] = frozen.secret_key
+        env["AWS_ACCESS_KEY_ID"] = frozen.access_key or ""
+        env["AWS_SECRET_ACCESS_KEY"] = frozen.secret_key or ""
         if frozen.token:
             env["AWS_SESSION_TOKEN"] = frozen.token
     if os.environ.get("AWS_XRAY_DAEMON_ADDRESS"):

@@ -426,6 +426,30 @@ def _run_test_state(args: argparse.Namespace) -> int:
     return 0 if result.status in ("SUCCEEDED", "CAUGHT_ERROR") else 1
 
 
+# -- iatk trace ------------------------------------------------------------------------------------
+def _add_trace(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "trace",
+        help="print an X-Ray trace as a tree (waits until it is complete)",
+        description="Fetch a trace "
+        "by id or X-Amzn-Trace-Id header and print its tree. Exit 1 when it is still incomplete at the deadline.",
+    )
+    parser.add_argument("trace", help="a trace id (1-...) or a header (Root=1-...;Sampled=1)")
+    parser.add_argument("--within", default="10", help="seconds to wait for a complete trace (default: 10)")
+    parser.add_argument("--follow-links", action="store_true", help="also fetch linked (child) traces")
+    parser.add_argument("--subsegments", action="store_true", help="show subsegments too")
+    _aws_options(parser)
+    parser.set_defaults(handler=_run_trace)
+
+
+def _run_trace(args: argparse.Namespace) -> int:
+    from .trace import get_trace_tree
+
+    tree = get_trace_tree(args.trace, within=args.within, follow_links=args.follow_links, session=_session(args))
+    print(tree.render(subsegments=args.subsegments))
+    return 0
+
+
 # <<iatk:cli-commands>>
 
 
@@ -444,7 +468,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: Each adds one subcommand (with ``handler`` set as its default).
-COMMANDS: list[Callable[[Any], None]] = [_add_stack, _add_list, _add_cleanup, _add_mock_event, _add_test_state]
+COMMANDS: list[Callable[[Any], None]] = [
+    _add_stack,
+    _add_list,
+    _add_cleanup,
+    _add_mock_event,
+    _add_test_state,
+    _add_trace,
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

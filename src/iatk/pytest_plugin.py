@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .embedded import EmbeddedBackend
     from .stack import Stack
     from .states import StateTester
+    from .trace import TraceHelper
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 BACKEND_KEY: pytest.StashKey[EmbeddedBackend | None] = pytest.StashKey()
@@ -301,7 +302,35 @@ def _iatk_put_events(iatk_session: boto3.Session) -> Callable[..., list[str]]:
 
     return put
 
+
 # <<iatk:trace-fixtures>>
+TRACE_KEY: pytest.StashKey[Any] = pytest.StashKey()
+
+
+@pytest.fixture(name="iatk_trace")
+def _iatk_trace(request: pytest.FixtureRequest, iatk_session: boto3.Session) -> Iterator[TraceHelper]:
+    """Trace helpers for one test: new headers, patched clients, get_tree with the run's deadline.
+
+    On a failed test, the last tree it fetched (or why it was incomplete) goes into the report.
+    """
+    from .trace import TraceHelper
+
+    helper = TraceHelper(session=iatk_session)  # within=None: trace_timeout, marker-aware at call time
+    request.node.stash[TRACE_KEY] = helper
+    with helper:  # unpatches every client it patched
+        yield helper
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    helper = item.stash.get(TRACE_KEY, None)
+    if helper is not None and report.failed and report.when == "call":
+        text = helper.report()
+        if text:
+            report.sections.append(("iatk: last X-Ray trace", text))
+    return report
+
 
 # <<iatk:mock-event-fixtures>>
 @pytest.fixture(name="iatk_mock_event", scope="session")
@@ -336,6 +365,7 @@ def _iatk_mock_event(iatk_session: boto3.Session) -> Callable[..., dict[str, Any
 
     return make
 
+
 # <<iatk:states-fixtures>>
 @pytest.fixture(name="iatk_states", scope="session")
 def _iatk_states(iatk_session: boto3.Session) -> StateTester:
@@ -343,6 +373,7 @@ def _iatk_states(iatk_session: boto3.Session) -> StateTester:
     from .states import StateTester
 
     return StateTester(iatk_session)
+
 
 # <<iatk:cleanup-hooks>>
 
