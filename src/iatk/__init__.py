@@ -33,6 +33,16 @@ from .exceptions import (
 if TYPE_CHECKING:
     from ._aws import session_env
     from ._config import Settings, resolve_settings
+    from .cleanup import (
+        CleanupProgress,
+        CleanupReport,
+        FailedResource,
+        HarnessResource,
+        SkippedResource,
+        cleanup,
+        delete_harness_resources,
+        find_harness_resources,
+    )
     from .embedded import EmbeddedBackend, embedded_session
     from .events import Event, put_events
     from .matchers import (
@@ -81,9 +91,13 @@ if TYPE_CHECKING:
 
 #: Public name → the module that defines it (imported on first access).
 _LAZY: dict[str, str] = {
+    "CleanupProgress": "cleanup",
+    "CleanupReport": "cleanup",
     "EmbeddedBackend": "embedded",
     "Event": "events",
     "EventSchema": "mock_events",
+    "FailedResource": "cleanup",
+    "HarnessResource": "cleanup",
     "Link": "trace",
     "MatchResult": "matchers",
     "Matcher": "matchers",
@@ -91,6 +105,7 @@ _LAZY: dict[str, str] = {
     "Mismatch": "matchers",
     "Segment": "trace",
     "Settings": "_config",
+    "SkippedResource": "cleanup",
     "Stack": "stack",
     "StackResource": "stack",
     "StateInspection": "states",
@@ -106,12 +121,15 @@ _LAZY: dict[str, str] = {
     "as_matcher": "matchers",
     "callable_matcher": "matchers",
     "cidr": "matchers",
+    "cleanup": "cleanup",
+    "delete_harness_resources": "cleanup",
     "deploy_stack": "stack",
     "embedded_session": "embedded",
     "equals_ignore_case": "matchers",
     "eventbridge_envelope": "mock_events",
     "exists": "matchers",
     "explain": "matchers",
+    "find_harness_resources": "cleanup",
     "get_trace_tree": "trace",
     "load_schema": "mock_events",
     "match": "matchers",
@@ -137,11 +155,15 @@ _LAZY: dict[str, str] = {
 __all__ = [
     "AwsError",
     "CleanupError",
+    "CleanupProgress",
+    "CleanupReport",
     "ConfigError",
     "DeployError",
     "EmbeddedBackend",
     "Event",
     "EventSchema",
+    "FailedResource",
+    "HarnessResource",
     "IatkError",
     "Link",
     "ListenerError",
@@ -155,6 +177,7 @@ __all__ = [
     "SchemaError",
     "Segment",
     "Settings",
+    "SkippedResource",
     "Stack",
     "StackError",
     "StackNotFound",
@@ -178,12 +201,15 @@ __all__ = [
     "as_matcher",
     "callable_matcher",
     "cidr",
+    "cleanup",
+    "delete_harness_resources",
     "deploy_stack",
     "embedded_session",
     "equals_ignore_case",
     "eventbridge_envelope",
     "exists",
     "explain",
+    "find_harness_resources",
     "get_trace_tree",
     "load_schema",
     "match",

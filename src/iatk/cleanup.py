@@ -312,8 +312,8 @@ class CleanupReport:
             f"The rest of the cleanup ran ({self.summary()}). Fix the cause (permissions, throttling, a stack's "
             "DELETE_FAILED reason) and run `iatk cleanup` again with the same filters.",
             failures=[(f.resource.arn, f.error) for f in self.failed],
+            report=self,
         )
-        err.report = self  # type: ignore[attr-defined]
         raise err
 
 

@@ -203,6 +203,8 @@ class CleanupError(IatkError):
 
     help_anchor = "cleaning-up"
 
-    def __init__(self, message: str, *, failures: Sequence[tuple[str, BaseException]] = ()) -> None:
+    def __init__(self, message: str, *, failures: Sequence[tuple[str, BaseException]] = (), report: Any = None) -> None:
         super().__init__(message)
         self.failures = list(failures)
+        #: The :class:`~iatk.cleanup.CleanupReport` of the attempt, when there was one.
+        self.report = report

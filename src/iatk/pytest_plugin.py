@@ -8,6 +8,7 @@ embedded backend (``--iatk-backend=moto``).
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 SETTINGS_KEY = pytest.StashKey[Settings]()
 BACKEND_KEY: pytest.StashKey[EmbeddedBackend | None] = pytest.StashKey()
 RECORDS_KEY: pytest.StashKey[Records] = pytest.StashKey()
+PREVIOUS_KEY: pytest.StashKey[tuple[Any, Any, Any]] = pytest.StashKey()
 #: Keywords the ``@pytest.mark.iatk(...)`` marker takes.
 MARKER_KEYS = ("sla", "stack", "trace_timeout", "ttl")
 
@@ -86,6 +88,10 @@ def pytest_configure(config: pytest.Config) -> None:
         run_id = str(workerinput["iatk_run_id"])
     else:
         run_id = os.environ.get("IATK_RUN_ID") or _tags.new_run_id()
+    # Remember what was there, so an in-process nested run (pytester) hands it back at unconfigure.
+    aws_module = sys.modules.get("iatk._aws")  # never imported here: it imports boto3
+    previous_session = getattr(aws_module, "_default_session", None)
+    config.stash[PREVIOUS_KEY] = (_tags._run_id, _config._current, previous_session)
     _tags.set_run_id(run_id)
     config.stash[SETTINGS_KEY] = settings
     config.stash[RECORDS_KEY] = Records()
@@ -126,13 +132,16 @@ class _XdistHooks:
 def pytest_unconfigure(config: pytest.Config) -> None:
     backend = config.stash.get(BACKEND_KEY, None)
     if backend is not None:
-        from . import _aws
-
-        _aws.set_default_session(None)
         backend.stop()
         config.stash[BACKEND_KEY] = None
-    if SETTINGS_KEY in config.stash:
-        _config.set_current_settings(None)
+    previous = config.stash.get(PREVIOUS_KEY, None)
+    if previous is not None:
+
+        run_id, settings, session = previous
+        _tags._run_id = run_id
+        _config.set_current_settings(settings)
+        if "iatk._aws" in sys.modules:
+            sys.modules["iatk._aws"].set_default_session(session)
 
 
 # -- report ------------------------------------------------------------------------------------
