@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     )
     from .embedded import EmbeddedBackend, embedded_session
     from .events import Event, put_events
+    from .listener import Listener, ListenerResource, UnexpectedEvent, WaitRecord, subscribe_waits
     from .matchers import (
         Matcher,
         MatcherLike,
@@ -88,17 +89,21 @@ if TYPE_CHECKING:
         trace_client,
         untrace_client,
     )
+    from .waiting import Deadline, wait_until
 
 #: Public name → the module that defines it (imported on first access).
 _LAZY: dict[str, str] = {
     "CleanupProgress": "cleanup",
     "CleanupReport": "cleanup",
+    "Deadline": "waiting",
     "EmbeddedBackend": "embedded",
     "Event": "events",
     "EventSchema": "mock_events",
     "FailedResource": "cleanup",
     "HarnessResource": "cleanup",
     "Link": "trace",
+    "Listener": "listener",
+    "ListenerResource": "listener",
     "MatchResult": "matchers",
     "Matcher": "matchers",
     "MatcherLike": "matchers",
@@ -117,6 +122,8 @@ _LAZY: dict[str, str] = {
     "TraceHeader": "trace",
     "TraceHelper": "trace",
     "TraceTree": "trace",
+    "UnexpectedEvent": "listener",
+    "WaitRecord": "listener",
     "anything_but": "matchers",
     "as_matcher": "matchers",
     "callable_matcher": "matchers",
@@ -141,6 +148,7 @@ _LAZY: dict[str, str] = {
     "put_events": "events",
     "resolve_settings": "_config",
     "session_env": "_aws",
+    "subscribe_waits": "listener",
     "suffix": "matchers",
     "test_state": "states",
     "to_json_schema": "mock_events",
@@ -148,6 +156,7 @@ _LAZY: dict[str, str] = {
     "trace_client": "trace",
     "untrace_client": "trace",
     "validate_pattern": "matchers",
+    "wait_until": "waiting",
     "walk_states": "states",
     "wildcard": "matchers",
 }
@@ -158,6 +167,7 @@ __all__ = [
     "CleanupProgress",
     "CleanupReport",
     "ConfigError",
+    "Deadline",
     "DeployError",
     "EmbeddedBackend",
     "Event",
@@ -166,7 +176,9 @@ __all__ = [
     "HarnessResource",
     "IatkError",
     "Link",
+    "Listener",
     "ListenerError",
+    "ListenerResource",
     "MatchResult",
     "Matcher",
     "MatcherLike",
@@ -196,6 +208,8 @@ __all__ = [
     "TraceHelper",
     "TraceIncomplete",
     "TraceTree",
+    "UnexpectedEvent",
+    "WaitRecord",
     "WaitTimeout",
     "anything_but",
     "as_matcher",
@@ -221,6 +235,7 @@ __all__ = [
     "put_events",
     "resolve_settings",
     "session_env",
+    "subscribe_waits",
     "suffix",
     "test_state",
     "to_json_schema",
@@ -228,6 +243,7 @@ __all__ = [
     "trace_client",
     "untrace_client",
     "validate_pattern",
+    "wait_until",
     "walk_states",
     "wildcard",
 ]

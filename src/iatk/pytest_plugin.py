@@ -8,6 +8,7 @@ embedded backend (``--iatk-backend=moto``).
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Generator, Iterator
@@ -19,12 +20,13 @@ import pytest
 
 from . import _config, _tags
 from ._config import SPECS, Settings, resolve_settings
-from .exceptions import ConfigError
+from .exceptions import ConfigError, ListenerError
 
 if TYPE_CHECKING:
     import boto3
 
     from .embedded import EmbeddedBackend
+    from .listener import Listener
     from .stack import Stack
     from .states import StateTester
     from .trace import TraceHelper
@@ -95,6 +97,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _tags.set_run_id(run_id)
     config.stash[SETTINGS_KEY] = settings
     config.stash[RECORDS_KEY] = Records()
+    config.pluginmanager.register(_WaitCollector(config.stash[RECORDS_KEY]), f"iatk-waits-{id(config)}")
     config.stash[BACKEND_KEY] = None
     _config.set_current_settings(settings)
     if settings.backend == "moto":
@@ -136,7 +139,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         config.stash[BACKEND_KEY] = None
     previous = config.stash.get(PREVIOUS_KEY, None)
     if previous is not None:
-
         run_id, settings, session = previous
         _tags._run_id = run_id
         _config.set_current_settings(settings)
@@ -300,6 +302,84 @@ def _run_lock(name: str) -> Iterator[None]:
 
 
 # <<iatk:listener-fixtures>>
+WAIT_PROPERTY = "iatk_wait"
+
+
+@pytest.fixture(name="iatk_listener")
+def _iatk_listener(
+    request: pytest.FixtureRequest, iatk_session: boto3.Session, iatk_settings: Settings
+) -> Iterator[Callable[..., Listener]]:
+    """Factory: ``iatk_listener(bus, rule=... | pattern=..., target=None)`` → a started :class:`iatk.Listener`.
+
+    Every listener made in the test is closed at teardown, also when the test fails or is
+    interrupted; ``--iatk-keep`` keeps them and prints their ARNs. Each wait is recorded for the SLA
+    table and as a junit property (``iatk_wait``, JSON).
+    """
+    import json
+
+    from .listener import Listener, subscribe_waits
+
+    made: list[Listener] = []
+
+    def on_wait(listener: Listener, record: Any) -> None:
+        if any(listener is mine for mine in made):
+            row = {
+                "awaited": f"{record.kind}: {record.description}",
+                "sla": record.sla,
+                "latency": record.latency,
+                "elapsed": round(record.elapsed, 3),
+                "outcome": record.outcome,
+            }
+            request.node.user_properties.append((WAIT_PROPERTY, json.dumps(row)))
+
+    unsubscribe = subscribe_waits(on_wait)
+
+    def make(
+        bus: str, *, rule: str | None = None, pattern: Any = None, target: str | None = None, **kwargs: Any
+    ) -> Listener:
+        __tracebackhide__ = True
+        listener = Listener(bus, rule=rule, pattern=pattern, target=target, session=iatk_session, **kwargs)
+        made.append(listener)  # start() removes what it made if it fails half way
+        listener.start()
+        return listener
+
+    try:
+        yield make
+    finally:
+        unsubscribe()
+        records = request.config.stash[RECORDS_KEY]
+        problems: list[str] = []
+        for listener in reversed(made):
+            if not listener.started or listener.closed:
+                continue
+            if iatk_settings.keep:
+                records.kept.extend(listener.arns)
+                continue
+            try:
+                listener.close()
+            except Exception as err:  # every listener gets its close; failures are reported together
+                problems.append(f"{listener.id}: {err}")
+        if problems:
+            raise ListenerError("could not close listener(s) at teardown:\n" + "\n".join(problems))
+
+
+class _WaitCollector:
+    """Collects the waits recorded in reports' user_properties (so the xdist controller sees the workers')."""
+
+    def __init__(self, records: Records) -> None:
+        self.records = records
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "teardown":
+            return
+        import json
+
+        for name, value in report.user_properties:
+            if name == WAIT_PROPERTY:
+                self.records.waits.append((report.nodeid, json.loads(str(value))))
+
+
 @pytest.fixture(name="iatk_put_events")
 def _iatk_put_events(iatk_session: boto3.Session) -> Callable[..., list[str]]:
     """Put events on a bus with the run's session; raises PutEventsError on any rejected entry."""
@@ -555,11 +635,28 @@ def _cleanup_summary(terminalreporter: Any, config: pytest.Config, records: Reco
             terminalreporter.line(line, red=True)
 
 
+def _sla_summary(terminalreporter: Any, records: Records) -> None:
+    if not records.waits:
+        return
+    terminalreporter.section("iatk: waits and SLAs")
+    rows = [("test", "awaited", "SLA s", "latency s", "outcome")]
+    for nodeid, row in records.waits:
+        latency = "-" if row.get("latency") is None else f"{row['latency']:.3f}"
+        awaited = re.sub(r" on listener iatk_eb_\w+", "", str(row.get("awaited", ""))).replace("an event matching ", "")
+        rows.append(
+            (nodeid.split("::", 1)[-1], awaited[:70], f"{row.get('sla', 0):g}", latency, str(row.get("outcome")))
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for row in rows:
+        terminalreporter.line("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     records = config.stash.get(RECORDS_KEY, None)
     if records is None:
         return
     # <<iatk:summary>>
+    _sla_summary(terminalreporter, records)
     _cleanup_summary(terminalreporter, config, records)
     if records.kept:
         terminalreporter.section("iatk: kept harness resources (--iatk-keep)")
