@@ -42,9 +42,7 @@ def handle(events: Any, bus: str, envelope: dict[str, Any]) -> str:
     title = detail.get("pluginTitle", "UnknownPlugin")
     hook = detail.get("hook", "?")
     header = TraceHeader.from_header_str(detail.get("trace") or "")
-    segment = xray_recorder.begin_segment(
-        name=title, traceid=header.root, parent_id=header.parent, sampling=1
-    )
+    segment = xray_recorder.begin_segment(name=title, traceid=header.root, parent_id=header.parent, sampling=1)
     segment.origin = "AWS::Lambda::Function"  # what it stands in for
     segment.put_annotation("hook", hook)
     outcome = "plugin-complete"

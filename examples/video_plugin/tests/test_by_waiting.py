@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import iatk
+
 SLA = 20  # seconds: the plugin must report within this
 
 

@@ -26,8 +26,11 @@ def test_plugin_trace_path_and_duration(plugin_stack, iatk_listener, start_workf
     try:
         with xray_recorder.in_subsegment("StartExecution") as start:
             start_workflow(
-                {"eventHook": "postValidate", "pluginTitle": "PythonMinimalPlugin",
-                 "trace": str(iatk.TraceHeader(header.root, True, parent=start.id))}
+                {
+                    "eventHook": "postValidate",
+                    "pluginTitle": "PythonMinimalPlugin",
+                    "trace": str(iatk.TraceHeader(header.root, True, parent=start.id)),
+                }
             )
     finally:
         xray_recorder.end_segment()
