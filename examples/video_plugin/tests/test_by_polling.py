@@ -19,7 +19,8 @@ def test_plugin_completes_within_sla(plugin_stack, iatk_listener, start_workflow
     assert event.source == "video.plugin.PythonMinimalPlugin"
     assert event.detail_type == "plugin-complete"
     assert event.detail["hook"] == "postValidate"
-    assert event.latency is not None and event.latency < SLA
+    assert event.latency is not None
+    assert event.latency < SLA
 
 
 def test_raw_poll_like_aws_iatk(plugin_stack, iatk_listener, start_workflow):

@@ -14,4 +14,5 @@ def test_one_run_one_completion(plugin_stack, iatk_listener, start_workflow):
 
     [event] = listener.expect_events(1, within=3)
     assert event.detail["hook"] == "preValidate"
-    assert event.latency is not None and event.latency < SLA
+    assert event.latency is not None
+    assert event.latency < SLA

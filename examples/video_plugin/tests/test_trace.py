@@ -9,8 +9,9 @@ the processes send.
 
 from __future__ import annotations
 
-import iatk
 from aws_xray_sdk.core import xray_recorder
+
+import iatk
 
 SLA = 20
 
@@ -43,5 +44,6 @@ def test_plugin_trace_path_and_duration(plugin_stack, iatk_listener, start_workf
     tree.assert_duration(max=1, segment="PythonMinimalPlugin")
     [plugin] = tree.find(name="PythonMinimalPlugin")
     assert plugin.annotations["hook"] == "postValidate"
-    assert not plugin.error and not plugin.fault
+    assert not plugin.error
+    assert not plugin.fault
     assert [[s.name for s in path] for path in tree.paths] == [["plugin-tester", "PythonMinimalPlugin"]]
