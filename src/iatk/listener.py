@@ -44,7 +44,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ._aws import AwsContext, aws, calling, error_code, error_message
 from ._config import current_settings, parse_duration
-from ._tags import as_tag_list, check_user_tags, current_run_id, harness_tags, new_harness_id
+from ._tags import TAG_TARGET, as_tag_list, check_user_tags, current_run_id, harness_tags, is_harness_id, new_harness_id
 from .events import Event, put_events
 from .exceptions import ConfigError, IatkError, ListenerError, WaitTimeout
 from .matchers import Matcher, MatcherLike, as_matcher, explain, validate_pattern
@@ -259,6 +259,13 @@ def _set_path(document: dict[str, Any], keys: Sequence[str], value: str) -> bool
     return True
 
 
+def _buffer_size(buffer: int | None) -> int:
+    size: Any = current_settings().buffer if buffer is None else buffer
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ConfigError(f"buffer must be a whole number of events >= 1; got {buffer!r}")
+    return size
+
+
 def _plain_target(target: Mapping[str, Any]) -> dict[str, Any]:
     """Only the parts of a target a listener copies: Input, InputPath, InputTransformer."""
     return {key: target[key] for key in ("Input", "InputPath", "InputTransformer") if target.get(key) is not None}
@@ -301,6 +308,12 @@ class Listener:
         ConfigError: ``tags`` use a reserved key, or ``ttl``/``buffer`` are invalid.
     """
 
+    _rule_given: str | None
+    _target_given: str | None
+    _readiness: Readiness
+    _user_tags: dict[str, str]
+    _pattern_text: str | None
+
     def __init__(
         self,
         bus: str,
@@ -328,11 +341,11 @@ class Listener:
         given_rule: Any = rule
         if given_rule is not None and (not isinstance(given_rule, str) or not given_rule):
             raise ListenerError(f"rule= must be a rule name or ARN; got {rule!r}")
-        self._pattern_text: str | None = None
+        pattern_text: str | None = None
         if pattern is not None:
             validate_pattern(pattern)
             parsed = json.loads(pattern) if isinstance(pattern, (str, bytes)) else dict(pattern)
-            self._pattern_text = json.dumps(parsed, separators=(",", ":"))
+            pattern_text = json.dumps(parsed, separators=(",", ":"))
         if readiness not in ("auto", "canary", "none"):
             raise ListenerError(f"readiness must be 'auto', 'canary' or 'none'; got {readiness!r}")
         given_retention: Any = retention
@@ -342,27 +355,36 @@ class Listener:
             or not 60 <= retention <= 1_209_600
         ):
             raise ListenerError(f"retention must be whole seconds from 60 to 1209600 (14 days); got {retention!r}")
-        settings = current_settings()
-        self._user_tags = check_user_tags(tags)
-        self._ttl = timedelta(seconds=parse_duration(ttl, name="ttl")) if ttl is not None else settings.ttl_delta
-        size: Any = settings.buffer if buffer is None else buffer
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ConfigError(f"buffer must be a whole number of events >= 1; got {buffer!r}")
-        self._bus_given = bus
+        user_tags = check_user_tags(tags)
+        expiry = timedelta(seconds=parse_duration(ttl, name="ttl")) if ttl is not None else None
+        self._init_state(bus, new_harness_id(), _buffer_size(buffer), session)
+        self._user_tags = user_tags
+        if expiry is not None:
+            self._ttl = expiry
+        self._pattern_text = pattern_text
         self._rule_given = rule
         self._target_given = target
         self._retention = retention
-        self._readiness: Readiness = readiness
+        self._readiness = readiness
+
+    def _init_state(self, bus: str, listener_id: str, size: int, session: boto3.Session | None) -> None:
+        self._bus_given = bus
         self._session = session
-        self.id = new_harness_id()
+        self.id = listener_id
         #: Default window for waits on this listener (None: the ``sla`` setting at wait time).
         self.sla: float | None = None
         self._clock: Callable[[], float] = time.monotonic
-        # Filled by start().
+        self._rule_given = None
+        self._target_given = None
+        self._retention = DEFAULT_RETENTION
+        self._readiness = "auto"
+        self._user_tags = {}
+        self._ttl = current_settings().ttl_delta
+        self._pattern_text = None
+        # Filled by start() (or attach()).
         self._ctx: AwsContext | None = None
         self._bus_name: str | None = None
         self._bus_arn: str | None = None
-        self._copied_rule_arn: str | None = None
         self._target_input: dict[str, Any] = {}
         self._tags: dict[str, str] = {}
         self._queue_url: str | None = None
@@ -381,6 +403,88 @@ class Listener:
         self._dropped = 0
         self._polls = 0
         self._waits: list[WaitRecord] = []
+
+    @classmethod
+    def attach(cls, listener_id: str, *, buffer: int | None = None, session: boto3.Session | None = None) -> Listener:
+        """A started Listener for a listener that already exists (made by another process, or by aws-iatk).
+
+        Finds the queue by name, the bus from the queue's ``iatk:TestHarness:Target`` tag, and the rule
+        (and its target) on that bus. ``close()`` then removes what was found. Nothing is created.
+
+        Args:
+            listener_id: The listener id (``iatk_eb_`` + 20 characters): the queue and rule name.
+            buffer: Events to keep; default the ``buffer`` setting.
+            session: The boto3 Session; default: the run's session.
+
+        Raises:
+            ListenerError: Not a listener id, no queue with that name, or an AWS error (``.code``).
+
+        IAM permissions:
+            ``sqs:GetQueueUrl``, ``sqs:GetQueueAttributes``, ``sqs:ListQueueTags``,
+            ``events:DescribeRule``, ``events:ListTargetsByRule``.
+        """
+        given: Any = listener_id  # checked at runtime: callers may not be typed
+        if not isinstance(given, str) or not is_harness_id(given):
+            raise ListenerError(
+                f"{listener_id!r} is not a listener id: those are 'iatk_eb_' followed by 20 characters "
+                "from 0-9 and a-v (Listener.id, or aws-iatk's add_listener().id)"
+            )
+        ctx = aws(session)
+        try:
+            url = ctx.sqs.get_queue_url(QueueName=listener_id)["QueueUrl"]
+        except ClientError as err:
+            if error_code(err) in _GONE_CODES:
+                raise ListenerError(
+                    f"no listener {listener_id} in {ctx.region}: its queue does not exist (closed, swept, or made "
+                    "in another region or account)",
+                    code=error_code(err),
+                ) from err
+            raise ListenerError(
+                f"cannot find listener {listener_id}: {error_message(err)}", code=error_code(err)
+            ) from err
+        with calling(f"cannot read listener {listener_id}'s queue", ListenerError):
+            tags = ctx.sqs.list_queue_tags(QueueUrl=url).get("Tags") or {}
+            queue_arn = ctx.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+        bus_arn = tags.get(TAG_TARGET)
+        listener = cls.__new__(cls)
+        listener._init_state(bus_arn or "default", listener_id, _buffer_size(buffer), session)
+        listener._ctx = ctx
+        listener._queue_url = url
+        listener._queue_arn = queue_arn
+        listener._queue_made = True
+        listener._tags = dict(tags)
+        if bus_arn:
+            listener._bus_arn = bus_arn
+            resource = _arn_parts(bus_arn)[3]
+            listener._bus_name = resource.split("/", 1)[1] if resource.startswith("event-bus/") else resource
+            listener._find_own_rule(ctx)
+        else:
+            log.warning("listener %s: its queue has no %s tag, so its rule cannot be found", listener_id, TAG_TARGET)
+        listener._started = True
+        return listener
+
+    def _find_own_rule(self, ctx: AwsContext) -> None:
+        """For attach(): the listener's own rule and target on its bus, when they exist."""
+        assert self._bus_name is not None
+        try:
+            found = ctx.events.describe_rule(Name=self.id, EventBusName=self._bus_name)
+        except ClientError as err:
+            if error_code(err) in _GONE_CODES:
+                return
+            raise ListenerError(
+                f"cannot read listener {self.id}'s rule: {error_message(err)}", code=error_code(err)
+            ) from err
+        self._rule_made = True
+        self._rule_arn = found.get("Arn")
+        self._pattern_text = found.get("EventPattern")
+        with calling(f"cannot read listener {self.id}'s target", ListenerError):
+            targets = ctx.events.list_targets_by_rule(Rule=self.id, EventBusName=self._bus_name).get("Targets", [])
+        for target in targets:
+            if target["Id"] == self.id:
+                self._target_made = True
+                self._target_input = _plain_target(dict(target))
 
     # -- descriptive properties ---------------------------------------------------------------------
 
@@ -753,7 +857,6 @@ class Listener:
         if found.get("State") not in (None, "ENABLED"):
             log.info("rule %s is %s; the listener's copy is enabled", rule_name, found.get("State"))
         self._pattern_text = pattern
-        self._copied_rule_arn = found.get("Arn")
         if self._target_given is not None:
             self._target_input = self._find_target(ctx, rule_name)
 

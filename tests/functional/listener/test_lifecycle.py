@@ -360,3 +360,28 @@ def test_bad_rule_arns_are_explained(session: Any, rule: str, fragment: str) -> 
     """rule= with an ARN that is not a rule ARN says what form it takes."""
     with pytest.raises(ListenerError, match=fragment):
         Listener("default", rule=rule, session=session).start()
+
+
+def test_attach_to_an_existing_listener(app: Any, session: Any, leftovers: Any) -> None:
+    """attach(id) finds another process's listener: its queue, bus, rule and target; close() removes them."""
+    made = Listener(app.bus, rule=app.routed_rule, target=app.target_id, session=session).start()
+    attached = Listener.attach(made.id, session=session)
+    assert attached.started
+    assert (attached.queue_url, attached.queue_arn) == (made.queue_url, made.queue_arn)
+    assert (attached.bus_name, attached.bus_arn, attached.rule_arn) == (app.bus, app.bus_arn, made.rule_arn)
+    assert attached.pattern == made.pattern
+    assert attached.target_input == made.target_input
+    app.put("OrderRouted", {"orderId": 8})
+    assert attached.expect_event(within=2).json() == {"order": "8", "from": app.source}
+    attached.close()
+    assert leftovers(made.id, app.bus) == []
+    made.close()  # what it made is already gone: nothing to do, no error
+    assert made.closed
+
+
+def test_attach_explains_unknown_and_malformed_ids(session: Any) -> None:
+    """attach() says when the id is not a listener id, and when no such listener exists."""
+    with pytest.raises(ListenerError, match="is not a listener id"):
+        Listener.attach("my-queue", session=session)
+    with pytest.raises(ListenerError, match="its queue does not exist"):
+        Listener.attach(_tags.new_harness_id(), session=session)
