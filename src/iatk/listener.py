@@ -394,6 +394,7 @@ class Listener:
         self._rule_made = False
         self._target_made = False
         self._started = False
+        self._failed = False
         self._closed = False
         self._canary_tokens: list[str] = []
         # The buffer, and the ids already seen (bounded too, and longer than the buffer).
@@ -654,6 +655,9 @@ class Listener:
             raise ListenerError(f"listener {self.id} is closed; make a new Listener")
         if self._started:
             return self
+        if self._failed:
+            # SQS keeps a deleted queue's name for 60 s, so the same id cannot be made again at once.
+            raise ListenerError(f"listener {self.id} failed to start and was rolled back; make a new Listener")
         ctx = self._ctx = aws(self._session)
         self._locate_bus(ctx)
         if self._rule_given is not None:
@@ -676,7 +680,7 @@ class Listener:
         canary = self._readiness == "canary" or (self._readiness == "auto" and not ctx.embedded)
         step = "sqs:CreateQueue"
         try:
-            self._create_queue(ctx, rule_resource)
+            self._create_queue(ctx)
             step = "events:PutRule"
             canary = self._put_rule(ctx, canary)
             if canary and self._target_input and not self._canary_plan()[1]:
@@ -698,6 +702,7 @@ class Listener:
             raise self._rolled_back(step, str(err), err.code) from err
         except BaseException:
             # KeyboardInterrupt, a bug: still leave nothing behind, then let it through.
+            self._failed = True
             for what, failure in self._remove():
                 log.error("listener %s: rollback step %s failed: %s", self.id, what, failure)
             raise
@@ -706,6 +711,7 @@ class Listener:
         return self
 
     def _rolled_back(self, step: str, detail: str, code: str | None) -> ListenerError:
+        self._failed = True
         failures = self._remove()
         message = (
             f"could not start listener {self.id} ({self._origin()}): step {step} failed: {detail}. "
@@ -898,7 +904,7 @@ class Listener:
             f"Its targets: {listed}. Pass one of these ids as target=, or leave target out to get whole events."
         )
 
-    def _create_queue(self, ctx: AwsContext, rule_resource: str) -> None:
+    def _create_queue(self, ctx: AwsContext) -> None:
         response = ctx.sqs.create_queue(
             QueueName=self.id,
             Attributes={

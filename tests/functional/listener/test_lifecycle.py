@@ -170,6 +170,8 @@ def test_a_failure_half_way_leaves_nothing_behind(
     assert "Everything it had created was removed." in str(caught.value)
     assert leftovers(listener.id, app.bus) == []
     assert not listener.started
+    with pytest.raises(ListenerError, match="failed to start and was rolled back; make a new Listener"):
+        listener.start()
 
 
 def test_put_targets_failed_entries_are_checked(app: Any, session: Any, answer_call: Any, leftovers: Any) -> None:
