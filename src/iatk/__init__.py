@@ -257,7 +257,10 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'iatk' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    loaded = importlib.import_module(f".{module}", __name__)
+    # `iatk.cleanup` names both a submodule and its main function: the import system binds the
+    # module here, so keep it (it is callable, see cleanup.py) and `import iatk.cleanup` stays a module.
+    value = loaded if name == module else getattr(loaded, name)
     globals()[name] = value  # later look-ups skip this function
     return value
 
