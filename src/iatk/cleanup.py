@@ -873,7 +873,7 @@ def delete_harness_resources(
     return report
 
 
-def cleanup(  # noqa: PLR0917 - the documented positional order (run_id, older_than, ...)
+def cleanup(
     run_id: str | None = None,
     older_than: timedelta | float | str | None = None,
     expired: bool = False,
