@@ -1,9 +1,11 @@
-"""A generated event goes on a bus as a PutEvents entry and arrives intact (in-process moto)."""
+"""A generated event goes on a bus as a PutEvents entry and arrives intact (shared embedded moto server)."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -12,26 +14,53 @@ import pytest
 
 from iatk.mock_events import eventbridge_envelope, mock_event, to_put_events_entry
 
-moto = pytest.importorskip("moto")
-
 SCHEMAS = Path(__file__).resolve().parents[1] / "data" / "schemas"
 
 
+def unique(prefix: str) -> str:
+    """A name no other test (of any module sharing this server) uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+class Scratch:
+    """Buses, queues and rules with unique names on the shared server, deleted newest first at teardown."""
+
+    def __init__(self, session: boto3.Session, cleanup: ExitStack) -> None:
+        self.events = session.client("events")
+        self.sqs = session.client("sqs")
+        self._cleanup = cleanup
+
+    def bus(self) -> str:
+        """A new custom bus; returns its name."""
+        name = unique("meb")
+        self.events.create_event_bus(Name=name)
+        self._cleanup.callback(self.events.delete_event_bus, Name=name)
+        return name
+
+    def route(self, bus: str, pattern: dict[str, Any]) -> str:
+        """A rule on ``bus`` matching ``pattern`` that targets a new SQS queue; returns the queue URL."""
+        name = unique("meb-inbox")
+        url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
+        self._cleanup.callback(self.sqs.delete_queue, QueueUrl=url)
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(pattern))
+        self._cleanup.callback(self.events.delete_rule, Name=name, EventBusName=bus)
+        self.events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "inbox", "Arn": arn}])
+        self._cleanup.callback(self.events.remove_targets, Rule=name, EventBusName=bus, Ids=["inbox"])
+        return url
+
+
 @pytest.fixture
-def session() -> Iterator[boto3.Session]:
-    """A session inside moto.mock_aws (no network, fresh state per test)."""
-    with moto.mock_aws():
-        yield boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")
+def session(moto_session: boto3.Session) -> boto3.Session:
+    """The shared embedded server's session (tests here add no client hooks, so sharing it is safe)."""
+    return moto_session
 
 
-def route(session: boto3.Session, bus: str, pattern: dict[str, Any]) -> str:
-    """A rule on ``bus`` matching ``pattern`` that targets a new SQS queue; returns the queue URL."""
-    sqs, events = session.client("sqs"), session.client("events")
-    url = sqs.create_queue(QueueName=f"inbox-{bus}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name=f"to-inbox-{bus}", EventBusName=bus, EventPattern=json.dumps(pattern))
-    events.put_targets(Rule=f"to-inbox-{bus}", EventBusName=bus, Targets=[{"Id": "inbox", "Arn": arn}])
-    return url
+@pytest.fixture
+def scratch(session: boto3.Session) -> Iterator[Scratch]:
+    """Makes the test's buses, queues and rules; deletes them afterwards."""
+    with ExitStack() as cleanup:
+        yield Scratch(session, cleanup)
 
 
 def receive(session: boto3.Session, url: str) -> list[dict[str, Any]]:
@@ -40,11 +69,12 @@ def receive(session: boto3.Session, url: str) -> list[dict[str, Any]]:
     return [json.loads(message["Body"]) for message in messages.get("Messages", [])]
 
 
-def test_plugin_trigger_event_round_trip(session: boto3.Session):
-    """The example app's trigger detail, wrapped and put on the default bus, reaches the rule's queue."""
-    url = route(session, "default", {"source": ["video.plugin"], "detail-type": ["PluginTriggered"]})
+def test_plugin_trigger_event_round_trip(session: boto3.Session, scratch: Scratch):
+    """The example app's trigger detail, wrapped and put on a bus by name, reaches the rule's queue."""
+    bus = scratch.bus()
+    url = scratch.route(bus, {"source": ["video.plugin"], "detail-type": ["PluginTriggered"]})
     detail = mock_event(schema_file=SCHEMAS / "plugin_trigger.json", overrides={"eventHook": "postMetadata"})
-    entry = to_put_events_entry(eventbridge_envelope(detail, "video.plugin", "PluginTriggered"))
+    entry = to_put_events_entry(eventbridge_envelope(detail, "video.plugin", "PluginTriggered"), bus=bus)
     result = session.client("events").put_events(Entries=[entry])
     assert result["FailedEntryCount"] == 0
     [body] = receive(session, url)
@@ -52,12 +82,12 @@ def test_plugin_trigger_event_round_trip(session: boto3.Session):
     assert (body["source"], body["detail-type"]) == ("video.plugin", "PluginTriggered")
 
 
-def test_awsevent_schema_event_round_trip_on_a_custom_bus(session: boto3.Session):
+def test_awsevent_schema_event_round_trip_on_a_custom_bus(session: boto3.Session, scratch: Scratch):
     """An AWSEvent-rooted mock event keeps its source, detail-type, resources and detail through a custom bus."""
-    session.client("events").create_event_bus(Name="support")
-    url = route(session, "support", {"source": ["com.example.support"], "detail": {"priority": ["normal"]}})
+    bus = scratch.bus()
+    url = scratch.route(bus, {"source": ["com.example.support"], "detail": {"priority": ["normal"]}})
     event = mock_event(schema_file=SCHEMAS / "ticket_created.json", seed=11, overrides={"resources": ["arn:aws:x:1"]})
-    result = session.client("events").put_events(Entries=[to_put_events_entry(event, bus="support")])
+    result = session.client("events").put_events(Entries=[to_put_events_entry(event, bus=bus)])
     assert result["FailedEntryCount"] == 0
     [body] = receive(session, url)
     assert body["detail"] == event["detail"]
@@ -68,22 +98,24 @@ def test_awsevent_schema_event_round_trip_on_a_custom_bus(session: boto3.Session
     )
 
 
-def test_non_matching_event_is_not_delivered(session: boto3.Session):
+def test_non_matching_event_is_not_delivered(session: boto3.Session, scratch: Scratch):
     """The rule really filters: a trigger with another detail-type does not arrive."""
-    url = route(session, "default", {"source": ["video.plugin"], "detail-type": ["PluginTriggered"]})
+    bus = scratch.bus()
+    url = scratch.route(bus, {"source": ["video.plugin"], "detail-type": ["PluginTriggered"]})
     detail = mock_event(schema_file=SCHEMAS / "plugin_trigger.json")
-    entry = to_put_events_entry(eventbridge_envelope(detail, "video.plugin", "SomethingElse"))
+    entry = to_put_events_entry(eventbridge_envelope(detail, "video.plugin", "SomethingElse"), bus=bus)
     assert session.client("events").put_events(Entries=[entry])["FailedEntryCount"] == 0
     assert receive(session, url) == []
 
 
-def test_iatk_put_events_takes_mock_events_in_both_forms(session: boto3.Session):
+def test_iatk_put_events_takes_mock_events_in_both_forms(session: boto3.Session, scratch: Scratch):
     """iatk.put_events accepts a mock AWSEvent as is and as a PutEvents entry; both arrive unchanged."""
     from iatk.events import put_events
 
-    url = route(session, "default", {"source": ["com.example.support"]})
+    bus = scratch.bus()
+    url = scratch.route(bus, {"source": ["com.example.support"]})
     event = mock_event(schema_file=SCHEMAS / "ticket_created.json", seed=4)
-    ids = put_events(event, to_put_events_entry(event), session=session)
+    ids = put_events(event, to_put_events_entry(event, bus=bus), bus=bus, session=session)
     assert len(ids) == 2
     bodies = receive(session, url)
     assert [body["detail"] for body in bodies] == [event["detail"], event["detail"]]

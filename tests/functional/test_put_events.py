@@ -1,9 +1,12 @@
-"""put_events against in-process moto: batching, Detail encoding, entry failures, unknown buses, round trip."""
+"""put_events against the shared embedded moto server: batching, Detail encoding, entry failures, unknown buses."""
 
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import boto3
@@ -14,16 +17,54 @@ from iatk._aws import aws
 from iatk.events import Event, put_events
 from iatk.matchers import match, pattern
 
-moto = pytest.importorskip("moto")
-
 RULE_PATTERN = {"source": [{"prefix": "it."}]}
 
 
+def unique(prefix: str) -> str:
+    """A name no other test (of any module sharing this server) uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+class Scratch:
+    """Buses, queues and rules with unique names on the shared server, deleted newest first at teardown."""
+
+    def __init__(self, session: boto3.Session, cleanup: ExitStack) -> None:
+        self.events = session.client("events")
+        self.sqs = session.client("sqs")
+        self._cleanup = cleanup
+
+    def bus(self) -> tuple[str, str]:
+        """A new custom bus: its name and ARN."""
+        name = unique("pe")
+        arn = self.events.create_event_bus(Name=name)["EventBusArn"]
+        self._cleanup.callback(self.events.delete_event_bus, Name=name)
+        return name, arn
+
+    def route(self, bus: str) -> str:
+        """A rule on ``bus`` matching sources ``it.*`` that delivers to a new queue; returns the queue URL."""
+        name = unique("pe-inbox")
+        url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
+        self._cleanup.callback(self.sqs.delete_queue, QueueUrl=url)
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(RULE_PATTERN))
+        self._cleanup.callback(self.events.delete_rule, Name=name, EventBusName=bus)
+        self.events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+        self._cleanup.callback(self.events.remove_targets, Rule=name, EventBusName=bus, Ids=["q"])
+        return url
+
+
 @pytest.fixture
-def session() -> Iterator[boto3.Session]:
-    """A session inside moto.mock_aws (no network, fresh state per test)."""
-    with moto.mock_aws():
-        yield boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")
+def session(embedded: Any) -> boto3.Session:
+    """A new session on the shared embedded server: its own iatk client cache, so hooks stay in this test."""
+    result: boto3.Session = embedded.session()
+    return result
+
+
+@pytest.fixture
+def scratch(session: boto3.Session) -> Iterator[Scratch]:
+    """Makes the test's buses, queues and rules; deletes them afterwards."""
+    with ExitStack() as cleanup:
+        yield Scratch(session, cleanup)
 
 
 def put_calls(session: boto3.Session) -> list[int]:
@@ -35,17 +76,6 @@ def put_calls(session: boto3.Session) -> list[int]:
 
     aws(session).events.meta.events.register("before-parameter-build.events.PutEvents", record)
     return calls
-
-
-def route_to_queue(session: boto3.Session, bus: str = "default", name: str = "it-inbox") -> str:
-    """A rule on ``bus`` matching sources ``it.*`` that delivers to a new queue; returns the queue URL."""
-    sqs = session.client("sqs")
-    events = session.client("events")
-    url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name=f"{name}-rule", EventBusName=bus, EventPattern=json.dumps(RULE_PATTERN))
-    events.put_targets(Rule=f"{name}-rule", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
-    return url
 
 
 def drain(session: boto3.Session, url: str) -> list[Event]:
@@ -68,29 +98,34 @@ def entry(n: int, **extra: Any) -> dict[str, Any]:
     return {"Source": "it.app", "DetailType": "Numbered", "Detail": {"n": n}, **extra}
 
 
-def test_23_entries_go_in_3_calls_and_ids_come_back_in_order(session):
+def test_23_entries_go_in_3_calls_and_ids_come_back_in_order(session, scratch):
     """23 entries make 3 PutEvents calls (10, 10, 3); the ids are returned in the entries' order."""
-    url = route_to_queue(session)
+    bus, _ = scratch.bus()
+    url = scratch.route(bus)
     calls = put_calls(session)
-    ids = put_events(*(entry(n) for n in range(23)), session=session)
+    ids = put_events(*(entry(n) for n in range(23)), bus=bus, session=session)
     assert calls == [10, 10, 3]
     assert len(set(ids)) == 23
     numbers = {event.id: event.detail["n"] for event in drain(session, url)}
     assert [numbers[event_id] for event_id in ids] == list(range(23))
 
 
-def test_large_entries_are_split_by_size(session):
+def test_large_entries_are_split_by_size(session, scratch):
     """Entries that together pass 256 KiB go in separate calls, even under 10 entries."""
+    bus, _ = scratch.bus()
     calls = put_calls(session)
     big = "x" * (100 * 1024)
-    ids = put_events(*(entry(n, Resources=[]) | {"Detail": {"n": n, "pad": big}} for n in range(3)), session=session)
+    ids = put_events(
+        *(entry(n, Resources=[]) | {"Detail": {"n": n, "pad": big}} for n in range(3)), bus=bus, session=session
+    )
     assert len(ids) == 3
     assert calls == [2, 1]
 
 
-def test_dict_detail_round_trips_and_parses_into_an_event(session):
+def test_dict_detail_round_trips_and_parses_into_an_event(session, scratch):
     """A dict Detail is JSON-encoded; the delivered envelope parses into a matching Event."""
-    url = route_to_queue(session)
+    bus, _ = scratch.bus()
+    url = scratch.route(bus)
     [event_id] = put_events(
         {
             "Source": "it.orders",
@@ -98,6 +133,7 @@ def test_dict_detail_round_trips_and_parses_into_an_event(session):
             "Detail": {"orderId": 42, "items": [{"sku": "a"}, {"sku": "b"}]},
             "Resources": ["arn:aws:s3:::orders"],
         },
+        bus=bus,
         session=session,
     )
     [event] = drain(session, url)
@@ -115,57 +151,63 @@ def test_dict_detail_round_trips_and_parses_into_an_event(session):
     assert match(detail_type="OrderPlaced", detail={"items": {"sku": "b"}})(event).matched
 
 
-def test_envelope_dicts_and_events_are_accepted(session):
+def test_envelope_dicts_and_events_are_accepted(session, scratch):
     """Envelope-form dicts and captured Events are converted to PutEvents entries."""
-    url = route_to_queue(session)
+    bus, _ = scratch.bus()
+    url = scratch.route(bus)
     put_events(
         {"source": "it.env", "detail-type": "FromEnvelope", "detail": {"k": 1}, "id": "ignored", "account": "1"},
+        bus=bus,
         session=session,
     )
     [first] = drain(session, url)
     assert (first.source, first.detail_type, first.detail) == ("it.env", "FromEnvelope", {"k": 1})
     assert first.id != "ignored"
-    [again_id] = put_events(first, session=session)
+    [again_id] = put_events(first, bus=bus, session=session)
     [again] = drain(session, url)
     assert again.id == again_id != first.id
     assert (again.source, again.detail_type, again.detail) == ("it.env", "FromEnvelope", {"k": 1})
 
 
-def test_custom_bus_by_name_by_arn_and_per_entry(session):
+def test_custom_bus_by_name_by_arn_and_per_entry(session, scratch):
     """bus= takes a name or an ARN; an entry's own EventBusName wins."""
-    events = session.client("events")
-    arn = events.create_event_bus(Name="orders")["EventBusArn"]
-    url = route_to_queue(session, bus="orders")
-    put_events(entry(1), bus="orders", session=session)
+    orders, arn = scratch.bus()
+    other, _ = scratch.bus()
+    url = scratch.route(orders)
+    elsewhere = scratch.route(other)
+    put_events(entry(1), bus=orders, session=session)
     put_events(entry(2), bus=arn, session=session)
-    put_events(entry(3, EventBusName="orders"), entry(4), session=session)  # entry 4 goes to default
+    put_events(entry(3, EventBusName=orders), entry(4), bus=other, session=session)  # entry 4 goes to bus=
     assert sorted(event.detail["n"] for event in drain(session, url)) == [1, 2, 3]
+    assert [event.detail["n"] for event in drain(session, elsewhere)] == [4]
 
 
-def test_one_bad_entry_raises_with_its_error_and_the_ids_sent(session):
+def test_one_bad_entry_raises_with_its_error_and_the_ids_sent(session, scratch):
     """A rejected entry (no Detail) raises PutEventsError naming it; the good one's id is reported sent."""
-    url = route_to_queue(session)
+    bus, _ = scratch.bus()
+    url = scratch.route(bus)
     with pytest.raises(iatk.PutEventsError) as caught:
-        put_events(entry(0), {"Source": "it.app", "DetailType": "NoDetail"}, session=session)
+        put_events(entry(0), {"Source": "it.app", "DetailType": "NoDetail"}, bus=bus, session=session)
     error = caught.value
     [delivered] = drain(session, url)
     assert error.code == "InvalidArgument"
     assert [(index, code) for index, _, code, _ in error.failed] == [(1, "InvalidArgument")]
     assert error.failed[0][1]["DetailType"] == "NoDetail"
     text = str(error)
-    assert "PutEvents rejected 1 of 2 entries on bus 'default'" in text
+    assert f"PutEvents rejected 1 of 2 entries on bus '{bus}'" in text
     assert "entry 1 (source 'it.app', detail-type 'NoDetail'): InvalidArgument" in text
     assert f"Already sent (not undone): 1 event(s): {delivered.id}." in text
     assert "#putting-events" in text
 
 
-def test_failure_in_a_later_batch_stops_there(session):
+def test_failure_in_a_later_batch_stops_there(session, scratch):
     """Batches run in order; the first batch with a failure raises, later ones are not attempted."""
+    bus, _ = scratch.bus()
     calls = put_calls(session)
     entries = [entry(n) for n in range(25)]
     entries[12] = {"Source": "it.app", "DetailType": "NoDetail"}
     with pytest.raises(iatk.PutEventsError) as caught:
-        put_events(*entries, session=session)
+        put_events(*entries, bus=bus, session=session)
     assert calls == [10, 10]
     assert [index for index, *_ in caught.value.failed] == [12]
     text = str(caught.value)
@@ -173,17 +215,22 @@ def test_failure_in_a_later_batch_stops_there(session):
     assert "Not attempted: entries 20–24." in text
 
 
-def test_unknown_bus_names_the_bus_and_lists_the_buses(session):
+def test_unknown_bus_names_the_bus_and_lists_the_buses(session, scratch):
     """An unknown bus fails the whole call; the error names it, keeps the AWS code and lists buses."""
-    session.client("events").create_event_bus(Name="orders")
+    orders, _ = scratch.bus()
+    nope = unique("pe-nope")
     with pytest.raises(iatk.PutEventsError) as caught:
-        put_events(entry(0), bus="nope", session=session)
+        put_events(entry(0), bus=nope, session=session)
     error = caught.value
     assert error.code == "ResourceNotFoundException"
     assert error.failed == []
     text = str(error)
-    assert "PutEvents failed for entries 0–0 on bus 'nope'" in text
+    assert f"PutEvents failed for entries 0–0 on bus '{nope}'" in text
     assert "The bus does not exist in us-east-1" in text
-    assert "Buses in us-east-1: default, orders." in text
+    listed = re.search(r"Buses in us-east-1: (.+?)\.(?: |$)", text)
+    assert listed is not None, text
+    names = listed.group(1).split(", ")
+    assert {"default", orders} <= set(names)  # other tests' buses may be listed too
+    assert nope not in names
     assert "Already sent (not undone): 0 event(s)." in text
     assert error.__cause__ is not None
