@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from botocore.stub import Stubber
@@ -179,7 +180,13 @@ def test_deployed_state_machine_executes(moto_session, app):
     """On the embedded backend the template's state machine really runs: its event reaches the queue."""
     sfn = moto_session.client("stepfunctions")
     sqs = moto_session.client("sqs")
-    execution = sfn.start_execution(stateMachineArn=app.output("WorkflowArn"), input=json.dumps({"id": 41}))
+    execution = sfn.start_execution(
+        stateMachineArn=app.output("WorkflowArn"), name="exec-41", input=json.dumps({"id": 41})
+    )
     messages = sqs.receive_message(QueueUrl=app.output("InboxUrl"), WaitTimeSeconds=5).get("Messages", [])
     assert [json.loads(m["Body"]) for m in messages] == [{"orderId": 41, "kind": "order-created"}]
-    assert sfn.describe_execution(executionArn=execution["executionArn"])["status"] == "SUCCEEDED"
+    deadline = time.monotonic() + 5  # moto closes the execution a moment after the event lands
+    while (status := sfn.describe_execution(executionArn=execution["executionArn"])["status"]) == "RUNNING":
+        assert time.monotonic() < deadline, "execution still RUNNING 5 s after its event arrived"
+        time.sleep(0.05)
+    assert status == "SUCCEEDED"
