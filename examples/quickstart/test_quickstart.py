@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 
 def test_stack_outputs_and_ids(app):
@@ -15,6 +16,7 @@ def test_workflow_routes_an_order_event(app, iatk_session):
     """Starting the workflow puts an order event on the bus; the rule delivers it transformed."""
     sfn = iatk_session.client("stepfunctions")
     sqs = iatk_session.client("sqs")
-    sfn.start_execution(stateMachineArn=app.output("WorkflowArn"), input=json.dumps({"id": 7}))
+    # A name per execution: moto otherwise gives every unnamed execution the same ARN.
+    sfn.start_execution(stateMachineArn=app.output("WorkflowArn"), name=uuid.uuid4().hex, input=json.dumps({"id": 7}))
     messages = sqs.receive_message(QueueUrl=app.output("InboxUrl"), WaitTimeSeconds=10).get("Messages", [])
     assert [json.loads(m["Body"]) for m in messages] == [{"orderId": 7, "kind": "order-created"}]
