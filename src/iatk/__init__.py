@@ -27,6 +27,7 @@ from .exceptions import (
     StateTestError,
     TraceError,
     TraceIncomplete,
+    UnexpectedEvent,
     WaitTimeout,
 )
 
@@ -43,9 +44,22 @@ if TYPE_CHECKING:
         delete_harness_resources,
         find_harness_resources,
     )
+    from .compat import (
+        AddEbListenerOutput,
+        AwsIatk,
+        GenerateBareboneEventOutput,
+        GenerateMockEventOutput,
+        GetStackOutputsOutput,
+        GetTraceTreeOutput,
+        IatkException,
+        PhysicalIdFromStackOutput,
+        PollEventsOutput,
+        RemoveListenersOutput,
+        RemoveListeners_TagFilter,
+    )
     from .embedded import EmbeddedBackend, embedded_session
     from .events import Event, put_events
-    from .listener import Listener, ListenerResource, UnexpectedEvent, WaitRecord, subscribe_waits
+    from .listener import Listener, ListenerResource, WaitRecord, subscribe_waits
     from .matchers import (
         Matcher,
         MatcherLike,
@@ -89,10 +103,12 @@ if TYPE_CHECKING:
         trace_client,
         untrace_client,
     )
-    from .waiting import Deadline, wait_until
+    from .waiting import NOT_YET, Deadline, NotYet, wait_until
 
 #: Public name → the module that defines it (imported on first access).
 _LAZY: dict[str, str] = {
+    "AddEbListenerOutput": "compat",
+    "AwsIatk": "compat",
     "CleanupProgress": "cleanup",
     "CleanupReport": "cleanup",
     "Deadline": "waiting",
@@ -100,7 +116,12 @@ _LAZY: dict[str, str] = {
     "Event": "events",
     "EventSchema": "mock_events",
     "FailedResource": "cleanup",
+    "GenerateBareboneEventOutput": "compat",
+    "GenerateMockEventOutput": "compat",
+    "GetStackOutputsOutput": "compat",
+    "GetTraceTreeOutput": "compat",
     "HarnessResource": "cleanup",
+    "IatkException": "compat",
     "Link": "trace",
     "Listener": "listener",
     "ListenerResource": "listener",
@@ -108,6 +129,12 @@ _LAZY: dict[str, str] = {
     "Matcher": "matchers",
     "MatcherLike": "matchers",
     "Mismatch": "matchers",
+    "NOT_YET": "waiting",
+    "NotYet": "waiting",
+    "PhysicalIdFromStackOutput": "compat",
+    "PollEventsOutput": "compat",
+    "RemoveListenersOutput": "compat",
+    "RemoveListeners_TagFilter": "compat",
     "Segment": "trace",
     "Settings": "_config",
     "SkippedResource": "cleanup",
@@ -122,7 +149,6 @@ _LAZY: dict[str, str] = {
     "TraceHeader": "trace",
     "TraceHelper": "trace",
     "TraceTree": "trace",
-    "UnexpectedEvent": "listener",
     "WaitRecord": "listener",
     "anything_but": "matchers",
     "as_matcher": "matchers",
@@ -162,7 +188,9 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "AddEbListenerOutput",
     "AwsError",
+    "AwsIatk",
     "CleanupError",
     "CleanupProgress",
     "CleanupReport",
@@ -173,8 +201,13 @@ __all__ = [
     "Event",
     "EventSchema",
     "FailedResource",
+    "GenerateBareboneEventOutput",
+    "GenerateMockEventOutput",
+    "GetStackOutputsOutput",
+    "GetTraceTreeOutput",
     "HarnessResource",
     "IatkError",
+    "IatkException",
     "Link",
     "Listener",
     "ListenerError",
@@ -183,8 +216,14 @@ __all__ = [
     "Matcher",
     "MatcherLike",
     "Mismatch",
+    "NOT_YET",
+    "NotYet",
     "PatternError",
+    "PhysicalIdFromStackOutput",
+    "PollEventsOutput",
     "PutEventsError",
+    "RemoveListenersOutput",
+    "RemoveListeners_TagFilter",
     "ResourceNotInStack",
     "SchemaError",
     "Segment",

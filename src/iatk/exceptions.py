@@ -15,6 +15,7 @@ Every error is an :class:`IatkError`, so one ``except IatkError`` catches them a
      ├── ListenerError            bus or rule not found, creation failed and was rolled back
      ├── PutEventsError           PutEvents rejected one or more entries
      ├── WaitTimeout              nothing matched within the SLA         (also TimeoutError)
+     ├── UnexpectedEvent          a forbidden event came, or more than n (also AssertionError)
      ├── TraceError
      │    └── TraceIncomplete     the trace is still missing parts at the deadline
      ├── SchemaError              registry, schema or version not found; unsupported construct
@@ -48,6 +49,7 @@ __all__ = [
     "StateTestError",
     "TraceError",
     "TraceIncomplete",
+    "UnexpectedEvent",
     "WaitTimeout",
 ]
 
@@ -171,6 +173,24 @@ class WaitTimeout(IatkError, TimeoutError):
         self.elapsed = elapsed
         self.attempts = attempts
         self.last = last
+
+
+class UnexpectedEvent(IatkError, AssertionError):
+    """A wait saw an event it must not see: ``expect_no_event`` got a match, or ``expect_events`` a surplus.
+
+    Attributes:
+        description: What the wait was for.
+        events: The offending events (for a surplus: all the matching events).
+        elapsed: Seconds into the window when it was seen.
+    """
+
+    help_anchor = "waiting-and-slas"
+
+    def __init__(self, message: str, *, description: str, events: Sequence[Any], elapsed: float) -> None:
+        super().__init__(message)
+        self.description = description
+        self.events = list(events)
+        self.elapsed = elapsed
 
 
 class TraceError(IatkError):

@@ -46,7 +46,7 @@ from ._aws import AwsContext, aws, calling, error_code, error_message
 from ._config import current_settings, parse_duration
 from ._tags import TAG_TARGET, as_tag_list, check_user_tags, current_run_id, harness_tags, is_harness_id, new_harness_id
 from .events import Event, put_events
-from .exceptions import ConfigError, IatkError, ListenerError, WaitTimeout
+from .exceptions import ConfigError, IatkError, ListenerError, UnexpectedEvent, WaitTimeout
 from .matchers import Matcher, MatcherLike, as_matcher, explain, validate_pattern
 from .waiting import NOT_YET, Deadline, NotYet, wait_until
 
@@ -139,24 +139,6 @@ class WaitRecord:
     def ok(self) -> bool:
         """Whether the wait succeeded."""
         return self.outcome in ("matched", "held")
-
-
-class UnexpectedEvent(IatkError, AssertionError):
-    """A wait saw an event it must not see: ``expect_no_event`` got a match, or ``expect_events`` a surplus.
-
-    Attributes:
-        description: What the wait was for.
-        events: The offending events (for a surplus: all the matching events).
-        elapsed: Seconds into the window when it was seen.
-    """
-
-    help_anchor = "waiting-and-slas"
-
-    def __init__(self, message: str, *, description: str, events: Sequence[Event], elapsed: float) -> None:
-        super().__init__(message)
-        self.description = description
-        self.events = list(events)
-        self.elapsed = elapsed
 
 
 _observers: list[Callable[[Listener, WaitRecord], None]] = []

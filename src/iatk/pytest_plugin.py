@@ -303,6 +303,7 @@ def _run_lock(name: str) -> Iterator[None]:
 
 # <<iatk:listener-fixtures>>
 WAIT_PROPERTY = "iatk_wait"
+KEPT_PROPERTY = "iatk_kept"
 
 
 @pytest.fixture(name="iatk_listener")
@@ -347,13 +348,12 @@ def _iatk_listener(
         yield make
     finally:
         unsubscribe()
-        records = request.config.stash[RECORDS_KEY]
         problems: list[str] = []
         for listener in reversed(made):
             if not listener.started or listener.closed:
                 continue
-            if iatk_settings.keep:
-                records.kept.extend(listener.arns)
+            if iatk_settings.keep:  # reported through the test report, so xdist workers' reach the summary
+                request.node.user_properties.extend((KEPT_PROPERTY, arn) for arn in listener.arns)
                 continue
             try:
                 listener.close()
@@ -378,6 +378,8 @@ class _WaitCollector:
         for name, value in report.user_properties:
             if name == WAIT_PROPERTY:
                 self.records.waits.append((report.nodeid, json.loads(str(value))))
+            elif name == KEPT_PROPERTY:
+                self.records.kept.append(str(value))
 
 
 @pytest.fixture(name="iatk_put_events")
