@@ -54,8 +54,8 @@ if TYPE_CHECKING:
         IatkException,
         PhysicalIdFromStackOutput,
         PollEventsOutput,
-        RemoveListenersOutput,
         RemoveListeners_TagFilter,
+        RemoveListenersOutput,
     )
     from .embedded import EmbeddedBackend, embedded_session
     from .events import Event, put_events
