@@ -16,27 +16,33 @@ aws-iatk's bugs (AWS-IATK.md §8) rather than copying them:
 - ``retry_until`` backs off (capped) on retryable errors too and never overruns its deadline;
 - ``generate_mock_event`` handles booleans, untyped properties, allOf/oneOf, and tuples of contexts;
 - ``patch_aws_client`` sends a real trace id, once per request, and the header can be read back.
+
+``error_code`` values: 400 a bad argument (found before any AWS call), 404 something asked for does
+not exist (stack, output, resource, bus, rule, listener, schema), 408 a wait ran out of time (a trace
+still incomplete), 500 an AWS call or a cleanup failed. The AWS error code, when there is one, is in
+``aws_code`` (and ``code``, as on every :class:`iatk.IatkError`).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import random
 import threading
 import time
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._tags import TAG_ID, check_user_tags
+from ._tags import TAG_ID, check_user_tags, is_harness_id
 from .exceptions import (
     ConfigError,
     IatkError,
-    ResourceNotInStack,
+    PatternError,
     SchemaError,
-    StackNotFound,
-    StackOutputNotFound,
     TraceError,
     TraceIncomplete,
     WaitTimeout,
@@ -45,6 +51,7 @@ from .exceptions import (
 if TYPE_CHECKING:
     import boto3
 
+    from .events import Event
     from .listener import Listener
     from .trace import Segment as CoreSegment
     from .trace import TraceTree
@@ -58,23 +65,46 @@ __all__ = [
     "GetStackOutputsOutput",
     "GetTraceTreeOutput",
     "IatkException",
+    "Link",
     "PhysicalIdFromStackOutput",
     "PollEventsOutput",
     "RemoveListenersOutput",
     "RemoveListeners_TagFilter",
     "RetryableException",
+    "Segment",
+    "Subsegment",
+    "Trace",
+    "Tree",
 ]
 
 log = logging.getLogger("iatk.compat")
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: get_trace_tree's wait for a trace still arriving (aws-iatk's failed at once: "trace not found").
+TRACE_TREE_TIMEOUT = 10.0
+#: retry_until's backoff: the first pause, the factor, and the cap (aws-iatk's had no cap).
+RETRY_FIRST_DELAY = 0.05
+RETRY_MAX_DELAY = 2.0
+_NOT_FOUND_CODES = frozenset(
+    {
+        "ResourceNotFoundException",
+        "NotFoundException",
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "QueueDoesNotExist",
+        "NonExistentQueue",
+    }
+)
+
 
 # -- errors ------------------------------------------------------------------------------------------
 class IatkException(IatkError):
-    """aws-iatk's exception, now also an :class:`iatk.IatkError`.
+    """aws-iatk's exception, now also an :class:`iatk.IatkError`, so both styles of ``except`` work.
 
-    ``error_code`` is real (aws-iatk's was always 0): 400 bad input, 404 not found, 408 timed out,
-    500 an AWS or other failure. ``aws_code`` is the AWS error code when there is one.
+    Args:
+        message: What went wrong.
+        error_code: 400 bad input, 404 not found, 408 timed out, 500 an AWS or other failure
+            (aws-iatk's was always 0 for errors from its binary).
+        aws_code: The AWS error code, when the error comes from an AWS call.
     """
 
     def __init__(self, message: str, error_code: int = 500, *, aws_code: str | None = None) -> None:
@@ -84,17 +114,24 @@ class IatkException(IatkError):
 
 
 class RetryableException(IatkException):
-    """Raised inside a ``retry_until`` target to ask for another attempt (aws-iatk's name)."""
+    """Raise it inside a ``retry_until`` target to ask for another attempt (aws-iatk's name)."""
 
 
-def _code_for(err: IatkError) -> int:
-    if isinstance(err, ConfigError | SchemaError | TraceError) and not isinstance(err, TraceIncomplete):
-        return 404 if isinstance(err, SchemaError) and "not found" in str(err) else 400
-    if isinstance(err, StackNotFound | StackOutputNotFound | ResourceNotInStack):
-        return 404
+def error_code_for(err: IatkError) -> int:
+    """The aws-iatk ``error_code`` for a core error: 400, 404, 408 or 500 (see the module docstring)."""
     if isinstance(err, WaitTimeout | TraceIncomplete):
         return 408
+    if isinstance(err, LookupError) or err.code in _NOT_FOUND_CODES:
+        return 404
+    if isinstance(err, SchemaError):
+        return 404 if "not found" in str(err) else 400
+    if isinstance(err, ConfigError | PatternError | TraceError):
+        return 400
     return 500
+
+
+def _as_exception(err: IatkError) -> IatkException:
+    return IatkException(str(err), error_code_for(err), aws_code=err.code)
 
 
 def _translated(fn: F) -> F:
@@ -102,12 +139,13 @@ def _translated(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
         try:
             return fn(*args, **kwargs)
         except IatkException:
             raise
         except IatkError as err:
-            raise IatkException(str(err), _code_for(err), aws_code=err.code) from err
+            raise _as_exception(err) from err
 
     return wrapper  # type: ignore[return-value]
 
@@ -115,16 +153,22 @@ def _translated(fn: F) -> F:
 # -- result types (aws-iatk's names and attributes) ---------------------------------------------------
 @dataclass(frozen=True)
 class PhysicalIdFromStackOutput:
+    """``get_physical_id_from_stack``'s result: ``physical_id`` (a queue's URL, a rule's name...)."""
+
     physical_id: str
 
 
 @dataclass(frozen=True)
 class GetStackOutputsOutput:
+    """``get_stack_outputs``'s result: ``outputs`` maps each requested key to its value."""
+
     outputs: dict[str, str]
 
 
 @dataclass(frozen=True)
 class AddEbListener_Resource:
+    """One resource of a listener: ``type``, ``physical_id`` and ``arn``."""
+
     type: str
     physical_id: str
     arn: str
@@ -132,6 +176,8 @@ class AddEbListener_Resource:
 
 @dataclass(frozen=True)
 class AddEbListenerOutput:
+    """``add_listener``'s result: the listener ``id``, the bus under test, and its queue then its rule."""
+
     id: str
     target_under_test: AddEbListener_Resource
     components: list[AddEbListener_Resource]
@@ -139,32 +185,44 @@ class AddEbListenerOutput:
 
 @dataclass(frozen=True)
 class RemoveListenersOutput:
+    """``remove_listeners``' result: ``message`` is ``"success"``."""
+
     message: str
 
 
 @dataclass(frozen=True)
 class RemoveListeners_TagFilter:
+    """A tag filter for ``remove_listeners``: the key, and the values (any of them; None: any value)."""
+
     key: str
     values: list[str] | None = None
 
 
 @dataclass(frozen=True)
 class PollEventsOutput:
+    """``poll_events``' result: ``events``, the raw SQS bodies (EventBridge envelope JSON text)."""
+
     events: list[str]
 
 
 @dataclass(frozen=True)
 class GenerateMockEventOutput:
+    """``generate_mock_event``'s result: ``event``, a dict."""
+
     event: dict[str, Any]
 
 
 @dataclass(frozen=True)
 class GenerateBareboneEventOutput:
+    """aws-iatk's raw generator result (before contexts): ``event``, a dict."""
+
     event: dict[str, Any]
 
 
 @dataclass(frozen=True)
 class Link:
+    """A span link of a segment or subsegment: ``trace_id``, ``id`` and ``attributes``."""
+
     trace_id: str | None
     id: str | None
     attributes: dict[str, Any]
@@ -197,6 +255,7 @@ class Subsegment:
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> Subsegment:
+        """Build from a subsegment document (nested subsegments included)."""
         return cls(
             id=str(doc.get("id", "")),
             name=str(doc.get("name", "")),
@@ -261,6 +320,7 @@ class Segment:
 
     @classmethod
     def from_core(cls, segment: CoreSegment, cache: dict[str, Segment]) -> Segment:
+        """Convert a core :class:`iatk.Segment` (and, once each, the segments below it)."""
         key = f"{segment.trace_id}/{segment.id}"
         if key in cache:
             return cache[key]
@@ -310,6 +370,8 @@ def _links(doc: Mapping[str, Any]) -> list[Link]:
 
 @dataclass(frozen=True)
 class Trace:
+    """The source trace: ``id``, ``duration``, ``limit_exceeded`` (X-Ray's, for real) and ``segments``."""
+
     id: str
     duration: float | None
     limit_exceeded: bool
@@ -318,16 +380,23 @@ class Trace:
 
 @dataclass(frozen=True)
 class Tree:
+    """aws-iatk's tree: ``root``, ``paths`` (root-to-leaf lists of segments) and ``source_trace``.
+
+    Also ``linked_trace_limit_exceeded`` (aws-iatk's client dropped it) and ``tree``, the core
+    :class:`iatk.TraceTree` (``render()``, ``find()``, ``assert_path()``).
+    """
+
     root: Segment
     paths: list[list[Segment]]
     source_trace: Trace
     linked_trace_limit_exceeded: bool = False
-    #: The core :class:`iatk.TraceTree`, for render(), find() and assert_path().
     tree: Any = None
 
 
 @dataclass(frozen=True)
 class GetTraceTreeOutput:
+    """``get_trace_tree``'s result: ``trace_tree``."""
+
     trace_tree: Tree
 
 
@@ -355,8 +424,36 @@ def _tree_output(tree: TraceTree) -> GetTraceTreeOutput:
     )
 
 
-# -- the client ---------------------------------------------------------------------------------------
-_registry: dict[str, Listener] = {}
+# -- listeners the drop-in knows ----------------------------------------------------------------------
+class _Tracked:
+    """A listener plus the ids of the events already handed to the caller (polled or matched).
+
+    aws-iatk deleted every message it received, matched or not. Here every received event stays in
+    the listener's buffer until the caller has seen it: ``poll_events`` returns the ones not handed
+    out yet, and a wait skips the ones already handed out.
+    """
+
+    def __init__(self, listener: Listener) -> None:
+        self.listener = listener
+        self.lock = threading.Lock()
+        self._delivered: OrderedDict[str, None] = OrderedDict()
+
+    def pending(self) -> list[Event]:
+        return [event for event in self.listener.events if event.id not in self._delivered]
+
+    def delivered(self, event: Event) -> bool:
+        return event.id in self._delivered
+
+    def deliver(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self._delivered[event.id] = None
+        # Events fall out of the listener's bounded buffer; forget their ids once far behind.
+        limit = 2 * max(len(self.listener.events), 1000)
+        while len(self._delivered) > limit:
+            self._delivered.popitem(last=False)
+
+
+_registry: dict[str, _Tracked] = {}
 _registry_lock = threading.Lock()
 
 
@@ -366,13 +463,81 @@ def _int_in(name: str, value: Any, low: int, high: int) -> int:
     return value
 
 
+def _check_listener_id(listener_id: Any) -> str:
+    if not listener_id:
+        raise IatkException('missing required param "ListenerId"', 400)
+    if not isinstance(listener_id, str) or not is_harness_id(listener_id):
+        raise IatkException(
+            f"invalid ID {listener_id!r}: a listener id is 'iatk_eb_' followed by 20 characters from 0-9 "
+            "and a-v (add_listener(...).id)",
+            400,
+        )
+    return listener_id
+
+
+def _tag_filters(tag_filters: Iterable[Any]) -> dict[str, list[str] | None]:
+    """``RemoveListeners_TagFilter``s (or ``(key, value)`` / ``(key, [values])`` pairs) as key → values."""
+    filters: dict[str, list[str] | None] = {}
+    for item in tag_filters:
+        key: Any
+        values: Any
+        if isinstance(item, RemoveListeners_TagFilter):
+            key, values = item.key, item.values
+        elif isinstance(item, tuple | list) and len(item) == 2:
+            key, values = item[0], item[1]
+        else:
+            raise IatkException(
+                f"a tag filter is RemoveListeners_TagFilter(key, values=None) or a (key, value) pair; got {item!r}",
+                400,
+            )
+        if isinstance(values, str):
+            values = [values]
+        if not isinstance(key, str) or not key:
+            raise IatkException(f"a tag filter needs a non-empty key; got {key!r}", 400)
+        if values is not None and not all(isinstance(v, str) for v in values):
+            raise IatkException(f"tag filter {key!r}: values must be strings; got {values!r}", 400)
+        filters[key] = list(values) if values else None
+    return filters
+
+
+def _resolve_session(region: str | None, profile: str | None) -> boto3.Session | None:
+    """The session for ``AwsIatk(region, profile)``; None means the run's default session.
+
+    On the embedded backend (``--iatk-backend=moto``) a region or profile never leads to real AWS:
+    the embedded server is used, in the region asked for.
+    """
+    from . import _aws
+    from ._config import current_settings
+
+    installed = _aws._default_session  # the run's session, installed by the plugin
+    if installed is not None and getattr(installed, "iatk_embedded", False):
+        if profile:
+            log.info("AwsIatk(profile=%r) ignored: the embedded backend uses dummy credentials", profile)
+        if not region or region == installed.region_name:
+            return installed
+        return _aws.embedded_boto_session(str(getattr(installed, "iatk_endpoint_url", "")), region)
+    if not region and not profile:
+        return None
+    settings = current_settings()
+    if settings.backend == "moto":
+        return _aws.default_session()  # raises ConfigError: the embedded server is not running
+    return _aws.IatkSession(
+        profile_name=profile or settings.profile,
+        region_name=region or settings.region,
+        endpoint_url=settings.endpoint_url,
+    )
+
+
+# -- the client ---------------------------------------------------------------------------------------
 class AwsIatk:
     """aws-iatk's client, in pure Python over iatk's core.
 
     Args:
-        region: AWS region (default: the session's / boto3's chain).
+        region: AWS region (default: the session's / boto3's chain). On the embedded backend the
+            embedded server is used in that region.
         profile: AWS shared-config profile.
-        session: A boto3 Session to use instead (e.g. the ``iatk_session`` fixture's); default: the run's.
+        session: A boto3 Session to use instead (e.g. the ``iatk_session`` fixture's). Default: the
+            run's session (the embedded server under ``--iatk-backend=moto``).
     """
 
     def __init__(
@@ -380,13 +545,21 @@ class AwsIatk:
     ) -> None:
         self.region = region
         self.profile = profile
-        if session is None and (region or profile):
-            from ._aws import IatkSession
+        self._given_session = session
+        self._resolved = session is not None
+        #: The header the last ``patch_aws_client`` call made each client send.
+        self._headers: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+        # Seams for tests of retry_until's timing (no real sleeping).
+        self._clock: Callable[[], float] = time.monotonic
+        self._sleep: Callable[[float], None] = time.sleep
 
-            session = IatkSession(profile_name=profile, region_name=region)
-        self.session = session
-        #: The header the last ``patch_aws_client`` call sends, per client id.
-        self._headers: dict[int, str] = {}
+    @property
+    def session(self) -> boto3.Session | None:
+        """The boto3 Session this client uses (None: the run's default session, looked up per call)."""
+        if not self._resolved:
+            self._given_session = _resolve_session(self.region, self.profile)
+            self._resolved = True
+        return self._given_session
 
     def __repr__(self) -> str:
         return f"AwsIatk(region={self.region!r}, profile={self.profile!r})"
@@ -394,26 +567,58 @@ class AwsIatk:
     # -- CloudFormation -------------------------------------------------------------------------------
     @_translated
     def get_physical_id_from_stack(self, logical_resource_id: str, stack_name: str) -> PhysicalIdFromStackOutput:
-        """The physical id of ``logical_resource_id`` in ``stack_name`` (a queue's URL, a rule's name...).
+        """The physical id of a stack's resource (a queue's URL, a rule's name...).
 
-        IAM permissions: cloudformation:DescribeStackResource (ListStackResources to explain a miss).
+        Args:
+            logical_resource_id: The resource's logical id in the template.
+            stack_name: The stack's name, id or ARN.
+
+        Returns:
+            ``PhysicalIdFromStackOutput(physical_id)``.
+
+        Raises:
+            IatkException: 400 a missing argument; 404 no such stack or resource (the message lists
+                the closest logical ids); 500 another AWS error.
+
+        IAM permissions: cloudformation:DescribeStackResource (cloudformation:ListStackResources to
+        explain a miss).
         """
         from .stack import Stack
 
-        if not logical_resource_id or not stack_name:
-            raise IatkException('missing required param "LogicalResourceId" or "StackName"', 400)
+        if not logical_resource_id:
+            raise IatkException('missing required param "LogicalResourceId"', 400)
+        if not stack_name:
+            raise IatkException('missing required param "StackName"', 400)
         return PhysicalIdFromStackOutput(Stack(stack_name, session=self.session).physical_id(logical_resource_id))
 
     @_translated
     def get_stack_outputs(self, stack_name: str, output_names: Sequence[str]) -> GetStackOutputsOutput:
-        """The requested outputs of a stack (name, id or ARN); a missing key is named in the error.
+        """The requested outputs of a stack.
+
+        Args:
+            stack_name: The stack's name, id or ARN (aws-iatk accepted only the name).
+            output_names: The output keys wanted (duplicates are fine; ``[]`` gives ``{}``).
+
+        Returns:
+            ``GetStackOutputsOutput(outputs)`` with exactly the requested keys.
+
+        Raises:
+            IatkException: 400 a missing stack name; 404 no such stack, or a missing output (the
+                message names it and lists the outputs there are); 500 another AWS error.
 
         IAM permissions: cloudformation:DescribeStacks.
         """
         from .stack import Stack
 
+        if not stack_name:
+            raise IatkException('missing required param "StackName"', 400)
+        if isinstance(output_names, str):
+            raise IatkException(f"output_names must be a list of output keys; got the string {output_names!r}", 400)
+        names = list(dict.fromkeys(output_names))
+        if not names:
+            return GetStackOutputsOutput({})
         stack = Stack(stack_name, session=self.session)
-        return GetStackOutputsOutput({name: stack.output(name) for name in dict.fromkeys(output_names)})
+        return GetStackOutputsOutput({name: stack.output(name) for name in names})
 
     # -- listeners ------------------------------------------------------------------------------------
     @_translated
@@ -424,10 +629,27 @@ class AwsIatk:
         target_id: str | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> AddEbListenerOutput:
-        """Create a listener that copies ``rule_name`` (and ``target_id``'s input transformation).
+        """Create a listener: a copy of ``rule_name``'s pattern on the bus, delivering into a new queue.
 
-        Same resource names and tags as aws-iatk, so either tool cleans up after the other.
-        IAM permissions: see :class:`iatk.Listener`.
+        With ``target_id`` the listener also copies that target's Input, InputPath or
+        InputTransformer, so it receives what the real target receives. Same resource names and tags
+        as aws-iatk, so either tool cleans up after the other. Unlike aws-iatk, reserved tag keys
+        are rejected before any AWS call, PutTargets' failed entries are checked (a failure rolls
+        everything back), and on AWS the call returns only once the new rule delivers.
+
+        Returns:
+            ``AddEbListenerOutput``: ``id``, ``target_under_test`` (the bus) and ``components`` (the
+            queue, physical id = its URL; then the rule).
+
+        Raises:
+            IatkException: 400 a missing argument or a reserved tag key (``iatk:*``); 404 no such bus,
+                rule or target (the message lists those there are); 500 a creation step failed (what
+                was made is removed).
+
+        IAM permissions: events:DescribeEventBus, events:DescribeRule, events:ListTargetsByRule,
+        events:PutRule, events:PutTargets, events:TagResource, events:PutEvents (AWS readiness
+        canary), events:RemoveTargets, events:DeleteRule; sqs:CreateQueue, sqs:TagQueue,
+        sqs:ReceiveMessage, sqs:DeleteMessage, sqs:DeleteQueue.
         """
         from .listener import Listener
 
@@ -439,7 +661,7 @@ class AwsIatk:
         listener = Listener(event_bus_name, rule=rule_name, target=target_id or None, tags=tags, session=self.session)
         listener.start()
         with _registry_lock:
-            _registry[listener.id] = listener
+            _registry[listener.id] = _Tracked(listener)
         return AddEbListenerOutput(
             id=listener.id,
             target_under_test=AddEbListener_Resource("AWS::Events::EventBus", event_bus_name, listener.bus_arn),
@@ -457,100 +679,218 @@ class AwsIatk:
     ) -> RemoveListenersOutput:
         """Remove listeners by id, or every listener whose tags match all the filters.
 
-        Calling it with neither (aws-iatk silently did nothing) is an error. A rule whose queue is
-        already gone is removed too. IAM permissions: see :func:`iatk.cleanup`.
-        """
-        from .cleanup import cleanup
+        Give exactly one of ``ids`` and ``tag_filters``: calling it with neither (which did nothing
+        in aws-iatk) is an error. A rule whose queue is already gone (or a queue whose rule is) is
+        removed too. Every listener is attempted even when one fails.
 
+        Args:
+            ids: Listener ids (``add_listener(...).id``).
+            tag_filters: ``RemoveListeners_TagFilter(key, values=None)`` items, or ``(key, value)``
+                pairs. Filters combine with AND; a filter's values with OR; no values: any value.
+                Only listeners (resources tagged ``iatk:TestHarness:ID``) are ever removed.
+
+        Returns:
+            ``RemoveListenersOutput("success")``; removing by tags when nothing matches is a success.
+
+        Raises:
+            IatkException: 400 neither or both arguments, or a malformed id or filter; 404 an id
+                with neither a queue nor a rule; 500 a deletion failed (the message lists each
+                listener with its reason; the others were still removed).
+
+        IAM permissions: sqs:GetQueueUrl, sqs:GetQueueAttributes, sqs:ListQueueTags, sqs:ListQueues,
+        sqs:DeleteQueue; events:DescribeRule, events:ListTargetsByRule, events:ListEventBuses,
+        events:ListRules, events:ListTagsForResource, events:RemoveTargets, events:DeleteRule.
+        """
         if ids and tag_filters:
             raise IatkException("only one of ids and tag_filters is needed, not both", 400)
         if not ids and not tag_filters:
-            raise IatkException("remove_listeners needs ids=[...] or tag_filters=[...]; got neither", 400)
-        failures: list[str] = []
-        if ids:
-            for listener_id in dict.fromkeys(ids):
-                with _registry_lock:
-                    listener = _registry.pop(listener_id, None)
-                try:
-                    if listener is not None:
-                        listener.close()
-                    else:
-                        cleanup(tags={TAG_ID: listener_id}, session=self.session)
-                except IatkError as err:
-                    failures.append(f"{{resource group id: {listener_id}, reason: {err}}}")
-        else:
-            filters: dict[str, str | None] = {}
-            for item in tag_filters or ():
-                key, values = (item.key, item.values) if isinstance(item, RemoveListeners_TagFilter) else item
-                if values and len(values) > 1:
-                    raise IatkException(f"tag filter {key!r}: one value (or none, for 'any value') is supported", 400)
-                filters[key] = values[0] if values else None
-            filters.setdefault(TAG_ID, None)
-            report = cleanup(tags=filters, session=self.session, check=False)
-            failures += [f"{{resource group id: {f.resource.id}, reason: {f.error}}}" for f in report.failed]
-            with _registry_lock:
-                for listener_id in {r.id for r in report.deleted}:
-                    _registry.pop(listener_id, None)
+            raise IatkException(
+                "remove_listeners needs ids=[...] or tag_filters=[...]; got neither, so nothing would be removed",
+                400,
+            )
+        if isinstance(ids, str):
+            raise IatkException(f"ids must be a list of listener ids; got the string {ids!r}", 400)
+        failures = (
+            self._remove_by_ids([_check_listener_id(i) for i in ids])
+            if ids
+            else self._remove_by_tags(_tag_filters(tag_filters or ()))
+        )
         if failures:
-            raise IatkException(f"failed to destroy following listener(s): {', '.join(failures)}", 500)
+            missing = all(code == 404 for code, _ in failures)
+            text = ", ".join(text for _, text in failures)
+            raise IatkException(f"failed to destroy following listener(s): {text}", 404 if missing else 500)
         return RemoveListenersOutput("success")
 
-    def _listener(self, listener_id: str) -> Listener:
+    def _remove_by_ids(self, ids: Sequence[str]) -> list[tuple[int, str]]:
+        from .cleanup import cleanup
         from .listener import Listener
 
-        if not listener_id:
-            raise IatkException('missing required param "ListenerId"', 400)
+        failures: list[tuple[int, str]] = []
+        for listener_id in dict.fromkeys(ids):
+            with _registry_lock:
+                tracked = _registry.pop(listener_id, None)
+            try:
+                if tracked is not None:
+                    tracked.listener.close()
+                    continue
+                try:
+                    found = Listener.attach(listener_id, session=self.session)
+                except IatkError as err:
+                    if err.code not in _NOT_FOUND_CODES:
+                        raise
+                    # The queue is gone: remove whatever is left under that id (e.g. an orphan rule).
+                    report = cleanup(tags={TAG_ID: listener_id}, types=("queue", "rule"), session=self.session)
+                    if not report.deleted:
+                        failures.append(
+                            (404, f"{{resource group id: {listener_id}, reason: no queue or rule with that id}}")
+                        )
+                    continue
+                found.close()
+            except IatkError as err:
+                failures.append((error_code_for(err), f"{{resource group id: {listener_id}, reason: {err}}}"))
+        return failures
+
+    def _remove_by_tags(self, filters: Mapping[str, list[str] | None]) -> list[tuple[int, str]]:
+        from .cleanup import delete_harness_resources, find_harness_resources
+
+        # Only listeners: the key every listener resource carries is always required.
+        wanted: dict[str, list[str] | None] = {TAG_ID: None, **filters}
+        found = find_harness_resources(tags=dict.fromkeys(wanted), types=("queue", "rule"), session=self.session)
+        chosen = [
+            resource
+            for resource in found
+            if all(values is None or resource.tags.get(key) in values for key, values in wanted.items())
+        ]
+        if not chosen:
+            return []
+        report = delete_harness_resources(chosen, session=self.session, check=False)
+        with _registry_lock:
+            for resource in report.deleted:
+                _registry.pop(resource.id, None)
+        return [
+            (error_code_for(failed.error), f"{{resource group id: {failed.resource.id}, reason: {failed.error}}}")
+            for failed in report.failed
+        ]
+
+    def _tracked(self, listener_id: str) -> _Tracked:
+        from .listener import Listener
+
+        _check_listener_id(listener_id)
         with _registry_lock:
             found = _registry.get(listener_id)
         if found is None:
-            found = Listener.attach(listener_id, session=self.session)
+            attached = _Tracked(Listener.attach(listener_id, session=self.session))
             with _registry_lock:
-                found = _registry.setdefault(listener_id, found)
+                found = _registry.setdefault(listener_id, attached)
         return found
 
     @_translated
     def poll_events(self, listener_id: str, wait_time_seconds: int, max_number_of_messages: int) -> PollEventsOutput:
-        """One long poll of the listener's queue: the raw bodies of what arrived (and was not seen yet).
+        """Events that reached the listener and were not handed out yet: at most one long poll.
 
-        IAM permissions: sqs:ReceiveMessage, sqs:DeleteMessage.
+        Events an earlier ``wait_until_event_matched`` received but did not match are returned
+        first, with no AWS call; otherwise one ReceiveMessage of up to ``wait_time_seconds`` runs
+        (returning as soon as something arrives). An event is returned once.
+
+        Args:
+            listener_id: The listener id.
+            wait_time_seconds: Long-poll time, 0 to 20.
+            max_number_of_messages: At most this many events, 1 to 10.
+
+        Returns:
+            ``PollEventsOutput(events)``: raw bodies (JSON text of the EventBridge envelope, or what
+            a copied input transformation made of it).
+
+        Raises:
+            IatkException: 400 a bound or the id is invalid; 404 no such listener; 500 SQS failed.
+
+        IAM permissions: sqs:ReceiveMessage, sqs:DeleteMessage (first use of a listener made
+        elsewhere: sqs:GetQueueUrl, sqs:ListQueueTags, sqs:GetQueueAttributes, events:DescribeRule,
+        events:ListTargetsByRule).
         """
         wait = _int_in("WaitTimeSeconds", wait_time_seconds, 0, 20)
         count = _int_in("MaxNumberOfMessages", max_number_of_messages, 1, 10)
-        return PollEventsOutput([event.body for event in self._listener(listener_id).poll(wait, count)])
+        tracked = self._tracked(listener_id)
+        with tracked.lock:
+            chosen = tracked.pending()[:count] or tracked.listener.poll(wait, count)
+            tracked.deliver(chosen)
+        return PollEventsOutput([event.body for event in chosen])
 
     @_translated
     def wait_until_event_matched(
         self, listener_id: str, assertion_fn: Callable[[str], Any], timeout_seconds: int = 30
     ) -> bool:
-        """True once an event's raw body passes ``assertion_fn`` (no AssertionError and not a falsy
-        return), False at the deadline. Events that do not match stay for later calls.
+        """Wait until an event passes ``assertion_fn``; True, or False at the deadline.
+
+        ``assertion_fn`` gets each event's raw body. It matches when it neither raises
+        ``AssertionError`` nor returns a falsy value other than None (aws-iatk counted ``return
+        False`` as a match). Other exceptions propagate. Events that do not match stay for later
+        calls (aws-iatk deleted them). The queue is long-polled up to the deadline, which holds.
+
+        Args:
+            listener_id: The listener id.
+            assertion_fn: ``body -> None/bool``, raising ``AssertionError`` for "no".
+            timeout_seconds: The deadline, 1 to 999 seconds.
+
+        Raises:
+            IatkException: 400 a bad timeout or id; 404 no such listener; 500 SQS failed.
 
         IAM permissions: sqs:ReceiveMessage, sqs:DeleteMessage.
         """
         from .matchers import callable_matcher
 
-        if isinstance(timeout_seconds, bool) or not isinstance(timeout_seconds, int | float):
-            raise IatkException("timeout_seconds must be between 1 and 999", 400)
-        if not 1 <= timeout_seconds <= 999:
-            raise IatkException("timeout_seconds must be between 1 and 999", 400)
-        listener = self._listener(listener_id)
-        try:
-            listener.expect_event(callable_matcher(assertion_fn, raw_body=True), within=float(timeout_seconds))
-        except WaitTimeout as err:
-            log.debug("wait_until_event_matched: %s", err)
-            return False
+        timeout: Any = timeout_seconds  # checked at runtime: callers may not be typed
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 1 <= timeout <= 999:
+            raise IatkException(f"timeout_seconds must be between 1 and 999; got {timeout_seconds!r}", 400)
+        if not callable(assertion_fn):
+            raise IatkException(f"assertion_fn must be a function of the event body; got {assertion_fn!r}", 400)
+        tracked = self._tracked(listener_id)
+
+        def passes(event: Event) -> Any:
+            if tracked.delivered(event):
+                return False
+            return assertion_fn(event.body)
+
+        passes.__name__ = getattr(assertion_fn, "__name__", "assertion_fn")
+        with tracked.lock:
+            try:
+                event = tracked.listener.expect_event(callable_matcher(passes), within=float(timeout))
+            except WaitTimeout as err:
+                log.debug("wait_until_event_matched: %s", err)
+                return False
+            tracked.deliver([event])
         return True
 
     # -- X-Ray ----------------------------------------------------------------------------------------
     @_translated
-    def get_trace_tree(self, tracing_header: str, fetch_child_traces: bool = False) -> GetTraceTreeOutput:
-        """The trace tree of a header or trace id, waiting briefly (10 s) for segments still arriving.
+    def get_trace_tree(
+        self,
+        tracing_header: str,
+        fetch_child_traces: bool = False,
+        *,
+        timeout_seconds: float = TRACE_TREE_TIMEOUT,
+    ) -> GetTraceTreeOutput:
+        """The trace tree of a header (``Root=1-…;Sampled=1``, ``root=…``) or a bare trace id.
+
+        A trace still arriving (unknown yet, a segment whose parent is missing, a segment in
+        progress) is fetched again with capped backoff, up to ``timeout_seconds``; it never hangs.
+
+        Args:
+            tracing_header: The trace header or id.
+            fetch_child_traces: Also follow linked (child) traces, up to 5 levels.
+            timeout_seconds: How long to wait for the trace to be complete (ours; default 10 s).
+
+        Raises:
+            IatkException: 400 an invalid header; 408 still missing or incomplete at the deadline
+                (the message says what is missing); 500 X-Ray failed.
 
         IAM permissions: xray:BatchGetTraces.
         """
         from .trace import get_trace_tree
 
-        tree = get_trace_tree(tracing_header, within=10.0, follow_links=fetch_child_traces, session=self.session)
+        tree = get_trace_tree(
+            tracing_header, within=float(timeout_seconds), follow_links=fetch_child_traces, session=self.session
+        )
         return _tree_output(tree)
 
     def retry_until(
@@ -561,8 +901,19 @@ class AwsIatk:
     ) -> Callable[[F], Callable[..., bool]]:
         """Decorator: call the function until ``assertion_fn(output)`` holds; True, or False at the deadline.
 
-        ``timeout=0`` means no limit (as in aws-iatk). Both failed assertions and retryable errors back
-        off (0.05 s doubling, capped at 2 s, with jitter), and no sleep runs past the deadline.
+        ``assertion_fn`` holds when it neither raises ``AssertionError`` nor returns a falsy value
+        other than None. A ``retryable_exceptions`` error from the function means "try again"; other
+        exceptions propagate. Both back off (0.05 s doubling, capped at 2 s, with jitter; aws-iatk
+        retried errors in a tight loop and never capped), and no pause runs past the deadline.
+
+        Args:
+            assertion_fn: The condition on the function's return value.
+            timeout: Seconds; ``0`` means no limit, as in aws-iatk.
+            retryable_exceptions: Exception types that mean "not yet".
+
+        Raises:
+            TypeError: ``timeout`` is not a number, or ``assertion_fn`` is not callable.
+            ValueError: ``timeout`` is negative.
         """
         if isinstance(timeout, bool) or not isinstance(timeout, int | float):
             raise TypeError("timeout must be an int or float")
@@ -574,11 +925,45 @@ class AwsIatk:
         def decorator(func: F) -> Callable[..., bool]:
             @functools.wraps(func)
             def wrapper(*args: Any, **kwargs: Any) -> bool:
-                return _retry(func, args, kwargs, assertion_fn, float(timeout), retryable_exceptions)
+                return self._retry(
+                    lambda: func(*args, **kwargs), assertion_fn, float(timeout), tuple(retryable_exceptions)
+                )
 
             return wrapper
 
         return decorator
+
+    def _retry(
+        self,
+        call: Callable[[], Any],
+        assertion_fn: Callable[[Any], Any],
+        timeout: float,
+        retryable: tuple[type[BaseException], ...],
+    ) -> bool:
+        deadline = self._clock() + timeout if timeout else None
+        delay = RETRY_FIRST_DELAY
+        while True:
+            try:
+                output = call()
+            except retryable as err:
+                log.debug("retry_until: retryable %r", err)
+            else:
+                try:
+                    outcome = assertion_fn(output)
+                except AssertionError as err:
+                    log.debug("retry_until: not yet: %s", err)
+                else:
+                    if outcome is None or outcome:
+                        return True
+                    log.debug("retry_until: not yet: the condition returned %r", outcome)
+            now = self._clock()
+            if deadline is not None and now >= deadline:
+                return False
+            pause = min(delay * random.uniform(0.75, 1.25), RETRY_MAX_DELAY)
+            if deadline is not None:
+                pause = min(pause, deadline - now)
+            self._sleep(pause)
+            delay = min(delay * 2, RETRY_MAX_DELAY)
 
     def retry_get_trace_tree_until(
         self,
@@ -589,18 +974,27 @@ class AwsIatk:
     ) -> bool:
         """True once ``assertion_fn`` holds on the trace tree, False at the deadline (0 = no limit).
 
-        "Trace not found" and "segment with no parent" (aws-iatk #106) are retried, with backoff.
+        "Trace not found" and "found a segment with no parent" (aws-iatk #106: the child arrived
+        before its parent) are retried with capped backoff, as is a condition that does not hold yet
+        (``AssertionError``, or a falsy return other than None). Other exceptions from
+        ``assertion_fn`` propagate.
+
+        Raises:
+            IatkException: 400 an invalid header or timeout; 500 X-Ray failed.
+
+        IAM permissions: xray:BatchGetTraces.
         """
         from .trace import get_trace_tree
 
         given: Any = timeout_seconds  # checked at runtime: callers may not be typed
         if isinstance(given, bool) or not isinstance(given, int | float) or given < 0:
-            raise IatkException("timeout_seconds must be a number >= 0 (0 means no limit)", 400)
+            raise IatkException(f"timeout_seconds must be a number >= 0 (0 means no limit); got {given!r}", 400)
         within = float(timeout_seconds) if timeout_seconds else 10.0 * 365 * 86400
 
         def holds(tree: TraceTree) -> Any:
             return assertion_fn(_tree_output(tree))
 
+        holds.__name__ = getattr(assertion_fn, "__name__", "assertion_fn")
         try:
             get_trace_tree(
                 tracing_header, within=within, until=holds, follow_links=fetch_child_traces, session=self.session
@@ -609,24 +1003,33 @@ class AwsIatk:
             log.debug("retry_get_trace_tree_until: %s", err)
             return False
         except IatkError as err:
-            raise IatkException(str(err), _code_for(err), aws_code=err.code) from err
+            raise _as_exception(err) from err
         return True
 
     def patch_aws_client(self, client: Any, sampled: int = 1) -> Any:
-        """Send a fresh trace header on every call of ``client``; returns the client.
+        """Make ``client`` send a trace header with a fresh trace id on every call; returns the client.
 
-        Unlike aws-iatk (an empty ``Root=`` appended again on each patch) the header carries a real
-        trace id, once per request. Read it back with :meth:`trace_header_of`.
+        Unlike aws-iatk (an empty ``Root=`` appended once more by each patch, so the id was unknown
+        until read back from a response) the header carries a real trace id, exactly once per
+        request even when patched twice (the new patch replaces the old one). Read it with
+        :meth:`trace_header_of`; pass it to :meth:`get_trace_tree`.
+
+        Args:
+            client: A boto3 client.
+            sampled: 1 asks X-Ray to record the trace, 0 not to.
         """
         from .trace import new_trace_header, trace_client
 
-        header = trace_client(client, new_trace_header(sampled=bool(sampled)))
-        self._headers[id(client)] = str(header)
+        try:
+            header = trace_client(client, new_trace_header(sampled=bool(sampled)))
+        except IatkError as err:
+            raise _as_exception(err) from err
+        self._headers[client] = str(header)
         return client
 
     def trace_header_of(self, client: Any) -> str | None:
         """The header ``patch_aws_client`` made ``client`` send (None if it was not patched here)."""
-        return self._headers.get(id(client))
+        return self._headers.get(client)
 
     # -- mock events ----------------------------------------------------------------------------------
     @_translated
@@ -643,53 +1046,46 @@ class AwsIatk:
     ) -> GenerateMockEventOutput:
         """A mock event from a registry schema, or from a local file with ``schema_file=`` (ours).
 
-        IAM permissions: schemas:DescribeSchema.
+        OpenAPI 3 and JSON Schema draft 4 schemas, with booleans, untyped properties, allOf, oneOf,
+        anyOf, array items and examples (aws-iatk failed or ignored these). ``event_ref`` is a
+        component name (``AWSEvent``) or a ``#/...`` pointer; by default ``AWSEvent`` or the only
+        component. ``contexts`` (a list, tuple or any iterable of ``event -> event`` functions) are
+        applied in order.
+
+        Raises:
+            IatkException: 400 missing arguments, an unsupported construct, or a context that returns
+                something not JSON-serializable; 404 no such registry, schema or version, or a
+                context that returns None ("event is empty"); 500 another AWS error.
+
+        IAM permissions: schemas:DescribeSchema (registry schemas).
         """
         from .mock_events import mock_event
 
         if schema_file is None and not (registry_name and schema_name):
             raise IatkException('requires both "RegistryName" and "SchemaName" (or schema_file=)', 400)
-        event = mock_event(
+        if contexts is not None and callable(contexts):
+            appliers: list[Callable[[dict[str, Any]], Any]] = [contexts]
+        else:
+            appliers = list(contexts or ())
+        for apply in appliers:
+            if not callable(apply):
+                raise IatkException(f"contexts must be functions event -> event; got {apply!r}", 400)
+        event: Any = mock_event(
             registry_name if schema_file is None else None,
             schema_name if schema_file is None else None,
             schema_version or None,
             schema_file=schema_file,
             event_ref=event_ref or None,
             skip_optional=bool(skip_optional),
-            contexts=tuple(contexts or ()),
             session=self.session,
         )
-        return GenerateMockEventOutput(event)
-
-
-def _retry(
-    func: Callable[..., Any],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    assertion_fn: Callable[[Any], Any],
-    timeout: float,
-    retryable: tuple[type[BaseException], ...],
-) -> bool:
-    deadline = time.monotonic() + timeout if timeout else None
-    delay = 0.05
-    while True:
-        try:
-            output = func(*args, **kwargs)
-        except retryable as err:
-            log.debug("retry_until: retryable %r", err)
-        else:
+        for apply in appliers:
+            event = apply(event)
+            name = getattr(apply, "__name__", repr(apply))
+            if event is None:
+                raise IatkException(f"event is empty, make sure function returns a valid event (context {name})", 404)
             try:
-                outcome = assertion_fn(output)
-            except AssertionError as err:
-                log.debug("retry_until: not yet: %s", err)
-            else:
-                if outcome is None or outcome:
-                    return True
-        now = time.monotonic()
-        if deadline is not None and now >= deadline:
-            return False
-        pause = delay * random.uniform(0.75, 1.25)
-        if deadline is not None:
-            pause = min(pause, max(0.0, deadline - now))
-        time.sleep(pause)
-        delay = min(delay * 2, 2.0)
+                json.dumps(event)
+            except (TypeError, ValueError):
+                raise IatkException(f"context applier {name} returns a non-JSON-serializable result", 400) from None
+        return GenerateMockEventOutput(event)
