@@ -1,0 +1,559 @@
+"""The aws-iatk drop-in without a backend: exports, error codes, argument checks before any AWS call,
+retry_until's timing (fake clock), trace trees and mock events with AWS stubbed at the boundary.
+
+Each test names the aws-iatk 0.1.0 bug it shows fixed (AWS-IATK.md §8) where there is one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+import iatk
+from iatk._aws import aws
+from iatk.compat import (
+    AwsIatk,
+    GetTraceTreeOutput,
+    IatkException,
+    RemoveListeners_TagFilter,
+    RetryableException,
+    error_code_for,
+)
+from iatk.exceptions import (
+    AwsError,
+    ConfigError,
+    ListenerError,
+    SchemaError,
+    StackNotFound,
+    StackOutputNotFound,
+    TraceError,
+    TraceIncomplete,
+    WaitTimeout,
+)
+
+TRACE = "1-6553f300-0123456789abcdef01234567"
+LISTENER_ID = "iatk_eb_9m4e2mr0ui3e8a215n4g"
+AWS_IATK_ALL = [
+    "AddEbListenerOutput",
+    "AwsIatk",
+    "GenerateBareboneEventOutput",
+    "GenerateMockEventOutput",
+    "GetStackOutputsOutput",
+    "GetTraceTreeOutput",
+    "IatkException",
+    "PhysicalIdFromStackOutput",
+    "PollEventsOutput",
+    "RemoveListenersOutput",
+    "RemoveListeners_TagFilter",
+]
+
+
+class FakeClock:
+    """A monotonic clock that moves only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 500.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture(scope="module")
+def session() -> boto3.Session:
+    """A session with dummy credentials; its clients are stubbed, so nothing leaves the process."""
+    return boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")
+
+
+@pytest.fixture
+def offline(session: boto3.Session) -> Iterator[dict[str, Stubber]]:
+    """Stubbers on every client the drop-in could use: an AWS call with no queued response fails the test."""
+    ctx = aws(session)
+    stubs = {name: Stubber(ctx.client(name)) for name in ("cloudformation", "events", "sqs", "xray", "schemas")}
+    for stub in stubs.values():
+        stub.activate()
+    yield stubs
+    for stub in stubs.values():
+        stub.assert_no_pending_responses()
+        stub.deactivate()
+
+
+@pytest.fixture
+def kit(session: boto3.Session, offline: dict[str, Stubber]) -> AwsIatk:
+    """An AwsIatk on the stubbed session."""
+    return AwsIatk(session=session)
+
+
+@pytest.fixture
+def clock(kit: AwsIatk) -> FakeClock:
+    """retry_until's clock and sleep, on a fake clock."""
+    fake = FakeClock()
+    kit._clock = fake
+    kit._sleep = fake.sleep
+    return fake
+
+
+def segment(ident: str, name: str, origin: str, start: float, parent: str | None = None, **extra: Any) -> dict:
+    doc = {"id": ident, "trace_id": TRACE, "name": name, "origin": origin, "start_time": start, "end_time": start + 1}
+    if parent:
+        doc["parent_id"] = parent
+    doc.update(extra)
+    return {"Id": ident, "Document": json.dumps(doc)}
+
+
+def traces(*segments: dict, limit_exceeded: bool = False) -> dict:
+    return {
+        "Traces": [{"Id": TRACE, "Duration": 2.0, "LimitExceeded": limit_exceeded, "Segments": list(segments)}],
+        "UnprocessedTraceIds": [],
+    }
+
+
+# -- exports and errors -------------------------------------------------------------------------------
+def test_iatk_exports_everything_aws_iatk_exports():
+    """`import iatk as aws_iatk` gives every name in aws-iatk 0.1.0's __all__, from the drop-in."""
+    import iatk as aws_iatk
+
+    for name in AWS_IATK_ALL:
+        assert name in aws_iatk.__all__
+        assert getattr(aws_iatk, name) is getattr(iatk.compat, name)
+
+
+def test_context_generation_imports_like_aws_iatk():
+    """`from iatk.context_generation import eventbridge_event_context` fills a mock event's envelope."""
+    from iatk.context_generation import eventbridge_event_context
+
+    event = eventbridge_event_context({"detail": {"a": 1}, "source": ""})
+    assert event["detail"] == {"a": 1}
+    assert event["source"]
+    assert event["version"] == "0"
+
+
+def test_iatk_exception_is_also_an_iatk_error():
+    """Both styles of except work: IatkException (aws-iatk's) and IatkError (ours)."""
+    err = IatkException("boom", 404, aws_code="ResourceNotFoundException")
+    assert isinstance(err, iatk.IatkError)
+    assert (err.error_code, err.aws_code, err.code, str(err)) == (
+        404,
+        "ResourceNotFoundException",
+        err.aws_code,
+        "boom",
+    )
+    assert issubclass(RetryableException, IatkException)
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (ConfigError("bad"), 400),
+        (TraceError("not a trace id"), 400),
+        (SchemaError("unsupported construct 'not' at #/x"), 400),
+        (SchemaError("schema 'X' not found in registry 'r'"), 404),
+        (StackNotFound("no stack"), 404),
+        (StackOutputNotFound("no output"), 404),
+        (ListenerError("no queue", code="AWS.SimpleQueueService.NonExistentQueue"), 404),
+        (AwsError("bus", code="ResourceNotFoundException"), 404),
+        (WaitTimeout("late"), 408),
+        (TraceIncomplete("still arriving"), 408),
+        (AwsError("denied", code="AccessDeniedException"), 500),
+        (ListenerError("PutTargets rejected the target", code="ConcurrentModificationException"), 500),
+    ],
+)
+def test_error_code_is_real(error, code):
+    """Bug 1 (error_code always 0): every core error maps to 400, 404, 408 or 500."""
+    assert error_code_for(error) == code
+
+
+# -- argument checks before any AWS call (offline: a call would fail the test) -------------------------
+def test_remove_listeners_with_no_arguments_is_an_error(kit):
+    """Bug 14: remove_listeners() with neither ids nor tag_filters raises (aws-iatk did nothing)."""
+    with pytest.raises(IatkException, match="needs ids=.*or tag_filters=") as caught:
+        kit.remove_listeners()
+    assert caught.value.error_code == 400
+    with pytest.raises(IatkException, match="needs ids"):
+        kit.remove_listeners(ids=[], tag_filters=[])
+
+
+def test_remove_listeners_with_both_arguments_is_an_error(kit):
+    """ids and tag_filters together are refused, as in aws-iatk, with a real code."""
+    with pytest.raises(IatkException, match="only one of ids and tag_filters") as caught:
+        kit.remove_listeners(ids=[LISTENER_ID], tag_filters=[RemoveListeners_TagFilter("stage")])
+    assert caught.value.error_code == 400
+
+
+@pytest.mark.parametrize("bad", ["iatk_eb_short", "queue-1", "iatk_eb_9m4e2mr0ui3e8a215n4z"])
+def test_malformed_listener_ids_are_refused_before_aws(kit, bad):
+    """A string that is not a listener id is a 400 naming the id, for remove and poll alike."""
+    with pytest.raises(IatkException, match="invalid ID") as caught:
+        kit.remove_listeners(ids=[bad])
+    assert caught.value.error_code == 400
+    with pytest.raises(IatkException, match="invalid ID"):
+        kit.poll_events(bad, 0, 1)
+
+
+def test_tag_filters_are_checked(kit):
+    """A tag filter that is neither a RemoveListeners_TagFilter nor a pair is a 400."""
+    with pytest.raises(IatkException, match="tag filter") as caught:
+        kit.remove_listeners(tag_filters=["stage"])
+    assert caught.value.error_code == 400
+
+
+def test_reserved_tags_are_rejected_before_anything_is_made(kit):
+    """add_listener refuses iatk's own tag keys with aws-iatk's message, before any AWS call."""
+    with pytest.raises(IatkException, match="reserved tag key 'iatk:TestHarness:Created'") as caught:
+        kit.add_listener("bus", "rule", tags={"iatk:TestHarness:Created": "x"})
+    assert caught.value.error_code == 400
+
+
+@pytest.mark.parametrize(("bus", "rule", "missing"), [("", "r", "EventBusName"), ("b", "", "RuleName")])
+def test_add_listener_needs_bus_and_rule(kit, bus, rule, missing):
+    """Empty bus or rule: aws-iatk's 'missing required param' message, code 400."""
+    with pytest.raises(IatkException, match=f'missing required param "{missing}"') as caught:
+        kit.add_listener(bus, rule)
+    assert caught.value.error_code == 400
+
+
+@pytest.mark.parametrize(
+    ("wait", "count", "name"),
+    [
+        (21, 1, "WaitTimeSeconds"),
+        (-1, 1, "WaitTimeSeconds"),
+        (0, 0, "MaxNumberOfMessages"),
+        (0, 11, "MaxNumberOfMessages"),
+    ],
+)
+def test_poll_events_bounds(kit, wait, count, name):
+    """poll_events keeps aws-iatk's bounds (wait 0..20, messages 1..10) and says which is wrong."""
+    with pytest.raises(IatkException, match=f'"{name}" must be an integer between') as caught:
+        kit.poll_events(LISTENER_ID, wait, count)
+    assert caught.value.error_code == 400
+
+
+@pytest.mark.parametrize("timeout", [0, 1000, True, "5"])
+def test_wait_until_event_matched_timeout_bounds(kit, timeout):
+    """timeout_seconds must be 1..999, as in aws-iatk, checked before any AWS call."""
+    with pytest.raises(IatkException, match="timeout_seconds must be between 1 and 999"):
+        kit.wait_until_event_matched(LISTENER_ID, lambda body: True, timeout_seconds=timeout)
+
+
+def test_get_stack_outputs_of_nothing_is_empty(kit):
+    """output_names=[] gives {} with no AWS call, as aws-iatk's result did."""
+    assert kit.get_stack_outputs("any-stack", []).outputs == {}
+
+
+@pytest.mark.parametrize("header", ["Root", "Root=;Sampled=1", "", "Sampled=1", "not-a-trace"])
+def test_invalid_trace_headers_raise_400(kit, header):
+    """Bug 9: a header part with no '=' (which made aws-iatk's binary panic) is a clean 400."""
+    with pytest.raises(IatkException) as caught:
+        kit.get_trace_tree(header)
+    assert caught.value.error_code == 400
+
+
+# -- retry_until ---------------------------------------------------------------------------------------
+def test_retry_until_validation_matches_aws_iatk(kit):
+    """retry_until's argument errors keep aws-iatk's types and texts."""
+    with pytest.raises(TypeError, match="^timeout must be an int or float$"):
+        kit.retry_until(lambda out: True, timeout="10")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="^timeout must not be a negative value$"):
+        kit.retry_until(lambda out: True, timeout=-1)
+    with pytest.raises(TypeError, match="^condition is not a callable function$"):
+        kit.retry_until("not callable")  # type: ignore[arg-type]
+
+
+def test_retry_until_no_limit_succeeds_on_the_third_try(kit, clock):
+    """timeout=0 means no limit; retryable errors back off (aws-iatk retried them in a tight loop)."""
+    calls = []
+
+    @kit.retry_until(lambda out: out == "ready", timeout=0)
+    def fetch(tag: str) -> str:
+        calls.append(tag)
+        if len(calls) < 3:
+            raise RetryableException("not yet")
+        return "ready"
+
+    assert fetch("x") is True
+    assert calls == ["x", "x", "x"]
+    assert len(clock.sleeps) == 2
+    assert all(pause > 0 for pause in clock.sleeps)
+    assert clock.sleeps[1] > clock.sleeps[0] * 1.1  # backing off: 0.05 s then about 0.1 s
+
+
+def test_retry_until_caps_its_sleeps_and_keeps_its_deadline(kit, clock):
+    """Bug 4: pauses never exceed 2 s and the last one is cut to the deadline (aws-iatk could overrun)."""
+    start = clock.now
+    calls = []
+
+    @kit.retry_until(lambda out: True, timeout=30)
+    def never_ready() -> None:
+        calls.append(clock.now)
+        raise RetryableException("still not")
+
+    assert never_ready() is False
+    assert max(clock.sleeps) <= 2.0
+    assert clock.sleeps[0] < 0.1
+    assert clock.now - start == pytest.approx(30)
+    assert 10 < len(calls) < 40  # a tight loop would have made thousands
+
+
+def test_retry_until_falsy_return_is_not_yet(kit, clock):
+    """A condition returning False is 'not yet' (aws-iatk counted any non-raising return as success)."""
+    outcomes = iter([False, 0, None])
+
+    @kit.retry_until(lambda out: next(outcomes), timeout=5)
+    def value() -> int:
+        return 1
+
+    assert value() is True
+    assert len(clock.sleeps) == 2
+
+
+def test_retry_until_assertion_error_retries_and_other_errors_propagate(kit, clock):
+    """AssertionError in the condition is 'not yet'; any other error (here KeyError) propagates at once."""
+    seen = []
+
+    def condition(out: dict) -> None:
+        seen.append(out)
+        assert len(seen) > 1, "first look"
+        out["missing"]  # a KeyError: a bug in the test, not retried
+
+    @kit.retry_until(condition, timeout=5)
+    def value() -> dict:
+        return {}
+
+    with pytest.raises(KeyError):
+        value()
+    assert len(seen) == 2
+
+
+def test_retry_until_non_retryable_errors_propagate(kit, clock):
+    """An exception that is not in retryable_exceptions surfaces at once, not after the timeout."""
+
+    @kit.retry_until(lambda out: True, timeout=5, retryable_exceptions=(TimeoutError,))
+    def broken() -> None:
+        raise RuntimeError("bug")
+
+    with pytest.raises(RuntimeError, match="bug"):
+        broken()
+    assert clock.sleeps == []
+
+
+# -- trace trees (X-Ray stubbed) -----------------------------------------------------------------------
+def test_trace_tree_shape_and_limit_exceeded(kit, offline):
+    """Bug 7 and 8: limit_exceeded is X-Ray's; children are exposed; absent booleans are None."""
+    offline["xray"].add_response(
+        "batch_get_traces",
+        traces(
+            segment("a000000000000001", "Flow", "AWS::StepFunctions::StateMachine", 10.0, error=False),
+            segment("b000000000000002", "worker", "AWS::Lambda", 10.5, "a000000000000001"),
+            segment("c000000000000003", "sns", "AWS::SNS", 10.2, "a000000000000001", inferred=True),
+            limit_exceeded=True,
+        ),
+        {"TraceIds": [TRACE]},
+    )
+    out = kit.get_trace_tree(f"Root={TRACE};Sampled=1")
+    assert isinstance(out, GetTraceTreeOutput)
+    tree = out.trace_tree
+    assert tree.source_trace.limit_exceeded is True
+    assert tree.source_trace.id == TRACE
+    assert tree.root.origin == "AWS::StepFunctions::StateMachine"
+    assert [[s.origin for s in path] for path in tree.paths] == [
+        ["AWS::StepFunctions::StateMachine", "AWS::SNS"],
+        ["AWS::StepFunctions::StateMachine", "AWS::Lambda"],
+    ]
+    assert [child.name for child in tree.root.children] == ["sns", "worker"]
+    assert tree.root.error is False
+    assert tree.paths[1][1].error is None
+    assert tree.paths[1][1].fault is None
+    assert tree.paths[0][1].inferred is True
+    assert tree.paths[0][0] is tree.root
+
+
+def test_lowercase_header_from_lambda_is_read(kit, offline):
+    """A Lambda-style `root=...;sampled=1` header works, as in aws-iatk."""
+    offline["xray"].add_response(
+        "batch_get_traces", traces(segment("a000000000000001", "fn", "AWS::Lambda", 1.0)), {"TraceIds": [TRACE]}
+    )
+    assert kit.get_trace_tree(f"root={TRACE};sampled=1").trace_tree.root.name == "fn"
+
+
+def test_segment_with_no_parent_is_retried(kit, offline):
+    """Bug 8 / aws-iatk #106: a child segment that arrives before its parent is 'not ready', not an error."""
+    parent = segment("a000000000000001", "api", "AWS::ApiGateway::Stage", 1.0)
+    child = segment("b000000000000002", "fn", "AWS::Lambda", 1.2, "a000000000000001")
+    offline["xray"].add_response("batch_get_traces", traces(child), {"TraceIds": [TRACE]})
+    offline["xray"].add_response("batch_get_traces", traces(child, parent), {"TraceIds": [TRACE]})
+    seen = []
+
+    def two_hops(output: GetTraceTreeOutput) -> None:
+        seen.append(output)
+        assert [[s.origin for s in p] for p in output.trace_tree.paths] == [["AWS::ApiGateway::Stage", "AWS::Lambda"]]
+
+    assert kit.retry_get_trace_tree_until(TRACE, two_hops, timeout_seconds=10) is True
+    assert len(seen) == 1  # the incomplete first answer never reached the assertion
+
+
+def test_retry_get_trace_tree_until_other_errors_propagate(kit, offline):
+    """An IndexError in the assertion is a bug in the test: it propagates, as in aws-iatk."""
+    offline["xray"].add_response(
+        "batch_get_traces", traces(segment("a000000000000001", "fn", "AWS::Lambda", 1.0)), {"TraceIds": [TRACE]}
+    )
+    with pytest.raises(IndexError):
+        kit.retry_get_trace_tree_until(TRACE, lambda out: out.trace_tree.paths[3], timeout_seconds=5)
+
+
+def test_retry_get_trace_tree_until_checks_its_timeout(kit):
+    """A negative or non-numeric timeout_seconds is a 400 before any call."""
+    with pytest.raises(IatkException, match="timeout_seconds") as caught:
+        kit.retry_get_trace_tree_until(TRACE, lambda out: None, timeout_seconds=-1)
+    assert caught.value.error_code == 400
+
+
+# -- mock events -------------------------------------------------------------------------------------
+OPENAPI = {
+    "openapi": "3.0.0",
+    "info": {"title": "Finding", "version": "1.0.0"},
+    "paths": {},
+    "components": {
+        "schemas": {
+            "AWSEvent": {
+                "type": "object",
+                "required": ["detail", "source", "detail-type"],
+                "x-amazon-events-source": "security.scanner",
+                "x-amazon-events-detail-type": "Finding",
+                "properties": {
+                    "detail": {"$ref": "#/components/schemas/Finding"},
+                    "source": {"type": "string"},
+                    "detail-type": {"type": "string"},
+                },
+            },
+            "Finding": {
+                "type": "object",
+                "required": ["unusual", "archived", "severity", "where"],
+                "properties": {
+                    "unusual": {"description": "no type at all (aws-iatk #116)"},
+                    "archived": {"type": "boolean"},
+                    "severity": {"oneOf": [{"type": "string", "enum": ["LOW", "HIGH"]}, {"type": "integer"}]},
+                    "where": {
+                        "allOf": [
+                            {"type": "object", "required": ["region"], "properties": {"region": {"type": "string"}}},
+                            {"required": ["zone"], "properties": {"zone": {"type": "integer"}}},
+                        ]
+                    },
+                },
+            },
+        }
+    },
+}
+DRAFT4 = {
+    "$schema": "http://json-schema.org/draft-04/schema#",
+    "type": "object",
+    "required": ["eventHook", "dryRun"],
+    "properties": {
+        "eventHook": {"type": "string", "enum": ["postValidate", "preValidate"]},
+        "dryRun": {"type": "boolean"},
+        "note": {"type": "string"},
+    },
+}
+
+
+@pytest.fixture
+def openapi_file(tmp_path: Path) -> str:
+    path = tmp_path / "finding.json"
+    path.write_text(json.dumps(OPENAPI))
+    return str(path)
+
+
+def test_mock_event_untyped_boolean_allof_oneof(kit, openapi_file):
+    """Bugs 10 and 11: booleans, properties with no type, allOf and oneOf all generate (aws-iatk failed)."""
+    event = kit.generate_mock_event(schema_file=openapi_file, event_ref="AWSEvent").event
+    detail = event["detail"]
+    assert isinstance(detail["archived"], bool)
+    assert "unusual" in detail
+    assert detail["severity"] == "LOW"
+    assert isinstance(detail["where"]["region"], str)
+    assert isinstance(detail["where"]["zone"], int)
+    assert event["source"] == "security.scanner"
+    assert event["detail-type"] == "Finding"
+
+
+def test_mock_event_contexts_as_a_tuple_are_applied_in_order(kit, openapi_file):
+    """Bug 12: contexts given as a tuple are applied (aws-iatk ignored anything but a list)."""
+
+    def first(event: dict) -> dict:
+        event["detail"]["archived"] = True
+        return event
+
+    def second(event: dict) -> dict:
+        event["detail"]["seen"] = event["detail"]["archived"]
+        return event
+
+    event = kit.generate_mock_event(schema_file=openapi_file, contexts=(first, second)).event
+    assert event["detail"]["archived"] is True
+    assert event["detail"]["seen"] is True
+
+
+def test_mock_event_context_errors_keep_aws_iatk_codes(kit, openapi_file):
+    """A context returning None is aws-iatk's 404 'event is empty'; a non-JSON result its 400."""
+    with pytest.raises(IatkException, match="event is empty") as empty:
+        kit.generate_mock_event(schema_file=openapi_file, contexts=[lambda event: None])
+    assert empty.value.error_code == 404
+
+    def with_a_set(event: dict) -> dict:
+        event["tags"] = {1, 2}
+        return event
+
+    with pytest.raises(IatkException, match="context applier with_a_set returns a non-JSON-serializable") as bad:
+        kit.generate_mock_event(schema_file=openapi_file, contexts=[with_a_set])
+    assert bad.value.error_code == 400
+
+
+def test_mock_event_needs_registry_and_schema(kit):
+    """Without a registry and schema (or schema_file=) the error is aws-iatk's, with code 400."""
+    with pytest.raises(IatkException, match='requires both "RegistryName" and "SchemaName"') as caught:
+        kit.generate_mock_event(registry_name="r")
+    assert caught.value.error_code == 400
+
+
+def test_mock_event_from_the_registry(kit, offline):
+    """A registry schema (schemas:DescribeSchema stubbed) in JSON Schema draft 4 with a boolean."""
+    offline["schemas"].add_response(
+        "describe_schema",
+        {
+            "Content": json.dumps(DRAFT4),
+            "SchemaName": "PluginTrigger",
+            "SchemaVersion": "1",
+            "Type": "JSONSchemaDraft4",
+            "SchemaArn": "arn:aws:schemas:us-east-1:123456789012:schema/plugins/PluginTrigger",
+        },
+        {"RegistryName": "plugins", "SchemaName": "PluginTrigger"},
+    )
+
+    def set_props(event: dict) -> dict:
+        event["pluginTitle"] = "PythonMinimalPlugin"
+        return event
+
+    event = kit.generate_mock_event("plugins", "PluginTrigger", skip_optional=True, contexts=[set_props]).event
+    assert event == {"eventHook": "postValidate", "dryRun": event["dryRun"], "pluginTitle": "PythonMinimalPlugin"}
+    assert isinstance(event["dryRun"], bool)
+
+
+def test_mock_event_schema_not_found_is_404(kit, offline):
+    """An unknown registry schema is a 404 naming what exists (aws-iatk: code 0, 'failed to call service')."""
+    offline["schemas"].add_client_error("describe_schema", "NotFoundException", "Schema not found", 404)
+    offline["schemas"].add_response(
+        "list_schemas", {"Schemas": [{"SchemaName": "PluginTrigger"}]}, {"RegistryName": "plugins"}
+    )
+    with pytest.raises(IatkException, match="schema 'Nope' in registry 'plugins' not found.*PluginTrigger") as caught:
+        kit.generate_mock_event("plugins", "Nope")
+    assert caught.value.error_code == 404
+    assert caught.value.aws_code == "NotFoundException"
