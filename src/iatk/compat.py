@@ -509,6 +509,8 @@ def _resolve_session(region: str | None, profile: str | None) -> boto3.Session |
     from . import _aws
     from ._config import current_settings
 
+    if not region and not profile:
+        return None
     installed = _aws._default_session  # the run's session, installed by the plugin
     if installed is not None and getattr(installed, "iatk_embedded", False):
         if profile:
@@ -516,8 +518,6 @@ def _resolve_session(region: str | None, profile: str | None) -> boto3.Session |
         if not region or region == installed.region_name:
             return installed
         return _aws.embedded_boto_session(str(getattr(installed, "iatk_endpoint_url", "")), region)
-    if not region and not profile:
-        return None
     settings = current_settings()
     if settings.backend == "moto":
         return _aws.default_session()  # raises ConfigError: the embedded server is not running
