@@ -1,0 +1,179 @@
+"""The listener fixtures in user suites: teardown, xdist, --iatk-keep, the SLA table, junit properties.
+
+Each child pytest run talks to a moto server of this module's own (``--iatk-backend=aws`` with its
+endpoint, so listeners take the real-AWS path, canary included) with its own run id and bus, so what
+it leaves behind can be listed exactly afterwards.
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+
+import pytest
+
+from iatk._aws import IatkSession
+
+SUITE = """
+import os
+import pytest
+import iatk
+
+BUS = os.environ["TEST_BUS"]
+
+@pytest.fixture(scope="session", autouse=True)
+def bus(iatk_session):
+    events = iatk_session.client("events")
+    try:  # each xdist worker runs this fixture
+        events.create_event_bus(Name=BUS)
+    except events.exceptions.ResourceAlreadyExistsException:
+        pass
+
+@pytest.mark.parametrize("n", range(4))
+def test_listens(iatk_listener, iatk_put_events, n):
+    listener = iatk_listener(BUS, pattern={"source": [f"app.{n}"]})
+    iatk_put_events({"Source": f"app.{n}", "DetailType": "thing", "Detail": {"n": n}}, bus=BUS)
+    assert listener.expect_event(iatk.match(detail={"n": n}), within=5).detail == {"n": n}
+"""
+
+FAILING = """
+import os
+import iatk
+
+def test_fails_after_making_a_listener(iatk_session, iatk_listener):
+    iatk_session.client("events").create_event_bus(Name=os.environ["TEST_BUS"])
+    iatk_listener(os.environ["TEST_BUS"], pattern={"source": ["x"]})
+    assert False, "the test fails on purpose"
+
+def test_times_out(iatk_listener, iatk_put_events):
+    listener = iatk_listener(os.environ["TEST_BUS"], pattern={"source": ["app"]})
+    iatk_put_events({"Source": "app", "DetailType": "plugin-failed", "Detail": {}}, bus=os.environ["TEST_BUS"])
+    listener.expect_event(iatk.match(detail_type="plugin-complete"), within=1)
+"""
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """A moto server in its own process for this module's child runs (its URL)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "the moto server did not start within 30 s"
+            time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def child_env(server, monkeypatch, pytester):
+    """Point child runs at the shared server with their own run id and bus; returns (session, run id, args)."""
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "IATK_BACKEND", "IATK_ENDPOINT_URL"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "plugin-test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "plugin-test")
+    run_id = f"plugin-{secrets.token_hex(4)}"
+    monkeypatch.setenv("IATK_RUN_ID", run_id)
+    monkeypatch.setenv("TEST_BUS", f"bus-{run_id}")
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
+    args = ["--iatk-backend=aws", f"--iatk-endpoint-url={server}", "--iatk-region=us-east-1"]
+    session = IatkSession(
+        aws_access_key_id="plugin-test",
+        aws_secret_access_key="plugin-test",
+        region_name="us-east-1",
+        endpoint_url=server,
+    )
+    return session, run_id, args
+
+
+def harness_left(session, run_id) -> list[str]:
+    """The run's listener queues and rules still on the server (found by tags, as `iatk list` does)."""
+    from iatk.cleanup import find_harness_resources
+
+    return [r.arn for r in find_harness_resources(run_id=run_id, session=session)]
+
+
+def test_four_listeners_under_xdist_leave_nothing(pytester, child_env):
+    """-n 2: four tests each make a listener; all pass, the SLA table lists them, nothing is left."""
+    session, run_id, args = child_env
+    pytester.makepyfile(test_suite=SUITE)
+    result = pytester.runpytest_subprocess(*args, "-n", "2")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*iatk: waits and SLAs*", "test * awaited * SLA s * latency s * outcome"])
+    assert result.stdout.str().count("matched") >= 4
+    assert harness_left(session, run_id) == []
+
+
+def test_failing_tests_tear_down_and_explain(pytester, child_env):
+    """A failing test's listener is removed; a timeout shows the received event and why it missed."""
+    session, run_id, args = child_env
+    pytester.makepyfile(test_failing=FAILING)
+    result = pytester.runpytest_subprocess(*args, "--junitxml=report.xml")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            '*WaitTimeout: timed out waiting for an event matching detail-type: "plugin-complete"*',
+            '*detail-type: expected "plugin-complete", got "plugin-failed"*',
+        ]
+    )
+    assert harness_left(session, run_id) == []
+    properties = ET.parse(pytester.path / "report.xml").getroot().iter("property")
+    waits = [p.get("value") for p in properties if p.get("name") == "iatk_wait"]
+    assert len(waits) == 1
+    assert '"outcome": "timeout"' in waits[0]
+
+
+def test_keep_keeps_and_prints_arns(pytester, child_env):
+    """--iatk-keep leaves the listener in place and prints its ARNs; iatk cleanup removes it after."""
+    session, run_id, args = child_env
+    pytester.makepyfile(test_suite=SUITE)
+    result = pytester.runpytest_subprocess(*args, "--iatk-keep", "-k", "test_listens and 0")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*iatk: kept harness resources (--iatk-keep)*", "arn:aws:sqs:*:iatk_eb_*"])
+    left = harness_left(session, run_id)
+    assert len(left) == 2  # the queue and the rule
+    from iatk.cleanup import cleanup
+
+    report = cleanup(run_id=run_id, session=session)
+    assert len(report.deleted) == 2
+    assert harness_left(session, run_id) == []
+
+
+def test_marker_sla_is_the_default_window(pytester, child_env):
+    """@pytest.mark.iatk(sla=1) makes expect_event without within= give up after about a second."""
+    _, _, args = child_env
+    pytester.makepyfile(
+        """
+import time, pytest
+
+@pytest.mark.iatk(sla=1)
+def test_short(iatk_session, iatk_listener):
+    import iatk
+    import os
+    iatk_session.client("events").create_event_bus(Name=os.environ["TEST_BUS"])
+    listener = iatk_listener(os.environ["TEST_BUS"], pattern={"source": ["never"]})
+    start = time.monotonic()
+    with pytest.raises(iatk.WaitTimeout) as info:
+        listener.expect_event()
+    assert info.value.timeout == 1.0
+"""
+    )
+    pytester.runpytest_subprocess(*args).assert_outcomes(passed=1)
