@@ -1,0 +1,58 @@
+"""serverless-test-samples' IATK test_trace, ported: the X-Ray trace of a workflow run.
+
+The original makes its own trace id, passes ``traceHeader`` to StartExecution, sleeps 20 s, reads the
+tree and expects one path of six segments through Step Functions, EventBridge and two Lambda
+functions. Offline, moto records no segments of its own: only the plugin reports, continuing the trace
+whose header the app hands it in its input (``trace``). So the path here is the plugin's segment
+alone; the sleep is gone because ``get_trace_tree`` now waits for a trace still arriving.
+"""
+
+# ruff: noqa: PT009 - unittest-style, as the aws-iatk originals are
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+import uuid
+from unittest import TestCase
+
+import boto3
+
+import iatk as aws_iatk
+
+
+class TestPluginTrace(TestCase):
+    """The plugin's work shows up in the trace started with the workflow."""
+
+    def setUp(self) -> None:
+        self.iatk = aws_iatk.AwsIatk(region=os.environ["AWS_REGION"])
+        outputs = self.iatk.get_stack_outputs(
+            stack_name=os.environ["PLUGIN_TESTER_STACK_NAME"], output_names=["PluginLifecycleWorkflow"]
+        ).outputs
+        self.workflow_arn = outputs["PluginLifecycleWorkflow"]
+        self.sfn = boto3.client("stepfunctions")
+
+    def test_trace(self) -> None:
+        """One path, the plugin's segment, with no error and no fault."""
+        trace_id = f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
+        header = f"Root={trace_id};Sampled=1"
+        self.sfn.start_execution(
+            stateMachineArn=self.workflow_arn,
+            name=uuid.uuid4().hex,
+            input=json.dumps({"eventHook": "postValidate", "pluginTitle": "PythonMinimalPlugin", "trace": header}),
+            traceHeader=header,
+        )
+
+        trace_tree = self.iatk.get_trace_tree(tracing_header=header).trace_tree
+
+        self.assertEqual(len(trace_tree.paths), 1)
+        self.assertEqual(
+            [(segment.origin, segment.name) for segment in trace_tree.paths[0]],
+            [("AWS::Lambda::Function", "PythonMinimalPlugin")],
+        )
+        for segment in trace_tree.paths[0]:
+            self.assertIsNone(segment.error)
+            self.assertIsNone(segment.fault)
+        self.assertEqual(trace_tree.source_trace.id, trace_id)
