@@ -50,18 +50,25 @@ def plugin_worker(plugin_stack, iatk_session) -> Iterator[subprocess.Popen[bytes
 
 @pytest.fixture
 def start_workflow(plugin_stack, iatk_session, plugin_worker):
-    """Start the plugin tester workflow with an input; returns the execution ARN."""
+    """Start the plugin tester workflow; returns a matcher for the plugin's answer to *this* run.
+
+    Each run gets a fresh ``correlationId`` that the workflow passes to the plugin and the plugin
+    echoes back, so tests running side by side (``pytest -n 4``) on the same bus tell their events
+    apart: ``listener.expect_event(run & iatk.match(...))``.
+    """
     import json
     import uuid
 
     sfn = iatk_session.client("stepfunctions")
 
-    def start(workflow_input: dict, **kwargs: str) -> str:
-        return sfn.start_execution(
+    def start(workflow_input: dict, **kwargs: str) -> iatk.Matcher:
+        correlation = uuid.uuid4().hex
+        sfn.start_execution(
             stateMachineArn=plugin_stack.output("PluginLifecycleWorkflow"),
-            name=uuid.uuid4().hex,  # moto needs a name (it would otherwise reuse ":None")
-            input=json.dumps(workflow_input),
+            name=correlation,  # moto needs a name (it would otherwise reuse ":None")
+            input=json.dumps({**workflow_input, "correlationId": correlation}),
             **kwargs,
-        )["executionArn"]
+        )
+        return iatk.match(detail={"correlationId": correlation})
 
     return start

@@ -60,7 +60,12 @@ def handle(events: Any, bus: str, envelope: dict[str, Any]) -> str:
                     "Source": f"video.plugin.{title}",
                     "DetailType": outcome,
                     "Detail": json.dumps(
-                        {"hook": hook, "videoId": detail.get("video", {}).get("videoId"), "trace": detail.get("trace")}
+                        {
+                            "hook": hook,
+                            "videoId": detail.get("video", {}).get("videoId"),
+                            "trace": detail.get("trace"),
+                            "correlationId": detail.get("correlationId"),
+                        }
                     ),
                 }
             ]

@@ -12,9 +12,9 @@ def test_plugin_completes_within_sla(plugin_stack, iatk_listener, start_workflow
     listener = iatk_listener(
         plugin_stack.output("PluginEventBusName"), rule=plugin_stack.output("PluginSuccessEventRuleName")
     )
-    start_workflow({"eventHook": "postValidate", "pluginTitle": "PythonMinimalPlugin"})
+    this_run = start_workflow({"eventHook": "postValidate", "pluginTitle": "PythonMinimalPlugin"})
 
-    event = listener.expect_event(within=SLA)  # the copied rule already filters plugin-complete
+    event = listener.expect_event(this_run, within=SLA)  # the copied rule already filters plugin-complete
 
     assert event.source == "video.plugin.PythonMinimalPlugin"
     assert event.detail_type == "plugin-complete"
@@ -28,8 +28,10 @@ def test_raw_poll_like_aws_iatk(plugin_stack, iatk_listener, start_workflow):
     listener = iatk_listener(
         plugin_stack.output("PluginEventBusName"), rule=plugin_stack.output("PluginSuccessEventRuleName")
     )
-    start_workflow({"eventHook": "preMetadata", "pluginTitle": "PythonMinimalPlugin"})
-    events: list[iatk.Event] = []
-    while not events:  # each poll returns as soon as something arrives, or after `wait` seconds
-        events = listener.poll(wait=SLA, max_messages=1)
-    assert events[0].json()["detail"]["hook"] == "preMetadata"
+    this_run = start_workflow({"eventHook": "preMetadata", "pluginTitle": "PythonMinimalPlugin"})
+    mine: list[iatk.Event] = []
+    for _ in range(10):  # each poll returns as soon as something arrives, or after `wait` seconds
+        mine = [e for e in listener.poll(wait=SLA, max_messages=1) if this_run(e)]
+        if mine:
+            break
+    assert mine[0].json()["detail"]["hook"] == "preMetadata"

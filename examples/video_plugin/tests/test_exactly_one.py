@@ -10,9 +10,9 @@ def test_one_run_one_completion(plugin_stack, iatk_listener, start_workflow):
     listener = iatk_listener(
         plugin_stack.output("PluginEventBusName"), rule=plugin_stack.output("PluginSuccessEventRuleName")
     )
-    start_workflow({"eventHook": "preValidate", "pluginTitle": "PythonMinimalPlugin"})
+    this_run = start_workflow({"eventHook": "preValidate", "pluginTitle": "PythonMinimalPlugin"})
 
-    [event] = listener.expect_events(1, within=3)
+    [event] = listener.expect_events(1, this_run, within=3)
     assert event.detail["hook"] == "preValidate"
     assert event.latency is not None
     assert event.latency < SLA

@@ -20,6 +20,6 @@ def test_generated_trigger_drives_the_workflow(plugin_stack, iatk_listener, star
     listener = iatk_listener(
         plugin_stack.output("PluginEventBusName"), rule=plugin_stack.output("PluginSuccessEventRuleName")
     )
-    start_workflow(trigger)
-    event = listener.expect_event(iatk.match(detail={"hook": trigger["eventHook"]}), within=SLA)
+    this_run = start_workflow(trigger)
+    event = listener.expect_event(this_run & iatk.match(detail={"hook": trigger["eventHook"]}), within=SLA)
     assert event.source == "video.plugin.PythonMinimalPlugin"

@@ -12,10 +12,10 @@ def test_healthy_plugin_never_fails(plugin_stack, iatk_listener, start_workflow)
     listener = iatk_listener(
         plugin_stack.output("PluginEventBusName"), pattern={"source": [{"prefix": "video.plugin."}]}
     )
-    start_workflow({"eventHook": "postValidate", "pluginTitle": "PythonMinimalPlugin"})
+    this_run = start_workflow({"eventHook": "postValidate", "pluginTitle": "PythonMinimalPlugin"})
 
-    listener.expect_event(iatk.match(detail_type="plugin-complete"), within=SLA)
-    listener.expect_no_event(iatk.match(detail_type="plugin-failed"), during=2)
+    listener.expect_event(this_run & iatk.match(detail_type="plugin-complete"), within=SLA)
+    listener.expect_no_event(this_run & iatk.match(detail_type="plugin-failed"), during=2)
 
 
 def test_broken_plugin_is_caught(plugin_stack, iatk_listener, start_workflow):
@@ -23,7 +23,7 @@ def test_broken_plugin_is_caught(plugin_stack, iatk_listener, start_workflow):
     listener = iatk_listener(
         plugin_stack.output("PluginEventBusName"), pattern={"source": [{"prefix": "video.plugin."}]}
     )
-    start_workflow({"eventHook": "postValidate", "pluginTitle": "BrokenPlugin"})
+    this_run = start_workflow({"eventHook": "postValidate", "pluginTitle": "BrokenPlugin"})
 
-    failed = listener.expect_event(iatk.match(detail_type="plugin-failed"), within=SLA)
+    failed = listener.expect_event(this_run & iatk.match(detail_type="plugin-failed"), within=SLA)
     assert failed.source == "video.plugin.BrokenPlugin"

@@ -26,7 +26,7 @@ def test_plugin_trace_path_and_duration(plugin_stack, iatk_listener, start_workf
     xray_recorder.begin_segment("plugin-tester", traceid=header.root, sampling=1)
     try:
         with xray_recorder.in_subsegment("StartExecution") as start:
-            start_workflow(
+            this_run = start_workflow(
                 {
                     "eventHook": "postValidate",
                     "pluginTitle": "PythonMinimalPlugin",
@@ -35,7 +35,7 @@ def test_plugin_trace_path_and_duration(plugin_stack, iatk_listener, start_workf
             )
     finally:
         xray_recorder.end_segment()
-    listener.expect_event(within=SLA)
+    listener.expect_event(this_run, within=SLA)
 
     tree = iatk_trace.get_tree(header, until=lambda t: len(t.segments) >= 2, within=SLA)
 

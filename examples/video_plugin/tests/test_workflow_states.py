@@ -42,7 +42,13 @@ def test_defaults_are_merged_under_the_input(iatk_states, workflow):
 
 def test_announcement_is_shaped_for_the_plugin(iatk_states, workflow):
     """With PutEvents mocked, the announcement's detail-type is '<hook>.<plugin>' and the run goes on."""
-    state_input = {"eventHook": "postValidate", "pluginTitle": "P", "trace": "", "hook": {"stage": "validate"}}
+    state_input = {
+        "eventHook": "postValidate",
+        "pluginTitle": "P",
+        "trace": "",
+        "correlationId": "c-1",
+        "hook": {"stage": "validate"},
+    }
     result = iatk_states.test_state(workflow, "Announce to plugin", state_input, mock={"result": ANNOUNCED})
     result.expect_next("Announced").expect_output({"announced": {"FailedEntryCount": 0}})
     assert result.inspection.after_parameters["Entries"][0]["DetailType"] == "postValidate.P"
