@@ -378,6 +378,44 @@ def test_trace_tree_shape_and_limit_exceeded(kit, offline):
     assert tree.paths[0][0] is tree.root
 
 
+def test_root_is_the_segment_without_parent_even_with_clock_skew(kit, offline):
+    """Bug 8: the root is the segment with no parent, not the earliest start (a skewed child starts first)."""
+    offline["xray"].add_response(
+        "batch_get_traces",
+        traces(
+            segment("a000000000000001", "api", "AWS::ApiGateway::Stage", 10.0),
+            segment("b000000000000002", "fn", "AWS::Lambda", 9.5, "a000000000000001"),
+        ),
+        {"TraceIds": [TRACE]},
+    )
+    tree = kit.get_trace_tree(TRACE).trace_tree
+    assert tree.root.name == "api"
+    assert [[s.name for s in path] for path in tree.paths] == [["api", "fn"]]
+
+
+def test_link_without_attributes_does_not_break_the_tree(kit, offline):
+    """Bug 9: a span link with no attributes (aws-iatk's binary panicked) is kept and ignored for following."""
+    offline["xray"].add_response(
+        "batch_get_traces",
+        traces(
+            segment("a000000000000001", "api", "AWS::ApiGateway::Stage", 1.0),
+            segment(
+                "b000000000000002",
+                "fn",
+                "AWS::Lambda",
+                1.1,
+                "a000000000000001",
+                links=[{"trace_id": "1-6553f300-ffffffffffffffffffffffff", "id": "c000000000000003"}],
+            ),
+        ),
+        {"TraceIds": [TRACE]},
+    )
+    tree = kit.get_trace_tree(TRACE, fetch_child_traces=True).trace_tree
+    [fn] = tree.root.children
+    assert fn.links[0].attributes == {}
+    assert tree.linked_trace_limit_exceeded is False
+
+
 def test_lowercase_header_from_lambda_is_read(kit, offline):
     """A Lambda-style `root=...;sampled=1` header works, as in aws-iatk."""
     offline["xray"].add_response(

@@ -78,6 +78,26 @@ def test_unknown_rule_is_404_and_names_the_rules(kit: AwsIatk, app: Any):
     assert app.listener_rules() == []
 
 
+def test_unknown_target_keeps_its_context(kit: AwsIatk, app: Any):
+    """Bugs 2 and 3: the error names the target, the rule and the targets there are, with no typos
+    (aws-iatk: 'TagetId: ... was not found', or its context lost in the SDK's OperationError text)."""
+    with pytest.raises(IatkException, match="target 'Nope' not found on rule 'Routed'.*Fulfilment") as caught:
+        kit.add_listener(app.bus, app.routed_rule, target_id="Nope")
+    assert "Taget" not in str(caught.value)
+    assert app.listener_rules() == []
+
+
+def test_schedule_rule_is_explained(kit: AwsIatk, app: Any, moto_session: Any):
+    """Bug 13: a schedule-only rule (nothing to copy) is refused with the reason, not an opaque PutRule error."""
+    name = f"nightly-{app.bus}"
+    moto_session.client("events").put_rule(Name=name, ScheduleExpression="rate(1 day)")
+    try:
+        with pytest.raises(IatkException, match="schedule rule.*copies event patterns only"):
+            kit.add_listener("default", name)
+    finally:
+        moto_session.client("events").delete_rule(Name=name)
+
+
 def test_target_id_copies_the_input_transformer(kit: AwsIatk, app: Any):
     """With target_id the listener receives what that target receives (the transformed body)."""
     out = kit.add_listener(app.bus, app.routed_rule, target_id=app.target_id)
