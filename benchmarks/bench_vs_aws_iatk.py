@@ -573,13 +573,13 @@ Notes:
   and only generates; bare boto3 is the DescribeSchema call alone (no generation). This row's iatk
   session is a plain one through the relay (iatk refuses registry reads on a session flagged embedded).
 * put → matched: the operation is three AWS calls for bare boto3 and iatk alike (PutEvents,
-  ReceiveMessage, DeleteMessageBatch; the line under the table times each). moto's PutEvents alone is
-  about 11 ms here, because it delivers to every target synchronously, so the 30 ms target sits at what the
-  calls cost through the relay: iatk is within noise of bare boto3 and cannot go below them. What iatk could
-  still shave is the DeleteMessageBatch round trip (about 5 ms), by deleting the received batch after
-  returning the match instead of before (a change in `iatk.listener`, proposed, not made). The same put is
-  inside the aws-iatk figure, which is why that ratio sits near 0.5× although aws-iatk makes 7 calls and
-  spawns 2 processes.
+  ReceiveMessage, DeleteMessageBatch; the line under the table times each). moto's PutEvents is the
+  largest part: it matches every rule on the bus (six here) and delivers to the targets synchronously. So
+  the 30 ms target sits at what the calls cost through the relay: iatk is within noise of bare boto3 and
+  cannot go below them. What iatk could still shave is the DeleteMessageBatch round trip (see the line
+  under the table), by deleting the received batch after returning the match instead of before (a change
+  in `iatk.listener`, proposed, not made). The same put is inside the aws-iatk figure, which is why that
+  ratio sits near 0.5× although aws-iatk makes 7 calls and spawns 2 processes.
 * add + remove listener: iatk's session is flagged embedded, so `add_listener` does not put and await a
   readiness canary (on AWS it does, because a new rule takes effect eventually; aws-iatk does not wait,
   and may miss the first events). The bare boto3 row is the 8 calls a listener needs (DescribeEventBus,
