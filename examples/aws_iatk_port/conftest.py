@@ -4,8 +4,9 @@ The originals expect an app that is already deployed (``sam deploy``) and plain 
 it. This conftest plays that part, so the test modules keep the originals' shape and differ from an
 aws-iatk 0.1.0 suite only in their import (``import iatk as aws_iatk``):
 
-* it deploys the video plugin example app (``examples/video_plugin/template.yaml``) once per run, on
-  the embedded backend with ``--iatk-backend=moto`` (or uses ``--iatk-stack`` on AWS);
+* it deploys the video plugin example app (``examples/video_plugin/template.yaml``) once per run (once
+  per xdist worker), on the embedded backend with ``--iatk-backend=moto`` (or uses ``--iatk-stack`` on
+  AWS);
 * it runs the plugin under test as a worker process, as ``examples/video_plugin``'s conftest does;
 * for each module it exports the run's backend to the environment (``iatk.session_env()``: region,
   credentials, and on the embedded backend its endpoint), plus ``PLUGIN_TESTER_STACK_NAME`` and
@@ -33,7 +34,11 @@ STACK_NAME = "aws-iatk-port"
 def plugin_tester_stack(iatk_deploy, iatk_settings) -> iatk.Stack:
     """The video plugin app: deployed by the run on moto (its own stage), or --iatk-stack on AWS."""
     if iatk_settings.backend == "moto" or not iatk_settings.stack:
-        return iatk_deploy(APP / "template.yaml", STACK_NAME, {"Stage": "port"})
+        # One app per xdist worker: the originals read "the" bus and poll without correlating, so two
+        # workers sharing one app would see each other's events.
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+        suffix = f"-{worker}" if worker else ""
+        return iatk_deploy(APP / "template.yaml", STACK_NAME + suffix, {"Stage": "port" + suffix})
     return iatk.Stack(iatk_settings.stack)
 
 

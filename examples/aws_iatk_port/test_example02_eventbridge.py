@@ -3,6 +3,9 @@
 setUpClass removes listeners a killed earlier run left (by tag), then adds one that copies the success
 rule *and* its target's input transformation (``target_id``), so the test sees what the real target
 receives. Only the import differs from the aws-iatk 0.1.0 original's shape.
+
+The start-of-class sweep by a fixed tag is the original's pattern: it is not safe when two processes run
+this class at once (one would remove the other's listener). iatk's own fixtures tag a run id instead.
 """
 
 # ruff: noqa: PT009 - unittest-style, as the aws-iatk originals are
