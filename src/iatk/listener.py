@@ -386,6 +386,9 @@ class Listener:
         self._dropped = 0
         self._polls = 0
         self._waits: list[WaitRecord] = []
+        # Messages a wait received but has not deleted yet: deleted before the next receive, so the
+        # DeleteMessageBatch is off the put -> matched path but still one per batch.
+        self._undeleted: list[Mapping[str, Any]] = []
 
     @classmethod
     def attach(cls, listener_id: str, *, buffer: int | None = None, session: boto3.Session | None = None) -> Listener:
@@ -765,6 +768,7 @@ class Listener:
                     failures.append(("events:DeleteRule", err))
             else:
                 self._rule_made = False
+        self._undeleted = []  # the queue goes with them
         if self._queue_made and self._queue_url is not None:
             try:
                 sqs.delete_queue(QueueUrl=self._queue_url)
@@ -1076,21 +1080,27 @@ class Listener:
         A receive returns at most 10 messages, so when the deadline passes with a full batch in hand,
         a few more immediate receives (wait 0, at most ``_MAX_DRAIN``) collect what had already arrived.
         """
-        fresh, _, count = self._receive(ctx, _wait_seconds(deadline.remaining()), MAX_MESSAGES)
+        fresh, _, count = self._receive(ctx, _wait_seconds(deadline.remaining()), MAX_MESSAGES, defer_delete=True)
         drains = 0
         while count == MAX_MESSAGES and deadline.expired() and drains < _MAX_DRAIN:
-            more, _, count = self._receive(ctx, 0, MAX_MESSAGES)
+            more, _, count = self._receive(ctx, 0, MAX_MESSAGES, defer_delete=True)
             fresh += more
             drains += 1
         return fresh
 
-    def _receive(self, ctx: AwsContext, wait_seconds: int, max_messages: int) -> tuple[list[_Entry], int, int]:
-        """One ReceiveMessage (+ one DeleteMessageBatch).
+    def _receive(
+        self, ctx: AwsContext, wait_seconds: int, max_messages: int, *, defer_delete: bool = False
+    ) -> tuple[list[_Entry], int, int]:
+        """One ReceiveMessage (+ one DeleteMessageBatch, now or, with ``defer_delete``, before the next receive).
+
+        A deferred delete is safe: the events are already in the buffer, and should the delete come
+        after the visibility timeout, a redelivery is deduplicated by event id.
 
         Returns:
             The new entries, the number of canaries seen, and the number of messages received.
         """
         assert self._queue_url is not None
+        self._flush_deletes(ctx)
         with calling(f"listener {self.id}: sqs:ReceiveMessage on {self._queue_url}", ListenerError):
             response = ctx.sqs.receive_message(
                 QueueUrl=self._queue_url, MaxNumberOfMessages=max_messages, WaitTimeSeconds=wait_seconds
@@ -1124,8 +1134,16 @@ class Listener:
             self._buffer.append(entry)
             fresh.append(entry)
         # Kept before deleting: a failed delete loses nothing (a redelivery is deduplicated).
-        self._delete(ctx, messages)
+        if defer_delete:
+            self._undeleted = list(messages)
+        else:
+            self._delete(ctx, messages)
         return fresh, canaries, len(messages)
+
+    def _flush_deletes(self, ctx: AwsContext) -> None:
+        if self._undeleted:
+            pending, self._undeleted = self._undeleted, []
+            self._delete(ctx, pending)
 
     def _remember(self, event_id: str) -> None:
         self._seen[event_id] = None
