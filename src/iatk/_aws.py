@@ -202,6 +202,11 @@ def set_default_session(session: boto3.Session | None) -> None:
     _default_session = session
 
 
+def installed_session() -> boto3.Session | None:
+    """The session installed by the plugin or ``embedded_session`` (None when nothing was installed)."""
+    return _default_session
+
+
 def default_session() -> boto3.Session:
     """The installed default session, else one from the current settings (made once)."""
     global _default_session  # noqa: PLW0603 - process-wide default, like boto3's own

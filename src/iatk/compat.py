@@ -511,7 +511,7 @@ def _resolve_session(region: str | None, profile: str | None) -> boto3.Session |
 
     if not region and not profile:
         return None
-    installed = _aws._default_session  # the run's session, installed by the plugin
+    installed = _aws.installed_session()  # the run's session, installed by the plugin
     if installed is not None and getattr(installed, "iatk_embedded", False):
         if profile:
             log.info("AwsIatk(profile=%r) ignored: the embedded backend uses dummy credentials", profile)

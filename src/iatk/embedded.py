@@ -240,9 +240,9 @@ def embedded_session(region: str | None = None, *, make_default: bool = True) ->
         with iatk.embedded_session() as session:
             sqs = session.client("sqs")          # goes to the embedded server
     """
-    from ._aws import _default_session
+    from ._aws import installed_session
 
-    previous = _default_session
+    previous = installed_session()
     with EmbeddedBackend(region) as backend:
         session = backend.session()
         if make_default:

@@ -383,12 +383,29 @@ def _sent_and_pending(sent: Sequence[str], pending: range | None) -> str:
     return " ".join(parts)
 
 
+def bus_names(ctx: AwsContext, *, max_pages: int = 20) -> list[str]:
+    """The names of the region's event buses, for "unknown bus" messages (paged, at most ``max_pages`` × 100).
+
+    Raises botocore's errors as they are: callers decide how to say that the list is unavailable.
+    """
+    names: list[str] = []
+    token: str | None = None
+    for _ in range(max_pages):  # 20 pages of 100: far more buses than an account has
+        kwargs: dict[str, Any] = {"Limit": 100, **({"NextToken": token} if token else {})}
+        page = ctx.events.list_event_buses(**kwargs)
+        names += [bus["Name"] for bus in page.get("EventBuses", [])]
+        token = page.get("NextToken")
+        if not token:
+            break
+    return names
+
+
 def _buses_hint(ctx: AwsContext) -> str:
     """`` Buses here: a, b.`` for an unknown-bus error (empty when they cannot be listed)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        names = [bus["Name"] for bus in ctx.events.list_event_buses(Limit=100).get("EventBuses", [])]
+        names = bus_names(ctx)
     except (ClientError, BotoCoreError):
         return ""
     return f" Buses in {ctx.region}: {', '.join(names)}." if names else ""

@@ -45,7 +45,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ._aws import AwsContext, aws, calling, error_code, error_message
 from ._config import current_settings, parse_duration
 from ._tags import TAG_TARGET, as_tag_list, check_user_tags, current_run_id, harness_tags, is_harness_id, new_harness_id
-from .events import Event, put_events
+from .events import Event, bus_names, put_events
 from .exceptions import ConfigError, IatkError, ListenerError, UnexpectedEvent, WaitTimeout
 from .matchers import Matcher, MatcherLike, as_matcher, explain, validate_pattern
 from .waiting import NOT_YET, Deadline, NotYet, wait_until
@@ -799,18 +799,8 @@ class Listener:
         self._bus_arn = found["Arn"]
 
     def _list_buses(self, ctx: AwsContext) -> str:
-        names: list[str] = []
-        token: str | None = None
         try:
-            for _ in range(20):  # 20 pages of 100: far more buses than an account has
-                kwargs: dict[str, Any] = {"Limit": 100}
-                if token:
-                    kwargs["NextToken"] = token
-                page = ctx.events.list_event_buses(**kwargs)
-                names += [bus["Name"] for bus in page.get("EventBuses", [])]
-                token = page.get("NextToken")
-                if not token:
-                    break
+            names = bus_names(ctx)
         except (ClientError, BotoCoreError) as err:
             return f"(the buses could not be listed: {error_message(err)})"
         if not names:
