@@ -1245,13 +1245,30 @@ class _Fetcher:
         return {i: t for i, t in found.items() if i not in unprocessed}, unprocessed
 
 
+def _is_lambda(function: Callable[..., object]) -> bool:
+    code = getattr(function, "__code__", None)
+    return getattr(code, "co_name", None) == "<lambda>"
+
+
 def _check_until(until: Callable[[TraceTree], object], tree: TraceTree) -> str | None:
-    """None when ``until`` holds for ``tree``, else the reason it does not (yet)."""
+    """None when ``until`` holds for ``tree``, else the reason it does not (yet).
+
+    The rule for a None result: a lambda is an expression, so its value is its answer and None
+    (``next(iter(t.find(name="x")), None)`` finding nothing) means "not yet". Any other function is
+    assert-style: falling off its end returns None, which means "holds".
+    """
     try:
         result = until(tree)
     except AssertionError as err:
         return str(err).strip() or "AssertionError"
-    if result is None or bool(result):
+    if result is None:
+        if not _is_lambda(until):
+            return None
+        return (
+            "the lambda returned None, which means not yet (a lambda's value is its answer; for an "
+            "assert-style check such as self.assertEqual(...), write a def or end the lambda with `or True`)"
+        )
+    if bool(result):
         return None
     return f"{getattr(until, '__name__', 'until')} returned {result!r}"
 
@@ -1280,8 +1297,11 @@ def get_trace_tree(
         within: The deadline, in seconds or a text like ``"30s"``. Default: the ``trace_timeout``
             setting (``--iatk-trace-timeout``, 60 s).
         until: A condition on the tree, retried until it holds since a tree grows as services
-            report: a predicate (falsy means "not yet") or an assert-style function (an
-            ``AssertionError`` means "not yet"; returning None means "holds").
+            report. A predicate holds when it returns a truthy value; an ``AssertionError`` means
+            "not yet". A None result depends on the kind of function: from a ``lambda`` it means
+            "not yet" (``lambda t: next(iter(t.find(name="x")), None)`` waits for ``x``), from a
+            ``def`` (or any other callable) it means "holds", as an assert-style function that
+            falls off its end returns None. Other exceptions propagate at once.
         follow_links: Also fetch linked traces (links of reference type ``child`` on any segment or
             subsegment, e.g. SQS or EventBridge fan-out) and attach each under the segment that
             links to it, down to :data:`MAX_LINK_DEPTH` levels.
@@ -1302,6 +1322,7 @@ def get_trace_tree(
     IAM permissions:
         ``xray:BatchGetTraces``.
     """
+    __tracebackhide__ = True
     header = _header_from(trace)
     timeout = current_settings().trace_timeout if within is None else parse_duration(within, name="within")
     if until is not None and not callable(until):
@@ -1329,8 +1350,11 @@ def get_trace_tree(
     def explain(last: Any) -> str:
         if isinstance(last, tuple):
             tree, reason = last
+            rendered = tree.render()
+            # assert_path() and friends put the tree in their message: show it once, at the end
+            reason = reason.replace(f"\n{rendered}", "").replace(rendered, "").strip() or "(no message)"
             requests = f"{fetcher.requests} requests to xray:BatchGetTraces"
-            return f"{requests}; last reason: {reason}\nlast tree:\n{tree.render()}"
+            return f"{requests}; last reason: {reason}\nlast tree:\n{rendered}"
         return ""
 
     try:
@@ -1439,6 +1463,7 @@ class TraceHelper:
         IAM permissions:
             ``xray:BatchGetTraces``.
         """
+        __tracebackhide__ = True
         target = trace if trace is not None else self.header
         if target is None:
             raise ConfigError("no trace yet: call new_header() or patch(client) first, or pass a trace id")

@@ -250,9 +250,79 @@ def test_until_that_never_holds_raises_wait_timeout_with_the_last_tree(session, 
     assert "timed out waiting for X-Ray trace 1-6553f700-cafecafecafecafecafecafe to satisfy <lambda>" in message
     assert "last reason: no path of trace" in message
     assert "last tree:\ntrace 1-6553f700-cafecafecafecafecafecafe  (3 segments, 1.000 s)" in message
+    # assert_path's message holds the tree too: it is rendered once, after "last tree:"
+    assert message.count("trace 1-6553f700-cafecafecafecafecafecafe  (3 segments") == 1
+    assert f"last tree:\n{error.last.render()}" in message
     assert isinstance(error.last, TraceTree)
     assert error.timeout == 4
     assert error.attempts == len(clock.sleeps) + 1
+
+
+def test_a_lambda_returning_none_means_not_yet(session, stubber, clock):
+    """A lambda's None (``next(iter(find()), None)`` finding nothing) is "not yet": WaitTimeout, not a pass."""
+    for _ in range(40):
+        stubber.add_response("batch_get_traces", load("two_roots"))
+    with pytest.raises(WaitTimeout) as caught:
+        get_trace_tree(
+            "1-6553f700-cafecafecafecafecafecafe",
+            within=3,
+            until=lambda t: next(iter(t.find(name="nope")), None),
+            session=session,
+            clock=clock,
+            sleep=clock.sleep,
+        )
+    assert "the lambda returned None, which means not yet" in str(caught.value)
+    assert "write a def or end the lambda with `or True`" in str(caught.value)
+    assert caught.value.attempts > 1
+
+
+def test_a_lambda_returning_the_found_segment_ends_the_wait(session, stubber, clock):
+    """The same lambda ends the wait once it returns a segment (a truthy value)."""
+    stubber.add_response("batch_get_traces", load("two_roots"))
+    tree = get_trace_tree(
+        "1-6553f700-cafecafecafecafecafecafe",
+        until=lambda t: next(iter(t.segments), None),
+        session=session,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    assert clock.sleeps == []
+    assert len(tree.roots) == 2
+
+
+def test_a_def_returning_none_holds(session, stubber, clock):
+    """An assert-style def that raises nothing falls off its end with None: that means "holds"."""
+    stubber.add_response("batch_get_traces", load("two_roots"))
+    checked: list[TraceTree] = []
+
+    def has_two_roots(tree: TraceTree) -> None:
+        checked.append(tree)
+        assert len(tree.roots) == 2
+
+    tree = get_trace_tree(
+        "1-6553f700-cafecafecafecafecafecafe", until=has_two_roots, session=session, clock=clock, sleep=clock.sleep
+    )
+    assert checked == [tree]
+    assert clock.sleeps == []
+
+
+def test_a_def_returning_false_is_not_yet(session, stubber, clock):
+    """A def's falsy result other than None (False, 0, []) is "not yet", and the reason names the function."""
+    for _ in range(40):
+        stubber.add_response("batch_get_traces", load("two_roots"))
+
+    def has_ten_roots(tree: TraceTree) -> bool:
+        return len(tree.roots) == 10
+
+    with pytest.raises(WaitTimeout, match="last reason: has_ten_roots returned False"):
+        get_trace_tree(
+            "1-6553f700-cafecafecafecafecafecafe",
+            within=3,
+            until=has_ten_roots,
+            session=session,
+            clock=clock,
+            sleep=clock.sleep,
+        )
 
 
 def test_until_errors_other_than_assertion_propagate(session, stubber, clock):
