@@ -48,6 +48,7 @@ import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Union
+from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
     from .stack import Stack
 
 __all__ = [
+    "MaxStepsReached",
     "StateInspection",
     "StatePath",
     "StateResult",
@@ -626,12 +628,54 @@ def test_state(
     request = _fit_to_model(client, request, definition, state)
     try:
         response = client.test_state(**request)
-    except (ClientError, BotoCoreError) as err:
+    except ClientError as err:
+        endpoint = str(client.meta.endpoint_url)
+        if not _is_aws_endpoint(endpoint) and _not_implemented(err):
+            raise StateTestError(
+                f"TestState is not available at {endpoint} (it answered {_answer(err)}): moto and other "
+                "emulators do not implement it. Run the state on iatk's emulation instead: the embedded backend "
+                "(pytest --iatk-backend=moto, or a session from iatk.embedded_session()), or from the shell "
+                f"`iatk test-state --backend moto --endpoint-url {endpoint} ...` for a moto server",
+                code=_error_code(err),
+            ) from err
+        raise wrap(err, f"TestState failed for state {state!r} of {machine.arn}", StateTestError) from err
+    except BotoCoreError as err:
         raise wrap(err, f"TestState failed for state {state!r} of {machine.arn}", StateTestError) from err
     return StateResult.from_api(state, response, state_type=state_type)
 
 
 test_state.__test__ = False  # type: ignore[attr-defined]  # pytest must not collect it when imported
+
+
+# What endpoints that lack an operation answer: AWS-style codes, or an HTTP status with no JSON body
+# (botocore then uses the status as the code: moto's server gives "500" and an HTML page).
+_NOT_IMPLEMENTED_CODES = frozenset(
+    {"UnknownOperationException", "UnknownOperation", "NotImplemented", "NotImplementedException", "InvalidAction"}
+)
+
+
+def _is_aws_endpoint(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host.endswith((".amazonaws.com", ".amazonaws.com.cn", ".api.aws", ".c2s.ic.gov", ".sc2s.sgov.gov"))
+
+
+def _error_code(err: ClientError) -> str | None:
+    code = err.response.get("Error", {}).get("Code")
+    return str(code) if code else None
+
+
+def _not_implemented(err: ClientError) -> bool:
+    code = _error_code(err) or ""
+    status = int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    return code in _NOT_IMPLEMENTED_CODES or status in (404, 501) or (status >= 500 and code.isdigit())
+
+
+def _answer(err: ClientError) -> str:
+    status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    code = _error_code(err)
+    if code and not code.isdigit():
+        return f"{code}, HTTP {status}"
+    return f"HTTP {status or code} with no AWS error body"
 
 
 def _fit_to_model(client: Any, request: dict[str, Any], definition: Mapping[str, Any], state: str) -> dict[str, Any]:
@@ -690,8 +734,10 @@ def walk_states(
         A :class:`StatePath` (a list of :class:`StateResult`); ``.names`` is the path taken.
 
     Raises:
-        StateTestError: ``max_steps`` reached (the message shows the path so far), an unknown state
-            in ``start`` or ``mocks``, or any error of :func:`test_state`.
+        MaxStepsReached: ``max_steps`` states ran and the walk had not ended (a loop?). A
+            :class:`~iatk.exceptions.StateTestError`; its ``.path`` is the path so far, and its
+            message shows it.
+        StateTestError: An unknown state in ``start`` or ``mocks``, or any error of :func:`test_state`.
 
     Example::
 
@@ -712,11 +758,7 @@ def walk_states(
     data, current_vars, retries = input, variables, 0
     while True:
         if len(path) >= max_steps:
-            shown = " → ".join(path.names)
-            raise StateTestError(
-                f"the walk did not end within max_steps={max_steps}; path so far: {shown} → {current!r}. "
-                "A loop in the workflow? Raise max_steps, or mock the state that decides the loop."
-            )
+            raise MaxStepsReached(path, current, max_steps)
         result = test_state(
             machine.arn,
             current,
@@ -738,6 +780,31 @@ def walk_states(
             current_vars = result.inspection.variables
         # serialised here: a str output is a JSON string value, not JSON text
         data, current, retries = json.dumps(result.output), result.next_state, 0
+
+
+class MaxStepsReached(StateTestError):
+    """:func:`walk_states` ran ``max_steps`` states and the workflow had not ended.
+
+    A loop is usually a bug worth a failing test, so the walk raises rather than returning a path
+    that only looks complete. The path so far is kept for the test to inspect.
+
+    Attributes:
+        path: The :class:`StatePath` walked so far (``max_steps`` results).
+        next_state: The state that would have run next.
+        max_steps: The limit that was reached.
+    """
+
+    def __init__(self, path: StatePath, next_state: str, max_steps: int) -> None:
+        shown = " → ".join(path.names)
+        last = path[-1].render() if path else ""
+        super().__init__(
+            f"the walk did not end within max_steps={max_steps}; path so far: {shown} → {next_state!r}. "
+            "A loop in the workflow? Raise max_steps, or mock the state that decides the loop. "
+            f"The last step:\n{last}"
+        )
+        self.path = path
+        self.next_state = next_state
+        self.max_steps = max_steps
 
 
 class StateTester:

@@ -15,9 +15,9 @@ import botocore.session
 import pytest
 from botocore.stub import Stubber
 
-from iatk._aws import aws
+from iatk._aws import IatkSession, aws
 from iatk.exceptions import ConfigError, StateTestError
-from iatk.states import StatePath, StateResult, test_state, walk_states
+from iatk.states import MaxStepsReached, StatePath, StateResult, test_state, walk_states
 
 DATA = Path(__file__).parents[1] / "data" / "states"
 ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:plugin-lifecycle"
@@ -280,13 +280,17 @@ class TestWalk:
         assert walk_states(ARN, {}, variables={"n": 0}, session=session).names == ["Load inputs", "Choose hook"]
 
     def test_walk_stops_at_max_steps_and_shows_the_path(self, session, stub):
-        """Reaching max_steps raises StateTestError with the path so far."""
+        """Reaching max_steps raises MaxStepsReached (a StateTestError) with the path in .path and the message."""
         _describe(stub)
         stub.add_response(
             "test_state", {"status": "SUCCEEDED", "nextState": "Choose hook", "output": "{}"}, _request("Load inputs")
         )
-        with pytest.raises(StateTestError, match=r"max_steps=1; path so far: Load inputs → 'Choose hook'"):
+        with pytest.raises(StateTestError, match=r"max_steps=1; path so far: Load inputs → 'Choose hook'") as caught:
             walk_states(ARN, max_steps=1, session=session)
+        assert isinstance(caught.value, MaxStepsReached)
+        assert caught.value.path.names == ["Load inputs"]
+        assert (caught.value.next_state, caught.value.max_steps) == ("Choose hook", 1)
+        assert "state 'Load inputs' (Pass) → SUCCEEDED, next 'Choose hook'" in str(caught.value)
 
     def test_walk_rejects_a_mock_for_an_unknown_state(self, session, stub):
         """A misspelt state name in mocks fails before any TestState call."""
@@ -336,6 +340,42 @@ class TestErrors:
             test_state(ARN, "Post-validate", mock={"result": {"x": 1}}, session=session)
         assert caught.value.code == "ValidationException"
         assert "'Post-validate'" in str(caught.value)
+
+    @pytest.mark.parametrize(
+        ("code", "status", "message"),
+        [
+            ("500", 500, "<!doctype html><title>500 Internal Server Error</title>"),  # moto's server
+            ("UnknownOperationException", 400, "Operation not found"),
+            ("404", 404, "Not Found"),
+        ],
+    )
+    def test_missing_test_state_at_an_emulator_points_to_the_emulation(self, code, status, message):
+        """An emulator without TestState gives a StateTestError that names --backend moto, not its HTML."""
+        session = IatkSession(
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+            region_name="us-east-1",
+            endpoint_url="http://127.0.0.1:5000",
+            botocore_session=_CORE,
+        )
+        with Stubber(aws(session).stepfunctions) as stub:
+            _describe(stub)
+            stub.add_client_error("test_state", code, message, status)
+            with pytest.raises(StateTestError, match="TestState is not available at http://127.0.0.1:5000") as caught:
+                test_state(ARN, "Publish", session=session)
+        text = str(caught.value)
+        assert "--backend moto --endpoint-url http://127.0.0.1:5000" in text
+        assert "--iatk-backend=moto" in text
+        assert "<!doctype" not in text
+
+    def test_a_server_error_from_aws_is_not_called_missing(self, session, stub):
+        """On AWS's own endpoint a 500 stays AWS's error (no emulator hint)."""
+        _describe(stub)
+        stub.add_client_error("test_state", "InternalFailure", "Something broke", 500)
+        with pytest.raises(StateTestError, match="Something broke") as caught:
+            test_state(ARN, "Publish", session=session)
+        assert "not available" not in str(caught.value)
+        assert caught.value.code == "InternalFailure"
 
     @pytest.mark.parametrize(
         ("mock", "message"),

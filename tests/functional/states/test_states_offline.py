@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from iatk.exceptions import ConfigError, StateTestError
-from iatk.states import StateTester, test_state, walk_states
+from iatk.states import MaxStepsReached, StateTester, test_state, walk_states
 
 LOADED = {"hook": "postValidate", "pluginId": "p1", "source": "iatk-tests"}
 VALID = {"result": {"Payload": {"ok": True, "report": "clean"}, "StatusCode": 200}}
@@ -203,10 +203,13 @@ class TestWalks:
         path.expect_path(["Wait for plugin", "Publish"])
 
     def test_walk_stops_at_max_steps(self, sfn_session, make_machine):
-        """A loop hits max_steps: StateTestError with the path so far."""
+        """A loop hits max_steps: MaxStepsReached (a StateTestError) carries the path so far."""
         arn = make_machine("edge_cases.json")
-        with pytest.raises(StateTestError, match="path so far: Pick → Tick → Pick → Tick → 'Pick'"):
+        with pytest.raises(StateTestError, match="path so far: Pick → Tick → Pick → Tick → 'Pick'") as caught:
             walk_states(arn, {"n": 5}, max_steps=4, session=sfn_session)
+        assert isinstance(caught.value, MaxStepsReached)
+        assert caught.value.path.names == ["Pick", "Tick", "Pick", "Tick"]
+        assert caught.value.path.last.next_state == "Pick"
 
     def test_tester_binds_the_session(self, sfn_session, plugin):
         """StateTester (the iatk_states fixture's object) runs both calls on its session."""
