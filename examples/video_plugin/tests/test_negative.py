@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import iatk
 
 SLA = 20  # seconds: the plugin must report within this
@@ -25,5 +27,14 @@ def test_broken_plugin_is_caught(plugin_stack, iatk_listener, start_workflow):
     )
     this_run = start_workflow({"eventHook": "postValidate", "pluginTitle": "BrokenPlugin"})
 
-    failed = listener.expect_event(this_run & iatk.match(detail_type="plugin-failed"), within=SLA)
+    # The window is the SLA, but the wait fails as soon as the plugin-failed event arrives.
+    with pytest.raises(iatk.UnexpectedEvent) as err:
+        listener.expect_no_event(this_run & iatk.match(detail_type="plugin-failed"), during=SLA)
+
+    [failed] = err.value.events
     assert failed.source == "video.plugin.BrokenPlugin"
+    assert failed.detail_type == "plugin-failed"
+    shown = str(err.value)
+    assert f"id={failed.id}" in shown
+    assert "detail-type='plugin-failed'" in shown
+    assert failed.detail["correlationId"] in shown  # the detail is shown in full: which run failed
