@@ -108,6 +108,12 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("keep", parse_bool, False, "keep harness resources after tests and print their ARNs", flag=True),
     SettingSpec("sweep", parse_bool, False, "remove expired harness resources at session start", flag=True),
     SettingSpec("buffer", _parse_positive_int, 1000, "events kept per listener (oldest dropped first)"),
+    SettingSpec(
+        "schema_dir",
+        _parse_str,
+        None,
+        "folder standing in for the Schema Registry on moto: <dir>/<registry>/<schema>.json (or .yaml)",
+    ),
 )
 SPEC_BY_NAME: dict[str, SettingSpec] = {spec.name: spec for spec in SPECS}
 
@@ -127,6 +133,8 @@ class Settings:
     keep: bool = False
     sweep: bool = False
     buffer: int = 1000
+    #: Schema files standing in for the Schema Registry on the embedded backend (relative: to the cwd).
+    schema_dir: str | None = None
     #: Where each value came from (``argument``, ``option``, ``ini``, ``env`` or ``default``).
     sources: Mapping[str, str] | None = None
 

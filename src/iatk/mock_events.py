@@ -37,6 +37,11 @@ in the schema leave the other values as they were. With ``seed=None`` the values
 seed 0 except that date/time formats are *now* and uuids (and the envelope ``id``) are fresh, so
 two events never share an id.
 
+Offline: the embedded moto backend has no Schema Registry. Set ``schema_dir``
+(``--iatk-schema-dir``) and ``registry=`` + ``schema=`` read ``<dir>/<registry>/<schema>.json``
+(or ``.yaml``, ``.yml``; ``<dir>/<registry>/<schema>/<version>.json`` for one version) instead, so
+code written against the registry runs unchanged offline (see :func:`load_schema`).
+
 Unsupported (raise ``SchemaError`` naming the JSON pointer): ``not``, ``if``/``then``/``else``,
 schema-form ``dependencies``, ``$dynamicRef`` / ``$recursiveRef``, ``$ref`` to another document or
 to an anchor, and patterns using lookaround, backreferences or inline flags. A node with an
@@ -62,7 +67,7 @@ import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from fractions import Fraction
 from pathlib import Path
@@ -71,6 +76,7 @@ from urllib.parse import unquote
 
 import yaml
 
+from ._config import current_settings
 from .exceptions import ConfigError, SchemaError
 
 if TYPE_CHECKING:
@@ -281,6 +287,7 @@ def clear_schema_cache() -> None:
     """Forget every registry schema read so far (they are cached per session for the process)."""
     with _cache_lock:
         _registry_cache.clear()
+        _dir_cache.clear()
 
 
 def load_schema(
@@ -297,6 +304,14 @@ def load_schema(
     Registry schemas are cached per session for the life of the process (``clear_schema_cache()``
     forgets them); files and text are read on each call.
 
+    On the embedded moto backend, which has no Schema Registry, registry schemas come from the
+    ``schema_dir`` setting's folder (``--iatk-schema-dir``, ini ``iatk_schema_dir``, env
+    ``IATK_SCHEMA_DIR``; a relative path is read from the current directory):
+    ``<dir>/<registry>/<schema>.json`` (or ``.yaml`` / ``.yml``) serves every version, and
+    ``<dir>/<registry>/<schema>/<version>.json`` one version (with no version asked, the highest
+    one, when there is no unversioned file). They are cached like registry schemas. On AWS the
+    setting is not used: the registry is read.
+
     Args:
         registry: Schema Registry name (``"discovered-schemas"``, ``"aws.events"``...).
         schema: The schema name in ``registry``; or an :class:`EventSchema` already loaded.
@@ -310,9 +325,10 @@ def load_schema(
 
     Raises:
         ConfigError: No source, more than one, or a registry without a schema name (or the reverse);
-            a registry schema asked for on the embedded moto backend, which has no Schema Registry.
+            a registry schema asked for on the embedded moto backend with no ``schema_dir`` set (or
+            one that is not a folder).
         SchemaError: The registry, schema, version or file does not exist (the message lists what
-            does), or the document cannot be parsed.
+            does, in the registry or in the schema dir), or the document cannot be parsed.
         AwsError: Another AWS failure (permissions, throttling).
 
     IAM permissions: ``schemas:DescribeSchema``; to explain a not-found error also
@@ -371,11 +387,16 @@ def _registry_schema(registry: str, name: str, version: str | None, session: bot
 
     ctx = aws(session)
     if ctx.embedded:
+        folder = current_settings().schema_dir
+        if folder:
+            return _schema_dir_schema(ctx.session, Path(folder), registry, name, version)
         raise ConfigError(
             f"the embedded moto backend has no Schema Registry (moto lacks the schemas service), so "
             f"registry={registry!r} schema={name!r} cannot be read. Save the schema to a file (`aws schemas "
             f"describe-schema --registry-name {registry} --schema-name {name} --query Content --output text "
-            f"> {name}.json`) and pass schema_file="
+            f"> schemas/{registry}/{name}.json`) and either point --iatk-schema-dir (ini iatk_schema_dir, env "
+            "IATK_SCHEMA_DIR) at the schemas/ folder, which then stands in for the registry, or pass "
+            "schema_file= with the file"
         )
     key = (registry, name, version)
     with _cache_lock:
@@ -398,6 +419,100 @@ def _registry_schema(registry: str, name: str, version: str | None, session: bot
         per_session = _registry_cache.setdefault(ctx.session, {})
         per_session[key] = loaded
         per_session[(registry, name, loaded.version)] = loaded
+    return loaded
+
+
+_SCHEMA_SUFFIXES = (".json", ".yaml", ".yml")
+_dir_cache: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, str, str | None], EventSchema]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _schema_files(folder: Path) -> dict[str, Path]:
+    """The schema files directly in ``folder``, by name without the suffix (.json before .yaml, .yml)."""
+    found: dict[str, Path] = {}
+    for suffix in _SCHEMA_SUFFIXES:
+        for path in sorted(folder.iterdir()):
+            if path.suffix.lower() == suffix and path.is_file():
+                found.setdefault(path.stem, path)
+    return found
+
+
+def _version_order(version: str) -> tuple[int, str]:
+    return (len(version), version)  # numeric versions ("2" < "10") without failing on others
+
+
+def _schema_dir_schema(session: Any, folder: Path, registry: str, name: str, version: str | None) -> EventSchema:
+    """A registry schema read from the schema dir (the embedded backend's stand-in for the registry).
+
+    Layout: ``<dir>/<registry>/<schema>.json`` (or ``.yaml`` / ``.yml``) serves every version;
+    ``<dir>/<registry>/<schema>/<version>.json`` serves one version, and with no version asked the
+    highest one is read when there is no unversioned file. Read once per session, as registry
+    schemas are.
+    """
+    asked = f"schema {name!r}" + (f" version {version!r}" if version else "") + f" in registry {registry!r}"
+    for what, part in (("registry", registry), ("schema", name), ("version", version)):
+        if part is not None and (part in {".", ".."} or "/" in part or "\\" in part or "\0" in part):
+            raise SchemaError(f"{what} name {part!r} cannot name a file in the schema dir ({asked})")
+    root = folder.resolve()
+    key = (str(root), registry, name, version)
+    with _cache_lock:
+        found = _dir_cache.get(session, {}).get(key)
+    if found is not None:
+        return found
+    where = (
+        f"schema dir {str(folder)!r} (the embedded backend's stand-in for the Schema Registry, set by "
+        "--iatk-schema-dir, ini iatk_schema_dir or IATK_SCHEMA_DIR"
+        + (f"; relative to {os.getcwd()!r})" if not folder.is_absolute() else ")")
+    )
+    if not root.is_dir():
+        raise ConfigError(f"{where} is not a folder, so {asked} cannot be read")
+    registry_dir = root / registry
+    if not registry_dir.is_dir():
+        registries = [p.name for p in root.iterdir() if p.is_dir()]
+        raise SchemaError(
+            f"{asked} not found: no folder {registry!r} in the {where}; registries (folders): "
+            f"{_listing(_closest_first(registry, registries))}",
+            code="NotFoundException",
+        )
+    flat = _schema_files(registry_dir).get(name)
+    versions_dir = registry_dir / name
+    versions = _schema_files(versions_dir) if versions_dir.is_dir() else {}
+    chosen: str | None = None
+    path: Path | None
+    if version is not None and version in versions:
+        path, chosen = versions[version], version
+    elif flat is not None:
+        path = flat
+    elif version is None and versions:
+        chosen = max(versions, key=_version_order)
+        path = versions[chosen]
+    else:
+        path = None
+    if path is None:
+        if versions:
+            listed = _listing(sorted(versions, key=_version_order))
+            raise SchemaError(
+                f"{asked} not found in the {where}; versions (files in {str(versions_dir)!r}): {listed}. "
+                "Pass one of them, or version=None for the highest",
+                code="NotFoundException",
+            )
+        schemas = set(_schema_files(registry_dir)) | {p.name for p in registry_dir.iterdir() if p.is_dir()}
+        raise SchemaError(
+            f"{asked} not found in the {where}: no file {name}.json, .yaml or .yml in {str(registry_dir)!r}; "
+            f"schemas there: {_listing(_closest_first(name, schemas))}",
+            code="NotFoundException",
+        )
+    loaded = EventSchema.from_file(path)
+    loaded = replace(
+        loaded,
+        origin=f"registry {registry!r} schema {name!r} version {chosen!r} (file {str(path)!r} in the schema dir)",
+        registry=registry,
+        name=name,
+        version=chosen,
+    )
+    with _cache_lock:
+        _dir_cache.setdefault(session, {})[key] = loaded
     return loaded
 
 
@@ -1449,7 +1564,8 @@ def mock_event(
     :data:`DEFAULT_ACCOUNT`, ``region`` the session's, ``version`` ``"0"`` and ``resources`` ``[]``.
 
     Args:
-        registry: Schema Registry name.
+        registry: Schema Registry name (on the embedded backend: a folder of the ``schema_dir``
+            setting, see :func:`load_schema`).
         schema: Schema name in ``registry``, or an :class:`EventSchema` from :func:`load_schema`.
         version: Schema version (None: the latest).
         schema_file: A JSON or YAML schema file.
