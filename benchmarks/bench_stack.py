@@ -66,7 +66,10 @@ def main() -> int:
     for name, (med, p90), (bmed, _) in rows:
         print(f"| {name} | {med:.2f} | {p90:.2f} | {bmed:.2f} | {med / bmed:.2f} |")
     print("\nbare boto3: describe_stacks for outputs; describe_stack_resource for a physical id.")
-    print("A new Stack pays DescribeStacks (+ ListStackResources for ids); a kept Stack pays nothing.")
+    print(
+        "A new Stack pays DescribeStacks for outputs, and DescribeStacks + ListStackResources for a physical id\n"
+        "(the stack status is checked first: DescribeStackResource alone cannot tell it); a kept Stack pays nothing."
+    )
     return 0
 
 

@@ -19,9 +19,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from ._aws import AwsContext, aws, calling, error_code, wrap
+from ._aws import AwsContext, aws, calling, error_code, error_message, wrap
 from ._config import current_settings
-from ._tags import as_tag_list, current_run_id, deploy_tags
+from ._tags import TAG_RUN_ID, as_tag_list, current_run_id, deploy_tags
 from ._templates import load_template, nested_local_templates
 from .exceptions import (
     ConfigError,
@@ -101,7 +101,6 @@ class Stack:
         self._resources: tuple[StackResource, ...] | None = None
         self._nested: dict[str, Stack] = {}
         self._template: dict[str, Any] | None = None
-        self._single_used = False
 
     def __repr__(self) -> str:
         return f"Stack({self._ref!r})"
@@ -180,8 +179,7 @@ class Stack:
             self._resources = None
             self._nested.clear()
             self._template = None
-            self._single_used = False
-        return self
+            return self
 
     # -- outputs -------------------------------------------------------------------------------
     @property
@@ -239,27 +237,6 @@ class Stack:
             f"Its logical ids, closest first: {', '.join(ranked) or '(none)'}."
         )
 
-    def _single_resource(self, logical_id: str) -> StackResource | None:
-        """One DescribeStackResource for the first look-up of a fresh Stack (one call, not a walk).
-
-        Later look-ups walk the stack once and are served from the cache. Any error (an unknown
-        id, moto's HTTP 500 for one) falls back to the walk, which explains what exists.
-        """
-        with self._lock:
-            fresh = self._resources is None and not self._single_used and "/" not in logical_id
-            self._single_used = True
-        if not fresh:
-            return None
-        try:
-            detail = self._aws.cloudformation.describe_stack_resource(StackName=self._ref, LogicalResourceId=logical_id)
-        except Exception:
-            return None
-        item = detail.get("StackResourceDetail", {})
-        status = str(item.get("ResourceStatus", ""))
-        if status.endswith(("_IN_PROGRESS", "_FAILED")) or status.startswith("DELETE"):
-            return None  # let the full path report the stack's state
-        return StackResource.from_api(item, str(item.get("StackName", self._ref)))
-
     def nested(self, logical_id: str) -> Stack:
         """The nested stack created by resource ``logical_id`` (an ``AWS::CloudFormation::Stack``)."""
         with self._lock:
@@ -282,7 +259,12 @@ class Stack:
         ``"Child/Queue"`` follows the nested stack ``Child``. Raises :class:`ResourceNotInStack`
         with the logical ids that exist, closest first.
         """
-        resource = self._single_resource(logical_id) or self.resource(logical_id)
+        # Two calls for a fresh Stack: DescribeStacks (status, cached) and the ListStackResources walk
+        # (cached for every later look-up). A single DescribeStackResource cannot stand in for both:
+        # its StackResourceDetail has the resource's status but not the stack's, and a resource is
+        # already CREATE_COMPLETE while its stack is CREATE_IN_PROGRESS, so it would hide a stack that
+        # is not ready. resource() goes through .resources, which checks the stack status first.
+        resource = self.resource(logical_id)
         if resource.physical_id:
             return resource.physical_id
         fallback = self._name_from_template(resource)
@@ -370,6 +352,32 @@ def _wait_for_stack(ctx: AwsContext, stack_id: str, *, timeout: float, goal: str
             )
         time.sleep(delay)
         delay = min(delay * 2, 5.0)
+
+
+def _remove_half_made(ctx: AwsContext, name: str, err: BaseException) -> str:
+    """Best effort: delete the stack a failed CreateStack left behind; a note for the error message.
+
+    moto answers some templates with an HTTP 500 after it has registered the stack, which then stays
+    CREATE_IN_PROGRESS forever. Only a stack tagged with this run's id is touched, and never after
+    AlreadyExistsException (the stack there is someone else's).
+    """
+    if error_code(err) == "AlreadyExistsException":
+        return ""
+    try:
+        found = ctx.cloudformation.describe_stacks(StackName=name)["Stacks"]
+    except Exception:  # no stack was made (the usual case), or it cannot be read
+        return ""
+    removed = ""
+    for stack in found:
+        tags = {t["Key"]: t["Value"] for t in stack.get("Tags") or []}
+        if tags.get(TAG_RUN_ID) != current_run_id() or stack.get("StackStatus") == "DELETE_COMPLETE":
+            continue
+        try:
+            ctx.cloudformation.delete_stack(StackName=stack["StackId"])
+        except Exception:
+            return f" (the half-made stack {stack['StackId']} could not be deleted: delete it yourself)"
+        removed = f" (the half-made stack {stack['StackId']} was deleted)"
+    return removed
 
 
 def _failure_events(ctx: AwsContext, stack_id: str) -> list[dict[str, Any]]:
@@ -476,7 +484,9 @@ def deploy_stack(
     try:
         stack_id = ctx.cloudformation.create_stack(**request)["StackId"]
     except Exception as err:
-        raise wrap(err, f"cannot create stack {name!r}.{hint}", DeployError) from err
+        removed = _remove_half_made(ctx, name, err)
+        message = f"cannot create stack {name!r}: {error_message(err)}{removed}.{hint}"
+        raise DeployError(message, code=error_code(err)) from err
     description = _wait_for_stack(ctx, stack_id, timeout=timeout, goal="CREATE")
     if description.get("StackStatus") != "CREATE_COMPLETE":
         events = _failure_events(ctx, stack_id)

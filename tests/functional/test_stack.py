@@ -6,7 +6,7 @@ import json
 import time
 
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 import iatk
 from iatk._aws import aws
@@ -146,7 +146,7 @@ def test_stack_not_ready_is_reported(status):
 
 
 def test_deploy_failure_raises_with_the_aws_error(moto_session):
-    """A template moto cannot create (Rule.EventBusName: !Ref Bus) raises DeployError, cause kept."""
+    """A template moto cannot create (Rule.EventBusName: !Ref Bus) raises DeployError, cause kept, and the half-made stack is removed."""
     template = {
         "Resources": {
             "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "bad-bus"}},
@@ -156,9 +156,27 @@ def test_deploy_failure_raises_with_the_aws_error(moto_session):
             },
         }
     }
-    with pytest.raises(DeployError, match="cannot create stack 'bad'") as info:
-        iatk.deploy_stack(json.dumps(template), "bad", session=moto_session)
+    with pytest.raises(DeployError, match="cannot create stack 'half-made'") as info:
+        iatk.deploy_stack(json.dumps(template), "half-made", session=moto_session)
     assert info.value.__cause__ is not None
+    assert "the half-made stack arn:aws:cloudformation:" in str(info.value)
+    assert "was deleted" in str(info.value)
+    # moto answered HTTP 500 after registering the stack; nothing of it is left CREATE_IN_PROGRESS
+    summaries = aws(moto_session).cloudformation.list_stacks()["StackSummaries"]
+    assert {s["StackStatus"] for s in summaries if s["StackName"] == "half-made"} <= {"DELETE_COMPLETE"}
+    with pytest.raises(StackNotFound):
+        iatk.Stack("half-made", session=moto_session).status  # noqa: B018
+
+
+def test_deploy_over_an_existing_stack_leaves_it_alone(moto_session, app):
+    """A create refused because the name is taken raises DeployError and never deletes the stack that is there."""
+    with pytest.raises(DeployError, match="cannot create stack 'stack-tests'") as info:
+        iatk.deploy_stack(
+            json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}), "stack-tests", session=moto_session
+        )
+    assert info.value.code == "AlreadyExistsException"
+    assert "half-made" not in str(info.value)
+    assert iatk.Stack("stack-tests", session=moto_session).status == "CREATE_COMPLETE"
 
 
 def test_deploy_rejects_unknown_parameters(moto_session, data_dir):
@@ -190,3 +208,154 @@ def test_deployed_state_machine_executes(moto_session, app):
         assert time.monotonic() < deadline, "execution still RUNNING 5 s after its event arrived"
         time.sleep(0.05)
     assert status == "SUCCEEDED"
+
+
+def _stubbed_session():
+    """A plain boto3 Session with dummy keys; its iatk CloudFormation client is stubbed by the test."""
+    import boto3
+
+    return boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")
+
+
+def _described(status, name="s"):
+    """A DescribeStacks response in AWS's shape for one stack in ``status``."""
+    return {
+        "Stacks": [
+            {
+                "StackName": name,
+                "StackId": f"arn:aws:cloudformation:us-east-1:111122223333:stack/{name}/1",
+                "CreationTime": "2026-01-01T00:00:00Z",
+                "StackStatus": status,
+            }
+        ]
+    }
+
+
+def _answer(client, responses):
+    """Answer the client's calls at the AWS boundary by operation name (any order, any count), like
+    Stubber does through botocore's before-call event; returns the operations called."""
+    from botocore.awsrequest import AWSResponse
+
+    called = []
+
+    def respond(model, **_):
+        called.append(model.name)
+        if model.name not in responses:
+            raise AssertionError(f"unexpected AWS call {model.name}")
+        return AWSResponse(None, 200, {}, None), responses[model.name]
+
+    client.meta.events.register_first("before-call.*.*", respond)
+    return called
+
+
+@pytest.mark.parametrize(
+    ("stack_status", "resource_status"),
+    [
+        ("CREATE_IN_PROGRESS", "CREATE_COMPLETE"),
+        ("UPDATE_IN_PROGRESS", "UPDATE_COMPLETE"),
+        ("ROLLBACK_COMPLETE", "DELETE_SKIPPED"),
+    ],
+)
+def test_first_physical_id_on_a_fresh_stack_checks_the_stack_status(stack_status, resource_status):
+    """physical_id on a new Stack raises StackNotReady for a stack not ready, even when the resource itself is complete."""
+    session = _stubbed_session()
+    arn = "arn:aws:cloudformation:us-east-1:111122223333:stack/s/1"
+    queue = {
+        "StackName": "s",
+        "StackId": arn,
+        "LogicalResourceId": "Queue",
+        "PhysicalResourceId": "https://sqs.us-east-1.amazonaws.com/111122223333/q",
+        "ResourceType": "AWS::SQS::Queue",
+        "LastUpdatedTimestamp": "2026-01-01T00:00:01Z",
+        "ResourceStatus": resource_status,
+    }
+    called = _answer(
+        aws(session).cloudformation,
+        {
+            "DescribeStacks": _described(stack_status),
+            "DescribeStackResource": {"StackResourceDetail": queue},
+            "DescribeStackResources": {"StackResources": [{**queue, "Timestamp": "2026-01-01T00:00:01Z"}]},
+            "ListStackResources": {"StackResourceSummaries": [queue]},
+        },
+    )
+    with pytest.raises(StackNotReady, match=f"stack 's' is {stack_status}"):
+        iatk.Stack("s", session=session).physical_id("Queue")
+    assert "DescribeStacks" in called
+
+
+def test_deploy_failure_raises_with_the_stacks_failure_events():
+    """A create that ends ROLLBACK_COMPLETE raises DeployError naming each failed resource, with .events, and deletes the stack."""
+    session = _stubbed_session()
+    arn = "arn:aws:cloudformation:us-east-1:111122223333:stack/orders/1"
+    failed = {
+        "StackId": arn,
+        "EventId": "e2",
+        "StackName": "orders",
+        "LogicalResourceId": "Inbox",
+        "ResourceType": "AWS::SQS::Queue",
+        "Timestamp": "2026-01-01T00:00:02Z",
+        "ResourceStatus": "CREATE_FAILED",
+        "ResourceStatusReason": "Resource handler returned message: access denied",
+    }
+    rolled_back = {
+        "StackId": arn,
+        "EventId": "e3",
+        "StackName": "orders",
+        "LogicalResourceId": "orders",
+        "ResourceType": "AWS::CloudFormation::Stack",
+        "Timestamp": "2026-01-01T00:00:03Z",
+        "ResourceStatus": "ROLLBACK_COMPLETE",
+    }
+    with Stubber(aws(session).cloudformation) as stub:
+        stub.add_response(
+            "create_stack",
+            {"StackId": arn},
+            {
+                "StackName": "orders",
+                "TemplateBody": ANY,
+                "Parameters": [],
+                "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+                "Tags": ANY,
+                "OnFailure": "DO_NOTHING",
+            },
+        )
+        stub.add_response("describe_stacks", _described("CREATE_IN_PROGRESS", "orders"), {"StackName": arn})
+        stub.add_response("describe_stacks", _described("ROLLBACK_COMPLETE", "orders"), {"StackName": arn})
+        stub.add_response("describe_stack_events", {"StackEvents": [rolled_back, failed]}, {"StackName": arn})
+        stub.add_response("delete_stack", {}, {"StackName": arn})
+        template = json.dumps({"Resources": {"Inbox": {"Type": "AWS::SQS::Queue"}}})
+        with pytest.raises(DeployError) as info:
+            iatk.deploy_stack(template, "orders", session=session)
+        stub.assert_no_pending_responses()
+    message = str(info.value)
+    assert "stack 'orders' ended ROLLBACK_COMPLETE" in message
+    assert "Inbox (AWS::SQS::Queue): Resource handler returned message: access denied" in message
+    assert [e["EventId"] for e in info.value.events] == ["e2"]
+
+
+def test_unknown_stack_with_no_close_name_lists_the_stacks_there():
+    """StackNotFound without a close match lists the stacks that exist (deleted ones left out)."""
+    session = _stubbed_session()
+    summaries = [
+        {"StackName": name, "StackStatus": status, "CreationTime": "2026-01-01T00:00:00Z"}
+        for name, status in [
+            ("payments", "CREATE_COMPLETE"),
+            ("gone", "DELETE_COMPLETE"),
+            ("inventory", "UPDATE_COMPLETE"),
+        ]
+    ]
+    with Stubber(aws(session).cloudformation) as stub:
+        stub.add_client_error(
+            "describe_stacks",
+            "ValidationError",
+            "Stack with id zzzz does not exist",
+            400,
+            expected_params={"StackName": "zzzz"},
+        )
+        stub.add_response("list_stacks", {"StackSummaries": summaries}, {})
+        with pytest.raises(StackNotFound) as info:
+            iatk.Stack("zzzz", session=session).outputs  # noqa: B018
+    message = str(info.value)
+    assert "stack 'zzzz' not found in region us-east-1; stacks here: inventory, payments." in message
+    assert "did you mean" not in message
+    assert "gone" not in message
