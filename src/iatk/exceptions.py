@@ -53,7 +53,8 @@ __all__ = [
     "WaitTimeout",
 ]
 
-README_URL = "https://github.com/iatk/iatk/blob/main/README.md#"
+#: Where the help for each error's feature lives: a section heading of the project's README.md.
+README = "README.md"
 
 
 class IatkError(Exception):
@@ -64,12 +65,12 @@ class IatkError(Exception):
         code: The AWS error code when the error wraps an AWS call (e.g. ``ValidationError``).
     """
 
-    #: README anchor that explains this error's feature; appended to the message when set.
-    help_anchor: str | None = None
+    #: The README section (its heading) that explains this error's feature; named in the message.
+    help_section: str | None = None
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
-        if self.help_anchor:
-            message = f"{message}\n(see {README_URL}{self.help_anchor})"
+        if self.help_section:
+            message = f"{message}\n(see {README}, section '{self.help_section}')"
         super().__init__(message)
         self.message = message
         self.code = code
@@ -81,7 +82,7 @@ class IatkError(Exception):
 class ConfigError(IatkError, ValueError):
     """A setting or argument is invalid. Raised before any AWS call."""
 
-    help_anchor = "configuration"
+    help_section = "Configuration"
 
 
 class AwsError(IatkError):
@@ -95,7 +96,7 @@ class AwsError(IatkError):
 class StackError(IatkError):
     """Base of the CloudFormation stack errors."""
 
-    help_anchor = "stacks"
+    help_section = "Stacks"
 
 
 class StackNotFound(StackError, LookupError):
@@ -125,19 +126,19 @@ class DeployError(StackError):
 class PatternError(IatkError, ValueError):
     """An EventBridge event pattern or a matcher is not valid."""
 
-    help_anchor = "matchers"
+    help_section = "Matchers"
 
 
 class ListenerError(IatkError):
     """A listener could not be created or closed; what was created has been removed."""
 
-    help_anchor = "listening-to-a-bus"
+    help_section = "Listening to a bus"
 
 
 class PutEventsError(IatkError):
     """PutEvents rejected entries. ``.failed`` lists ``(index, entry, error_code, message)``."""
 
-    help_anchor = "putting-events"
+    help_section = "Putting events"
 
     def __init__(self, message: str, *, failed: Sequence[tuple[int, Any, str, str]] = ()) -> None:
         super().__init__(message, code=failed[0][2] if failed else None)
@@ -155,7 +156,7 @@ class WaitTimeout(IatkError, TimeoutError):
         last: The last observation (events received, the last trace tree...).
     """
 
-    help_anchor = "waiting-and-slas"
+    help_section = "Waiting and SLAs"
 
     def __init__(
         self,
@@ -184,7 +185,7 @@ class UnexpectedEvent(IatkError, AssertionError):
         elapsed: Seconds into the window when it was seen.
     """
 
-    help_anchor = "waiting-and-slas"
+    help_section = "Waiting and SLAs"
 
     def __init__(self, message: str, *, description: str, events: Sequence[Any], elapsed: float) -> None:
         super().__init__(message)
@@ -196,7 +197,7 @@ class UnexpectedEvent(IatkError, AssertionError):
 class TraceError(IatkError):
     """An X-Ray trace could not be read."""
 
-    help_anchor = "x-ray-traces"
+    help_section = "X-Ray traces"
 
 
 class TraceIncomplete(TraceError):
@@ -206,13 +207,13 @@ class TraceIncomplete(TraceError):
 class SchemaError(IatkError):
     """A schema could not be found, read or turned into an event."""
 
-    help_anchor = "mock-events"
+    help_section = "Mock events"
 
 
 class StateTestError(IatkError):
     """A Step Functions state test could not run (unknown state, unreadable definition...)."""
 
-    help_anchor = "testing-step-functions-states"
+    help_section = "Testing Step Functions states"
 
 
 class CleanupError(IatkError):
@@ -221,7 +222,7 @@ class CleanupError(IatkError):
     ``.failures`` lists ``(arn, error)`` pairs; everything else was still attempted.
     """
 
-    help_anchor = "cleaning-up"
+    help_section = "Cleaning up"
 
     def __init__(self, message: str, *, failures: Sequence[tuple[str, BaseException]] = (), report: Any = None) -> None:
         super().__init__(message)
