@@ -1,19 +1,29 @@
 """The ``iatk`` command line: a thin adapter over the core.
 
-Exit codes: 0 ok, 1 failure (an iatk error, a failed deletion, a timeout), 2 usage.
+Exit codes: 0 ok, 1 failure (an iatk error, a failed deletion, a timeout), 2 usage (bad arguments or
+settings: argparse's errors and every :class:`~iatk.exceptions.ConfigError`). Errors print the typed
+error's message, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
-from .exceptions import IatkError
+from .exceptions import ConfigError, IatkError
+
+if TYPE_CHECKING:
+    import boto3
 
 Handler = Callable[[argparse.Namespace], int]
+
+#: The Namespace attribute that carries a session given to :func:`main` (used instead of the options).
+_INJECTED = "_iatk_session"
 
 
 def _aws_options(parser: argparse.ArgumentParser, *, multi_region: bool = False) -> None:
@@ -25,22 +35,53 @@ def _aws_options(parser: argparse.ArgumentParser, *, multi_region: bool = False)
         group.add_argument("--region", help="AWS region (default: the boto3 chain)")
     group.add_argument("--profile", help="AWS shared-config profile")
     group.add_argument("--endpoint-url", help="send AWS calls to this endpoint (e.g. a moto server or LocalStack)")
+    group.add_argument(
+        "--backend",
+        choices=("aws", "moto"),
+        help="aws (default, or IATK_BACKEND): the AWS APIs, at --endpoint-url when given. moto: the moto server "
+        "already running at --endpoint-url, used as iatk's embedded backend is (dummy credentials, no retries, "
+        "Step Functions states run on moto's interpreter since moto has no TestState)",
+    )
 
 
 def _session(args: argparse.Namespace, region: str | None = None) -> Any:
-    """A boto3 Session built from the command's AWS options (explicit > IATK_* / AWS_* env)."""
-    from ._aws import session_from_settings
+    """The command's boto3 Session: the one given to :func:`main`, else one built from its AWS options.
+
+    Options win over ``IATK_*`` env vars (then boto3's own ``AWS_*`` chain). ``--backend moto`` gives
+    an embedded-backend session for the server at ``--endpoint-url``: a one-shot command does not
+    start a server of its own, since a new server would hold none of the resources it asks about.
+    """
+    injected = getattr(args, _INJECTED, None)
+    if injected is not None:
+        return injected
+    from ._aws import embedded_boto_session, session_from_settings
     from ._config import resolve_settings
 
     chosen = region if region is not None else args.region
     if isinstance(chosen, list):
         chosen = chosen[0] if chosen else None
-    explicit = {"region": chosen, "profile": args.profile, "endpoint_url": args.endpoint_url, "backend": "aws"}
-    return session_from_settings(resolve_settings(explicit={k: v for k, v in explicit.items() if v is not None}))
+    explicit = {"region": chosen, "profile": args.profile, "endpoint_url": args.endpoint_url, "backend": args.backend}
+    settings = resolve_settings(explicit={k: v for k, v in explicit.items() if v is not None})
+    if settings.backend == "moto":
+        if not settings.endpoint_url:
+            raise ConfigError(
+                "--backend moto works with a moto server that is already running: give its URL with "
+                "--endpoint-url (or IATK_ENDPOINT_URL), e.g. http://127.0.0.1:5000 for `moto_server`, or the "
+                "url of an iatk.EmbeddedBackend. iatk does not start one for a single command: it would be empty"
+            )
+        return embedded_boto_session(settings.endpoint_url, settings.region)
+    return session_from_settings(settings)
+
+
+def _json_default(value: Any) -> Any:
+    """JSON for what json cannot encode: datetimes as RFC 3339 (``isoformat``), the rest as text."""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return str(value)
 
 
 def _print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, default=str))
+    print(json.dumps(value, indent=2, default=_json_default))
 
 
 def _print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -117,7 +158,6 @@ def _add_harness_filters(parser: argparse.ArgumentParser) -> None:
 def _harness_filters(args: argparse.Namespace) -> dict[str, Any]:
     """The filter arguments of find_harness_resources / cleanup, checked (ConfigError when invalid)."""
     from ._config import parse_duration
-    from .exceptions import ConfigError
 
     tags: dict[str, str | None] = {}
     for item in args.tag:
@@ -171,7 +211,6 @@ def _add_list(subparsers: Any) -> None:
 
 
 def _run_list(args: argparse.Namespace) -> int:
-    from .exceptions import ConfigError
 
     try:
         filters = _harness_filters(args)
@@ -238,7 +277,6 @@ def _confirm(count: int, where: str) -> bool:
 
 def _run_cleanup(args: argparse.Namespace) -> int:
     from .cleanup import CleanupReport, delete_harness_resources
-    from .exceptions import ConfigError
 
     try:
         filters = _harness_filters(args)
@@ -323,9 +361,28 @@ def _add_mock_event(subparsers: Any) -> None:
     parser.set_defaults(handler=_run_mock_event)
 
 
+def _seeded_envelope_fields(seed: int) -> tuple[str, datetime]:
+    """An envelope id and time that depend only on the seed (an event made with --seed is reproducible)."""
+    import random
+    import uuid
+    from datetime import timedelta
+
+    from .mock_events import _SEEDED_EPOCH
+
+    rng = random.Random(f"iatk mock-event envelope {seed}")  # a str seed hashes the same in every process
+    event_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    return event_id, _SEEDED_EPOCH + timedelta(seconds=rng.randrange(366 * 86400))
+
+
 def _run_mock_event(args: argparse.Namespace) -> int:
-    from .exceptions import ConfigError
-    from .mock_events import _deep_merge, eventbridge_envelope, load_schema, mock_event, to_put_events_entry
+    from .mock_events import (
+        _deep_merge,
+        _is_envelope,
+        eventbridge_envelope,
+        load_schema,
+        mock_event,
+        to_put_events_entry,
+    )
 
     overrides: dict[str, Any] = {}
     for text in args.override:
@@ -356,7 +413,12 @@ def _run_mock_event(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     if args.envelope or args.put_events_entry:
-        event = eventbridge_envelope(event, args.source, args.detail_type, schema=schema, session=session)
+        seeded: dict[str, Any] = {}
+        if args.seed is not None:
+            own = event if _is_envelope(event) else {}  # an AWSEvent's own (seeded) id and time stay
+            event_id, moment = _seeded_envelope_fields(args.seed)
+            seeded = {"event_id": None if own.get("id") else event_id, "time": None if own.get("time") else moment}
+        event = eventbridge_envelope(event, args.source, args.detail_type, schema=schema, session=session, **seeded)
     _print_json(to_put_events_entry(event, bus=args.put_events_entry) if args.put_events_entry else event)
     return 0
 
@@ -371,7 +433,7 @@ def _add_test_state(subparsers: Any) -> None:
     )
     parser.add_argument("--state-machine", required=True, metavar="ARN", help="state machine ARN (or name)")
     parser.add_argument("--state", required=True, metavar="NAME", help="the state to run")
-    parser.add_argument("--input", metavar="JSON", help="the state's input, as JSON text (default: {})")
+    parser.add_argument("--input", metavar="JSON", default="{}", help="the state's input, as JSON text (default: {})")
     parser.add_argument(
         "--mock",
         metavar="JSON",
@@ -386,7 +448,6 @@ def _add_test_state(subparsers: Any) -> None:
 
 
 def _json_argument(text: str | None, option: str) -> Any:
-    from .exceptions import ConfigError
 
     if text is None:
         return None
@@ -396,29 +457,64 @@ def _json_argument(text: str | None, option: str) -> Any:
         raise ConfigError(f"{option} must be JSON text ({err}); got {text!r}") from err
 
 
+def _check_moto_server(url: str) -> None:
+    """Fail early, and say why, when the moto server cannot run states (the emulation executes them)."""
+    import urllib.request
+
+    from .exceptions import StateTestError
+
+    address = f"{url.rstrip('/')}/moto-api/config"
+    if not address.startswith(("http://", "https://")):
+        raise ConfigError(f"--endpoint-url must be an http(s) URL; got {url!r}")
+    try:
+        with urllib.request.urlopen(address, timeout=10) as response:  # noqa: S310 - http(s) checked above
+            config = json.loads(response.read())
+    except (OSError, ValueError) as err:  # URLError and HTTPError are OSErrors; bad JSON a ValueError
+        raise StateTestError(
+            f"--backend moto: {url} does not answer as a moto server (GET /moto-api/config: {err}). "
+            "Start one (`moto_server -p 5000`) or give the url of a running iatk.EmbeddedBackend"
+        ) from err
+    stepfunctions = config.get("stepfunctions") if isinstance(config, dict) else None
+    if not (isinstance(stepfunctions, dict) and stepfunctions.get("execute_state_machine")):
+        raise StateTestError(
+            f"the moto server at {url} does not execute state machines, and the emulation runs the state in one. "
+            f"""Turn execution on (curl -X POST {url}/moto-api/config -d '{{"stepfunctions": """
+            """{"execute_state_machine": true}}'), then create the state machine (moto hides the ones made """
+            "before), with MOTO_PORT set to the server's port for Tasks that call services. An iatk "
+            "EmbeddedBackend (iatk.embedded_session(), pytest --iatk-backend=moto) has it on"
+        )
+
+
 def _run_test_state(args: argparse.Namespace) -> int:
     from .states import test_state
 
     data = _json_argument(args.input, "--input")
     mock = _json_argument(args.mock, "--mock")
+    if mock is not None and not isinstance(mock, dict):
+        raise ConfigError(f"--mock must be a JSON object like '{{\"result\": {{...}}}}'; got {args.mock!r}")
+    session = _session(args)
+    if getattr(session, "iatk_embedded", False) and getattr(args, _INJECTED, None) is None:
+        _check_moto_server(str(session.iatk_endpoint_url))
     result = test_state(
         args.state_machine,
         args.state,
-        None if args.input is None else json.dumps(data),  # JSON text, so a JSON string stays a string
+        json.dumps(data),  # JSON text, so a JSON string stays a string
         mock=mock,
         inspection_level=args.inspection_level,
-        session=_session(args),
+        session=session,
     )
     if args.json:
         _print_json(
             {
                 "state": result.state,
+                "stateType": result.state_type,
                 "status": result.status,
                 "nextState": result.next_state,
                 "output": result.output,
                 "error": result.error,
                 "cause": result.cause,
                 "inspection": dict(result.inspection.stages()),
+                "offline": result.offline,
             }
         )
     else:
@@ -478,8 +574,29 @@ COMMANDS: list[Callable[[Any], None]] = [
 ]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (0 ok, 1 failure, 2 usage)."""
+def main(argv: Sequence[str] | None = None, *, session: boto3.Session | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 1 failure, 2 usage).
+
+    Args:
+        argv: The arguments (default: ``sys.argv[1:]``).
+        session: A boto3 Session for every AWS call, instead of one built from ``--region``,
+            ``--profile``, ``--endpoint-url`` and ``--backend`` (for tools that embed the CLI, and tests).
+
+    A closed stdout (``iatk ... | head``) ends the command quietly with exit code 1, as Python's
+    docs recommend, instead of a ``BrokenPipeError`` traceback.
+    """
+    try:
+        code = _main(argv, session)
+        sys.stdout.flush()  # here, so a closed pipe is seen now rather than at interpreter exit
+    except BrokenPipeError:
+        _stdout_to_devnull()
+        return 1
+    return code
+
+
+def _main(argv: Sequence[str] | None, session: boto3.Session | None) -> int:
+    from botocore.exceptions import BotoCoreError, ProfileNotFound
+
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -489,14 +606,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return 2
+    if session is not None:
+        setattr(args, _INJECTED, session)
     try:
         return handler(args)
+    except ConfigError as err:
+        print(f"iatk: error: {err}", file=sys.stderr)
+        return 2
     except IatkError as err:
+        print(f"iatk: error: {err}", file=sys.stderr)
+        return 1
+    except ProfileNotFound as err:  # a bad --profile / AWS_PROFILE when the session layer does not wrap it
+        print(f"iatk: error: {err}", file=sys.stderr)
+        return 2
+    except BotoCoreError as err:  # no credentials, no connection...: botocore's message, no traceback
         print(f"iatk: error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("iatk: interrupted", file=sys.stderr)
         return 130
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout's file descriptor at /dev/null, so the interpreter's last flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real descriptor (captured output): nothing left to protect
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover
