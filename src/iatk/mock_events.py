@@ -1131,22 +1131,66 @@ class _Generator:
 
     def string(self, node: Mapping[str, Any], pointer: str, path: str, name: str | None) -> str:
         least = int(node.get("minLength", 0))
-        most = node.get("maxLength")
-        if most is not None and int(most) < least:
+        most = None if node.get("maxLength") is None else int(node["maxLength"])
+        if most is not None and most < least:
             raise self.error(pointer, path, f"minLength {least} is more than maxLength {most}")
-        if "pattern" in node:
-            return self._pattern(node["pattern"], least, None if most is None else int(most), pointer, path)
-        value = self._formatted(node.get("format"), name)
+        fmt, pattern = node.get("format"), node.get("pattern")
+        if fmt in _FORMATS:
+            # A format value that also meets the length and the pattern satisfies every keyword; only
+            # when none does is the pattern (or the plain length rule below) left to win.
+            checker = _pattern_checker(pattern) if isinstance(pattern, str) else None
+            for value in self._format_candidates(fmt, name, least, most, tries=1 if pattern is None else 8):
+                if pattern is None or (checker is not None and checker.search(value)):
+                    return value
+        if pattern is not None:
+            return self._pattern(pattern, least, most, pointer, path)
+        value = self._formatted(fmt, name)
         if len(value) < least:
             value += "".join(self.rng.choice(_SUFFIX_CHARS) for _ in range(least - len(value)))
-        if most is not None and len(value) > int(most):
-            value = value[: int(most)]
+        if most is not None and len(value) > most:
+            value = value[:most]
         return value
 
-    def _formatted(self, fmt: Any, name: str | None) -> str:
+    def _format_candidates(self, fmt: str, name: str | None, least: int, most: int | None, tries: int) -> Iterator[str]:
+        """Values of format ``fmt`` within the length bounds; later tries draw other times, ids, hosts."""
+        for attempt in range(tries):
+            value = self._formatted(fmt, name, fresh=self.fresh and attempt == 0)
+            if least <= len(value) and (most is None or len(value) <= most):
+                yield value
+            else:
+                yield from self._resized(fmt, value, least, most)
+
+    def _resized(self, fmt: str, value: str, least: int, most: int | None) -> Iterator[str]:
+        """``value`` made longer or shorter by its free part (an email's local part, a URI's path...)."""
+        if fmt == "byte":  # base64 comes in blocks of 4 characters for 3 bytes
+            size = max(4, -(-least // 4) * 4)
+            if most is None or size <= most:
+                text = base64.b64decode(value).decode() * (size // 3 + 1)
+                yield base64.b64encode(text[: size // 4 * 3].encode()).decode()
+            return
+        shapes = _RESIZABLE.get(fmt, ())
+        if not shapes:
+            return
+        head, tail = shapes[0]
+        free = value[len(head) : len(value) - len(tail)]
+        cap = 63 if fmt in ("hostname", "idn-hostname") else None  # a DNS label
+        for head, tail in shapes:
+            low = max(1, least - len(head) - len(tail))
+            high = None if most is None else most - len(head) - len(tail)
+            if cap is not None:
+                high = cap if high is None else min(high, cap)
+            if high is not None and high < low:
+                continue
+            text = free if high is None else free[:high].rstrip("-./")
+            while len(text) < low:
+                text += self.rng.choice(_SUFFIX_CHARS)
+            yield f"{head}{text}{tail}"
+
+    def _formatted(self, fmt: Any, name: str | None, *, fresh: bool | None = None) -> str:
         rng = self.rng
         moment = _SEEDED_EPOCH + timedelta(seconds=rng.randrange(366 * 86400))
-        if self.fresh:
+        fresh = self.fresh if fresh is None else fresh
+        if fresh:
             moment = self.now
         word = re.sub(r"[^A-Za-z0-9]+", "-", name or "").strip("-") or "string"
         suffix = "".join(rng.choice(_SUFFIX_CHARS) for _ in range(4))
@@ -1158,7 +1202,7 @@ class _Generator:
             return moment.strftime("%H:%M:%SZ")
         if fmt == "uuid":
             bits = rng.getrandbits(128)
-            return str(uuid.uuid4() if self.fresh else uuid.UUID(int=bits, version=4))
+            return str(uuid.uuid4() if fresh else uuid.UUID(int=bits, version=4))
         if fmt in ("email", "idn-email"):
             return f"{word.lower()}.{suffix}@example.com"
         if fmt in ("uri", "url", "iri", "uri-reference", "iri-reference"):
@@ -1453,13 +1497,47 @@ class _RegexParser:
         return "".join(dict.fromkeys(chars))
 
 
+#: The formats :meth:`_Generator._formatted` writes real values for.
+_FORMATS = frozenset(
+    {
+        "date-time", "date", "time", "uuid", "email", "idn-email", "uri", "url", "iri", "uri-reference",
+        "iri-reference", "hostname", "idn-hostname", "ipv4", "ipv6", "byte", "duration",
+    }
+)  # fmt: skip
+_EMAIL_SHAPES = (("", "@example.com"), ("", "@x.io"))
+_URI_SHAPES = (("https://example.com/", ""), ("https://x.io/", ""))
+#: How a format's value can grow or shrink: (fixed head, fixed tail) around a free middle, roomiest first.
+_RESIZABLE: dict[str, tuple[tuple[str, str], ...]] = {
+    "email": _EMAIL_SHAPES,
+    "idn-email": _EMAIL_SHAPES,
+    "uri": _URI_SHAPES,
+    "url": _URI_SHAPES,
+    "iri": _URI_SHAPES,
+    "uri-reference": _URI_SHAPES,
+    "iri-reference": _URI_SHAPES,
+    "hostname": (("", ".example.com"), ("", "")),
+    "idn-hostname": (("", ".example.com"), ("", "")),
+}
+
+
+@functools.lru_cache(maxsize=512)
+def _pattern_checker(pattern: str) -> re.Pattern[str] | None:
+    """Python's compiled form of a schema pattern, to check a value; None when Python cannot read it."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return re.compile(re.sub(r"\(\?<(?![=!])", "(?P<", pattern))  # ECMA named groups
+    except re.error:
+        return None
+
+
 @functools.lru_cache(maxsize=512)
 def _read_pattern(pattern: str) -> tuple[_Node, re.Pattern[str]]:
     """The pattern's tree to emit strings from, and Python's compiled form to check them."""
     tree = _RegexParser(pattern).parse()
-    with warnings.catch_warnings():  # "possible nested set" and the like: not the user's concern here
-        warnings.simplefilter("ignore")
-        compiled = re.compile(re.sub(r"\(\?<(?![=!])", "(?P<", pattern))  # ECMA named groups
+    compiled = _pattern_checker(pattern)
+    if compiled is None:
+        raise re.error(f"Python's re cannot compile {pattern!r}")
     return tree, compiled
 
 

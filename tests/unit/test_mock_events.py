@@ -349,6 +349,86 @@ def test_unsatisfiable_pattern_and_length():
         gen({"type": "string", "pattern": "^[0-9]{3}$", "minLength": 5})
 
 
+def format_errors(schema: Mapping[str, Any], value: Any) -> list[str]:
+    """jsonschema's complaints about ``value`` (draft 7, every format it can check)."""
+    import jsonschema
+
+    validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker())
+    return [error.message for error in validator.iter_errors(value)]
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "string", "format": "date-time", "pattern": "^2024"},
+        {"type": "string", "format": "date-time", "pattern": "Z$"},
+        {"type": "string", "format": "date", "pattern": "^20[0-9]{2}-"},
+        {"type": "string", "format": "email", "pattern": "@example\\.com$"},
+        {"type": "string", "format": "uuid", "pattern": "^[0-9a-f]{8}-"},
+        {"type": "string", "format": "ipv4", "pattern": "^192\\."},
+        {"type": "string", "format": "date-time", "pattern": "^(?!1999)"},  # lookahead: only checked, never built
+    ],
+    ids=["date-time ^2024", "date-time Z$", "date", "email", "uuid", "ipv4", "lookahead"],
+)
+@pytest.mark.parametrize("seed", [None, 0, 1, 5])
+def test_a_format_value_that_matches_the_pattern_is_kept(schema: dict[str, Any], seed: int | None):
+    """format + pattern: the format's value is used when it matches, so both keywords validate."""
+    value = gen(schema, seed=seed)
+    assert format_errors(schema, value) == []
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "string", "format": "email", "maxLength": 16},
+        {"type": "string", "format": "email", "maxLength": 8},
+        {"type": "string", "format": "email", "minLength": 40},
+        {"type": "string", "format": "uri", "maxLength": 15},
+        {"type": "string", "format": "uri", "minLength": 60},
+        {"type": "string", "format": "hostname", "maxLength": 6},
+        {"type": "string", "format": "hostname", "minLength": 30, "maxLength": 30},
+        {"type": "string", "format": "byte", "minLength": 30},
+        {"type": "string", "format": "byte", "maxLength": 4},
+    ],
+    ids=lambda s: f"{s['format']} {s.get('minLength', 0)}..{s.get('maxLength', '')}",
+)
+@pytest.mark.parametrize("seed", [None, 0, 3])
+def test_length_bounds_keep_the_format(schema: dict[str, Any], seed: int | None):
+    """minLength / maxLength resize an email, URI, hostname or base64 value instead of cutting it invalid."""
+    import base64
+
+    value = gen(schema, seed=seed)
+    assert format_errors(schema, value) == []
+    if schema["format"] == "email":
+        assert re.fullmatch(r"[^@\s]+@(example\.com|x\.io)", value), value
+    if schema["format"] == "uri":
+        assert re.fullmatch(r"https://(example\.com|x\.io)/[^/\s]+(/[^/\s]+)*", value), value
+    if schema["format"] == "hostname":
+        assert re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9-]+)*", value), value
+    if schema["format"] == "byte":
+        assert base64.b64encode(base64.b64decode(value, validate=True)).decode() == value
+
+
+def test_email_under_max_length_is_still_an_email():
+    """An email with maxLength 16 (the old rule cut 'v.abcd@example.com' to 'v.abcd@example.c') keeps its domain."""
+    value = gen({"type": "string", "format": "email", "maxLength": 16})
+    assert len(value) <= 16
+    assert value.endswith(("@example.com", "@x.io"))
+
+
+def test_a_pattern_no_format_value_can_meet_wins():
+    """When no value of the format matches the pattern, the pattern is honoured (the format cannot be)."""
+    schema = {"type": "string", "format": "uuid", "pattern": "^ORD-[0-9]{4}$"}
+    assert re.fullmatch(r"ORD-[0-9]{4}", gen(schema))
+
+
+def test_formats_without_a_pattern_or_bounds_draw_as_before():
+    """Adding the format-first rule leaves unconstrained values as they were: seeded values are stable."""
+    schema = {"type": "string", "format": "email"}
+    assert gen(schema, seed=3) == gen(schema, seed=3)
+    assert gen(schema, seed=3) == gen({**schema, "maxLength": 200}, seed=3)
+
+
 # ---------------------------------------------------------------------------------------------- numbers
 
 
