@@ -20,12 +20,21 @@ def test_every_exported_name_resolves():
 
 
 def test_every_public_name_is_exported():
-    """Every lazily loaded public name and every error class is in __all__."""
-    lazy = {name for name in iatk._LAZY if not name.startswith("_")}
+    """Every lazily loaded public name and every error class is in __all__ (but the aws-iatk extras)."""
+    lazy = {name for name in iatk._LAZY if not name.startswith("_")} - iatk._COMPAT_ONLY
     errors = {name for name in dir(iatk.exceptions) if isinstance(getattr(iatk.exceptions, name), type)}
     errors = {name for name in errors if issubclass(getattr(iatk.exceptions, name), Exception)}
     assert lazy | errors <= set(iatk.__all__)
     assert set(iatk.__all__) <= lazy | errors | {name for name in vars(iatk) if not name.startswith("_")}
+
+
+def test_aws_iatk_module_attributes_outside_all_resolve():
+    """`import iatk as aws_iatk`: aws-iatk's attributes outside __all__ resolve (RetryableException...), unlisted."""
+    assert set(iatk._LAZY) >= iatk._COMPAT_ONLY
+    assert not iatk._COMPAT_ONLY & set(iatk.__all__)
+    for name in iatk._COMPAT_ONLY:
+        assert getattr(iatk, name) is getattr(iatk.compat, name), name
+        assert name in dir(iatk)
 
 
 def test_unknown_attribute_raises_attribute_error():

@@ -15,7 +15,10 @@ aws-iatk's bugs (AWS-IATK.md §8) rather than copying them:
 - ``get_trace_tree`` never hangs and tolerates segments still arriving; ``limit_exceeded`` is real;
 - ``retry_until`` backs off (capped) on retryable errors too and never overruns its deadline;
 - ``generate_mock_event`` handles booleans, untyped properties, allOf/oneOf, and tuples of contexts;
-- ``patch_aws_client`` sends a real trace id, once per request, and the header can be read back.
+- ``patch_aws_client`` starts each call's trace with a real trace id (sent once per request), and the
+  header can be read back;
+- trace trees keep aws-iatk's nested types (``seg.http.request.url``, ``seg.cause.exceptions``,
+  ``link.attributes.reference_type``) and add ``children``, ``inferred``, ``resource_arn``.
 
 ``error_code`` values: 400 a bad argument (found before any AWS call), 404 something asked for does
 not exist (stack, output, resource, bus, rule, listener, schema), 408 a wait ran out of time (a trace
@@ -35,6 +38,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._tags import TAG_ID, check_user_tags, is_harness_id
@@ -54,24 +58,35 @@ if TYPE_CHECKING:
     from .events import Event
     from .listener import Listener
     from .trace import Segment as CoreSegment
+    from .trace import Subsegment as CoreSubsegment
     from .trace import TraceTree
 
 __all__ = [
     "AddEbListenerOutput",
     "AddEbListener_Resource",
     "AwsIatk",
+    "Cause",
+    "CauseException",
     "GenerateBareboneEventOutput",
     "GenerateMockEventOutput",
     "GetStackOutputsOutput",
     "GetTraceTreeOutput",
+    "Http",
     "IatkException",
+    "InvalidParamException",
     "Link",
+    "LinkAttributes",
     "PhysicalIdFromStackOutput",
     "PollEventsOutput",
+    "ReferenceType",
     "RemoveListenersOutput",
     "RemoveListeners_TagFilter",
+    "Request",
+    "Response",
     "RetryableException",
     "Segment",
+    "Sql",
+    "StackFrame",
     "Subsegment",
     "Trace",
     "Tree",
@@ -85,6 +100,7 @@ TRACE_TREE_TIMEOUT = 10.0
 #: retry_until's backoff: the first pause, the factor, and the cap (aws-iatk's had no cap).
 RETRY_FIRST_DELAY = 0.05
 RETRY_MAX_DELAY = 2.0
+_REFERENCE_TYPE_KEY = "aws.xray.reserved.reference_type"
 _NOT_FOUND_CODES = frozenset(
     {
         "ResourceNotFoundException",
@@ -114,7 +130,23 @@ class IatkException(IatkError):
 
 
 class RetryableException(IatkException):
-    """Raise it inside a ``retry_until`` target to ask for another attempt (aws-iatk's name)."""
+    """Raise it inside a ``retry_until`` target to ask for another attempt (aws-iatk's name).
+
+    It is ``retry_until``'s default ``retryable_exceptions``, and ``iatk.RetryableException`` as in
+    aws-iatk (``aws_iatk.RetryableException``).
+    """
+
+
+class InvalidParamException(IatkException, ValueError):
+    """A parameter out of its range, found before any AWS call (aws-iatk's name; ``error_code`` 400).
+
+    Raised where aws-iatk raised its ``InvalidParamException``: ``wait_until_event_matched`` with a
+    ``timeout_seconds`` outside 1..999; also for ``retry_get_trace_tree_until``'s ``timeout_seconds``
+    (aws-iatk raised ``ValueError`` there, which this also is).
+    """
+
+    def __init__(self, message: str, error_code: int = 400) -> None:
+        super().__init__(message, error_code)
 
 
 def error_code_for(err: IatkError) -> int:
@@ -219,78 +251,317 @@ class GenerateBareboneEventOutput:
     event: dict[str, Any]
 
 
-@dataclass(frozen=True)
+# -- X-Ray result types (aws-iatk's ``aws_iatk.xray`` names and attributes) ----------------------------
+class ReferenceType(str, Enum):
+    """The kind of a span link, as in aws-iatk: ``parent`` or ``child``.
+
+    A ``str`` enum, so ``ReferenceType.child == "child"`` holds as well.
+    """
+
+    parent = "parent"
+    child = "child"
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+@dataclass(frozen=True, slots=True)
+class LinkAttributes:
+    """A link's attributes: ``reference_type``, and ``raw``, every attribute as sent (ours).
+
+    ``reference_type`` is None when the link has no ``aws.xray.reserved.reference_type`` (or an
+    unknown one): aws-iatk's binary crashed on such a link, its Python client raised KeyError.
+    """
+
+    reference_type: ReferenceType | None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def from_api(cls, attributes: Any) -> LinkAttributes:
+        """Build from a link's ``attributes`` object (anything else gives no attributes)."""
+        raw = dict(_mapping(attributes))
+        kind = raw.get(_REFERENCE_TYPE_KEY)
+        reference = next((member for member in ReferenceType if member.value == kind), None)
+        return cls(reference_type=reference, raw=raw)
+
+
+@dataclass(frozen=True, slots=True)
 class Link:
-    """A span link of a segment or subsegment: ``trace_id``, ``id`` and ``attributes``."""
+    """A span link of a segment or subsegment: ``trace_id``, ``id`` and ``attributes.reference_type``."""
 
     trace_id: str | None
     id: str | None
-    attributes: dict[str, Any]
+    attributes: LinkAttributes
+
+    @classmethod
+    def from_api(cls, link: Mapping[str, Any]) -> Link:
+        """Build from one entry of a document's ``links``."""
+        return cls(
+            trace_id=link.get("trace_id"), id=link.get("id"), attributes=LinkAttributes.from_api(link.get("attributes"))
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """``http.request``: ``method``, ``client_ip``, ``url``, ``user_agent``, ``x_forwarded_for``, ``traced``."""
+
+    method: str | None
+    client_ip: str | None
+    url: str | None
+    user_agent: str | None
+    x_forwarded_for: bool | None
+    traced: bool | None
+
+    @classmethod
+    def from_api(cls, request: Mapping[str, Any]) -> Request:
+        """Build from a document's ``http.request`` object."""
+        return cls(
+            method=request.get("method"),
+            client_ip=request.get("client_ip"),
+            url=request.get("url"),
+            user_agent=request.get("user_agent"),
+            x_forwarded_for=request.get("x_forwarded_for"),
+            traced=request.get("traced"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """``http.response``: ``status`` and ``content_length``."""
+
+    status: int | None
+    content_length: int | None
+
+    @classmethod
+    def from_api(cls, response: Mapping[str, Any]) -> Response:
+        """Build from a document's ``http.response`` object."""
+        return cls(status=response.get("status"), content_length=response.get("content_length"))
+
+
+@dataclass(frozen=True, slots=True)
+class Http:
+    """A segment's ``http``: ``request`` and ``response``, each None when the document has none."""
+
+    request: Request | None
+    response: Response | None
+
+    @classmethod
+    def from_api(cls, http: Any) -> Http | None:
+        """Build from a document's ``http`` object; None when there is none."""
+        if not isinstance(http, Mapping):
+            return None
+        request, response = http.get("request"), http.get("response")
+        return cls(
+            request=Request.from_api(request) if isinstance(request, Mapping) else None,
+            response=Response.from_api(response) if isinstance(response, Mapping) else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Sql:
+    """A subsegment's ``sql``: the connection, query and driver fields X-Ray records."""
+
+    connection_string: str | None
+    url: str | None
+    sanitized_query: str | None
+    database_type: str | None
+    database_version: str | None
+    driver_version: str | None
+    user: str | None
+    preparation: str | None
+
+    @classmethod
+    def from_api(cls, sql: Any) -> Sql | None:
+        """Build from a document's ``sql`` object; None when there is none."""
+        if not isinstance(sql, Mapping):
+            return None
+        return cls(
+            connection_string=sql.get("connection_string"),
+            url=sql.get("url"),
+            sanitized_query=sql.get("sanitized_query"),
+            database_type=sql.get("database_type"),
+            database_version=sql.get("database_version"),
+            driver_version=sql.get("driver_version"),
+            user=sql.get("user"),
+            preparation=sql.get("preparation"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StackFrame:
+    """One frame of an exception's ``stack``: ``path``, ``line`` and ``label``."""
+
+    path: str | None
+    line: int | None
+    label: str | None
+
+    @classmethod
+    def from_api(cls, frame: Mapping[str, Any]) -> StackFrame:
+        """Build from one entry of an exception's ``stack``."""
+        return cls(path=frame.get("path"), line=frame.get("line"), label=frame.get("label"))
+
+
+@dataclass(frozen=True, slots=True)
+class CauseException:
+    """One of ``cause.exceptions`` (aws-iatk's ``xray.Exception``, renamed: that name is a builtin's).
+
+    ``stack`` is None when the document has none, as in aws-iatk.
+    """
+
+    id: str | None
+    message: str | None
+    type: str | None
+    remote: bool | None
+    truncated: int | None
+    skipped: int | None
+    cause: str | None
+    stack: list[StackFrame] | None
+
+    @classmethod
+    def from_api(cls, exception: Mapping[str, Any]) -> CauseException:
+        """Build from one entry of a cause's ``exceptions``."""
+        stack = exception.get("stack")
+        frames = [StackFrame.from_api(f) for f in stack if isinstance(f, Mapping)] if isinstance(stack, list) else None
+        return cls(
+            id=exception.get("id"),
+            message=exception.get("message"),
+            type=exception.get("type"),
+            remote=exception.get("remote"),
+            truncated=exception.get("truncated"),
+            skipped=exception.get("skipped"),
+            cause=exception.get("cause"),
+            stack=frames,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """A segment's ``cause`` object: ``working_directory``, ``paths`` and ``exceptions``.
+
+    aws-iatk 0.1.0 spelled the first ``workding_directory``; that name works too.
+    """
+
+    working_directory: str
+    paths: list[str]
+    exceptions: list[CauseException]
+
+    @property
+    def workding_directory(self) -> str:
+        """aws-iatk 0.1.0's (misspelt) name for :attr:`working_directory`."""
+        return self.working_directory
+
+    @classmethod
+    def from_api(cls, cause: Mapping[str, Any]) -> Cause:
+        """Build from a document's ``cause`` object."""
+        return cls(
+            working_directory=str(cause.get("working_directory") or ""),
+            paths=[str(path) for path in _list(cause.get("paths"))],
+            exceptions=[CauseException.from_api(e) for e in _list(cause.get("exceptions")) if isinstance(e, Mapping)],
+        )
+
+
+def _cause(value: Any) -> str | Cause | None:
+    """A document's ``cause``: an exception id (a string), a :class:`Cause`, or None (none, or empty)."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, Mapping) and value:
+        return Cause.from_api(value)
+    return None
+
+
+def _links(doc: Mapping[str, Any]) -> list[Link]:
+    return [Link.from_api(link) for link in _list(doc.get("links")) if isinstance(link, Mapping)]
 
 
 @dataclass(frozen=True, eq=False)
 class Subsegment:
-    """An aws-iatk subsegment: absent booleans are None, as aws-iatk's tests expect."""
+    """An aws-iatk subsegment: absent booleans are None, as aws-iatk's tests expect.
+
+    ``trace_id`` and ``parent_id`` are the document's when it has them (a subsegment sent on its own),
+    else the trace's and the id of the segment or subsegment it is nested in. Nested values have
+    aws-iatk's types (``http``, ``sql``, ``cause``, ``links``). Equality is by (id, trace_id), as in
+    aws-iatk.
+    """
 
     id: str
     name: str
+    trace_id: str
     start_time: float | None
     end_time: float | None
     in_progress: bool | None
+    parent_id: str | None
+    type: str | None
     error: bool | None
     throttle: bool | None
     fault: bool | None
+    http: Http | None
+    sql: Sql | None
     namespace: str | None
     traced: bool | None
     precursor_ids: list[str]
-    type: str | None
-    sql: dict[str, Any] | None
-    http: dict[str, Any] | None
-    cause: Any
+    cause: str | Cause | None
     aws: dict[str, Any] | None
     annotations: dict[str, Any] | None
     metadata: dict[str, Any] | None
     subsegments: list[Subsegment]
     links: list[Link]
+    # aws-iatk 0.1.0 built nested subsegments with its Segment class, so these were there too.
+    origin: str | None = None
+    service: dict[str, Any] | None = None
+    user: str | None = None
 
     @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> Subsegment:
-        """Build from a subsegment document (nested subsegments included)."""
+    def from_core(cls, sub: CoreSubsegment, trace_id: str, parent_id: str) -> Subsegment:
+        """Convert a core :class:`iatk.Subsegment` (nested ones included) inside ``parent_id``."""
+        doc = sub.document
+        own_trace = str(doc.get("trace_id") or trace_id)
         return cls(
-            id=str(doc.get("id", "")),
-            name=str(doc.get("name", "")),
-            start_time=doc.get("start_time"),
-            end_time=doc.get("end_time"),
+            id=sub.id,
+            name=sub.name,
+            trace_id=own_trace,
+            start_time=sub.start_time,
+            end_time=sub.end_time,
             in_progress=doc.get("in_progress"),
+            parent_id=doc.get("parent_id") or parent_id,
+            type=doc.get("type"),
             error=doc.get("error"),
             throttle=doc.get("throttle"),
             fault=doc.get("fault"),
+            http=Http.from_api(doc.get("http")),
+            sql=Sql.from_api(doc.get("sql")),
             namespace=doc.get("namespace"),
             traced=doc.get("traced"),
-            precursor_ids=list(doc.get("precursor_ids") or []),
-            type=doc.get("type"),
-            sql=doc.get("sql"),
-            http=doc.get("http"),
-            cause=doc.get("cause"),
+            precursor_ids=[str(i) for i in _list(doc.get("precursor_ids"))],
+            cause=_cause(doc.get("cause")),
             aws=doc.get("aws"),
             annotations=doc.get("annotations"),
             metadata=doc.get("metadata"),
-            subsegments=[cls.from_document(s) for s in doc.get("subsegments") or []],
+            subsegments=[cls.from_core(s, own_trace, sub.id) for s in sub.subsegments],
             links=_links(doc),
+            origin=doc.get("origin"),
+            service=doc.get("service"),
+            user=doc.get("user"),
         )
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Subsegment) and other.id == self.id
+        return isinstance(other, Subsegment) and (other.id, other.trace_id) == (self.id, self.trace_id)
 
     def __hash__(self) -> int:
-        return hash(self.id)
+        return hash((self.id, self.trace_id))
 
 
 @dataclass(frozen=True, eq=False)
 class Segment:
     """An aws-iatk segment (``id``, ``name``, ``origin``, ``error``... with absent booleans as None).
 
-    Unlike aws-iatk's, it also has ``children`` (the tree below it), ``inferred`` and ``resource_arn``.
+    Nested values have aws-iatk's types too: ``http.request.url``, ``cause.exceptions[0].message``,
+    ``links[0].attributes.reference_type``. ``service`` stays a dict, as in aws-iatk. Unlike
+    aws-iatk's, it also has ``children`` (the tree below it), ``inferred`` and ``resource_arn``.
     Equality is by (id, trace_id), as in aws-iatk.
     """
 
@@ -304,11 +575,11 @@ class Segment:
     user: str | None
     origin: str | None
     parent_id: str | None
-    http: dict[str, Any] | None
+    http: Http | None
     error: bool | None
     throttle: bool | None
     fault: bool | None
-    cause: Any
+    cause: str | Cause | None
     aws: dict[str, Any] | None
     annotations: dict[str, Any] | None
     metadata: dict[str, Any] | None
@@ -336,15 +607,15 @@ class Segment:
             user=doc.get("user"),
             origin=segment.origin,
             parent_id=segment.parent_id,
-            http=doc.get("http"),
+            http=Http.from_api(doc.get("http")),
             error=doc.get("error"),
             throttle=doc.get("throttle"),
             fault=doc.get("fault"),
-            cause=doc.get("cause"),
+            cause=_cause(doc.get("cause")),
             aws=doc.get("aws"),
             annotations=doc.get("annotations"),
             metadata=doc.get("metadata"),
-            subsegments=[Subsegment.from_document(s) for s in doc.get("subsegments") or []],
+            subsegments=[Subsegment.from_core(s, segment.trace_id, segment.id) for s in segment.subsegments],
             links=_links(doc),
             inferred=doc.get("inferred"),
             resource_arn=doc.get("resource_arn"),
@@ -358,14 +629,6 @@ class Segment:
 
     def __hash__(self) -> int:
         return hash((self.id, self.trace_id))
-
-
-def _links(doc: Mapping[str, Any]) -> list[Link]:
-    return [
-        Link(trace_id=link.get("trace_id"), id=link.get("id"), attributes=dict(link.get("attributes") or {}))
-        for link in doc.get("links") or []
-        if isinstance(link, Mapping)
-    ]
 
 
 @dataclass(frozen=True)
@@ -528,6 +791,39 @@ def _resolve_session(region: str | None, profile: str | None) -> boto3.Session |
     )
 
 
+class _FreshTraceHeader:
+    """``patch_aws_client``'s botocore ``before-sign`` handler: a new trace header per API call.
+
+    botocore signs each attempt again; the attempts of one call share ``request.context``, so a retry
+    sends its call's header rather than a new one.
+    """
+
+    def __init__(self, *, sampled: bool) -> None:
+        self.sampled = sampled
+        self.last: str | None = None
+
+    def __call__(self, request: Any, **_: Any) -> None:
+        from .trace import new_trace_header
+
+        context = getattr(request, "context", None)
+        header = context.get(_PATCH_CONTEXT_KEY) if isinstance(context, dict) else None
+        if not isinstance(header, str):
+            header = str.__str__(new_trace_header(sampled=self.sampled))
+            if isinstance(context, dict):
+                context[_PATCH_CONTEXT_KEY] = header
+        # The headers are an email Message: assignment appends, so drop any copy first.
+        del request.headers[_TRACE_HEADER]
+        request.headers[_TRACE_HEADER] = header
+        self.last = header
+
+
+_TRACE_HEADER = "X-Amzn-Trace-Id"
+_PATCH_HANDLER_ID = "iatk.compat.patch_aws_client"
+_PATCH_CONTEXT_KEY = "iatk_compat_trace_header"
+_patched_clients: weakref.WeakKeyDictionary[Any, _FreshTraceHeader] = weakref.WeakKeyDictionary()
+_patch_lock = threading.Lock()
+
+
 # -- the client ---------------------------------------------------------------------------------------
 class AwsIatk:
     """aws-iatk's client, in pure Python over iatk's core.
@@ -547,8 +843,6 @@ class AwsIatk:
         self.profile = profile
         self._given_session = session
         self._resolved = session is not None
-        #: The header the last ``patch_aws_client`` call made each client send.
-        self._headers: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
         # Seams for tests of retry_until's timing (no real sleeping).
         self._clock: Callable[[], float] = time.monotonic
         self._sleep: Callable[[float], None] = time.sleep
@@ -833,7 +1127,8 @@ class AwsIatk:
             timeout_seconds: The deadline, 1 to 999 seconds.
 
         Raises:
-            IatkException: 400 a bad timeout or id; 404 no such listener; 500 SQS failed.
+            InvalidParamException: ``timeout_seconds`` is outside 1..999 (an IatkException, 400).
+            IatkException: 400 a bad id; 404 no such listener; 500 SQS failed.
 
         IAM permissions: sqs:ReceiveMessage, sqs:DeleteMessage.
         """
@@ -841,7 +1136,7 @@ class AwsIatk:
 
         timeout: Any = timeout_seconds  # checked at runtime: callers may not be typed
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 1 <= timeout <= 999:
-            raise IatkException(f"timeout_seconds must be between 1 and 999; got {timeout_seconds!r}", 400)
+            raise InvalidParamException(f"timeout_seconds must be between 1 and 999; got {timeout_seconds!r}")
         if not callable(assertion_fn):
             raise IatkException(f"assertion_fn must be a function of the event body; got {assertion_fn!r}", 400)
         tracked = self._tracked(listener_id)
@@ -980,7 +1275,9 @@ class AwsIatk:
         ``assertion_fn`` propagate.
 
         Raises:
-            IatkException: 400 an invalid header or timeout; 500 X-Ray failed.
+            InvalidParamException: ``timeout_seconds`` is negative or not a number (an
+                IatkException, 400, and a ValueError as aws-iatk raised).
+            IatkException: 400 an invalid header; 500 X-Ray failed.
 
         IAM permissions: xray:BatchGetTraces.
         """
@@ -988,7 +1285,7 @@ class AwsIatk:
 
         given: Any = timeout_seconds  # checked at runtime: callers may not be typed
         if isinstance(given, bool) or not isinstance(given, int | float) or given < 0:
-            raise IatkException(f"timeout_seconds must be a number >= 0 (0 means no limit); got {given!r}", 400)
+            raise InvalidParamException(f"timeout_seconds must be a number >= 0 (0 means no limit); got {given!r}")
         within = float(timeout_seconds) if timeout_seconds else 10.0 * 365 * 86400
 
         def holds(tree: TraceTree) -> Any:
@@ -1007,29 +1304,46 @@ class AwsIatk:
         return True
 
     def patch_aws_client(self, client: Any, sampled: int = 1) -> Any:
-        """Make ``client`` send a trace header with a fresh trace id on every call; returns the client.
+        """Make each call of ``client`` start a new trace, with a real trace id; returns the client.
 
-        Unlike aws-iatk (an empty ``Root=`` appended once more by each patch, so the id was unknown
-        until read back from a response) the header carries a real trace id, exactly once per
-        request even when patched twice (the new patch replaces the old one). Read it with
+        As in aws-iatk every API call gets a new trace, but the header names its id (aws-iatk sent an
+        empty ``Root=``, so the id was unknown until read back from a response), a retry keeps its
+        call's id, and the header is sent once per request even when patched twice (the new patch
+        replaces the old one, and a :func:`iatk.trace_client` patch). Read the last one sent with
         :meth:`trace_header_of`; pass it to :meth:`get_trace_tree`.
 
         Args:
             client: A boto3 client.
-            sampled: 1 asks X-Ray to record the trace, 0 not to.
-        """
-        from .trace import new_trace_header, trace_client
+            sampled: 1 asks X-Ray to record the traces, 0 not to.
 
-        try:
-            header = trace_client(client, new_trace_header(sampled=bool(sampled)))
-        except IatkError as err:
-            raise _as_exception(err) from err
-        self._headers[client] = str(header)
+        Returns:
+            The same client, patched in place.
+
+        Raises:
+            IatkException: 400 ``client`` is not a boto3 client.
+        """
+        from .trace import untrace_client
+
+        events = getattr(getattr(client, "meta", None), "events", None)
+        if events is None:
+            raise IatkException(f"patch_aws_client needs a boto3 client; got {type(client).__name__}", 400)
+        handler = _FreshTraceHeader(sampled=bool(sampled))
+        event = f"before-sign.{client.meta.service_model.service_id.hyphenize()}"
+        with _patch_lock:
+            untrace_client(client)
+            events.unregister(event, unique_id=_PATCH_HANDLER_ID)
+            events.register(event, handler, unique_id=_PATCH_HANDLER_ID)
+            _patched_clients[client] = handler
         return client
 
     def trace_header_of(self, client: Any) -> str | None:
-        """The header ``patch_aws_client`` made ``client`` send (None if it was not patched here)."""
-        return self._headers.get(client)
+        """The header ``client`` sent on its last call since :meth:`patch_aws_client` (ours).
+
+        Returns:
+            ``Root=1-…;Sampled=1``, or None when the client was not patched or made no call yet.
+        """
+        handler = _patched_clients.get(client)
+        return handler.last if handler is not None else None
 
     # -- mock events ----------------------------------------------------------------------------------
     @_translated

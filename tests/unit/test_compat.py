@@ -6,6 +6,7 @@ Each test names the aws-iatk 0.1.0 bug it shows fixed (AWS-IATK.md §8) where th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,8 @@ from iatk.compat import (
     AwsIatk,
     GetTraceTreeOutput,
     IatkException,
+    InvalidParamException,
+    ReferenceType,
     RemoveListeners_TagFilter,
     RetryableException,
     error_code_for,
@@ -130,13 +133,45 @@ def test_iatk_exports_everything_aws_iatk_exports():
 
 
 def test_context_generation_imports_like_aws_iatk():
-    """`from iatk.context_generation import eventbridge_event_context` fills a mock event's envelope."""
+    """`from iatk.context_generation import eventbridge_event_context` fills empty envelope fields in
+    place with aws-iatk's defaults; time is UTC with its zone (aws-iatk: local time, no zone)."""
+    from datetime import datetime, timedelta, timezone
+
     from iatk.context_generation import eventbridge_event_context
 
-    event = eventbridge_event_context({"detail": {"a": 1}, "source": ""})
+    given = {"detail": {"a": 1}, "source": "", "account": 0, "resources": ["arn:x"]}
+    event = eventbridge_event_context(given)
+    assert event is given
+    assert {key: event[key] for key in ("version", "detail-type", "source", "account", "region", "resources")} == {
+        "version": "0",
+        "detail-type": "detail-type",
+        "source": "source",
+        "account": "123456789101",
+        "region": "us-east-1",
+        "resources": ["arn:x"],
+    }
     assert event["detail"] == {"a": 1}
-    assert event["source"]
-    assert event["version"] == "0"
+    assert len(event["id"]) == 36
+    stamped = datetime.strptime(event["time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    assert abs(datetime.now(timezone.utc) - stamped) < timedelta(minutes=5)
+
+
+def test_context_generation_fills_what_aws_iatk_s_fills():
+    """The same keys get the same values as aws-iatk 0.1.0's function (but id, and time's zone); skipped
+    without aws-iatk."""
+    theirs_module = pytest.importorskip("aws_iatk.context_generation")
+    from iatk.context_generation import eventbridge_event_context
+
+    for given in ({}, {"source": "s", "detail": {"x": 1}, "id": "", "region": "eu-west-1"}):
+        theirs = theirs_module.eventbridge_event_context(json.loads(json.dumps(given)))
+        ours = eventbridge_event_context(json.loads(json.dumps(given)))
+        assert set(ours) == set(theirs)
+        assert {k: v for k, v in ours.items() if k not in {"id", "time"}} == {
+            k: v for k, v in theirs.items() if k not in {"id", "time"}
+        }
+        assert len(theirs["time"]) == 19  # local, no zone
+        assert ours["time"].endswith("Z")
+        assert len(ours["time"]) == 20
 
 
 def test_iatk_exception_is_also_an_iatk_error():
@@ -241,9 +276,11 @@ def test_poll_events_bounds(kit, wait, count, name):
 
 @pytest.mark.parametrize("timeout", [0, 1000, True, "5"])
 def test_wait_until_event_matched_timeout_bounds(kit, timeout):
-    """timeout_seconds must be 1..999, as in aws-iatk, checked before any AWS call."""
-    with pytest.raises(IatkException, match="timeout_seconds must be between 1 and 999"):
+    """timeout_seconds must be 1..999, checked before any AWS call: aws-iatk's InvalidParamException, a 400."""
+    with pytest.raises(InvalidParamException, match="timeout_seconds must be between 1 and 999") as caught:
         kit.wait_until_event_matched(LISTENER_ID, lambda body: True, timeout_seconds=timeout)
+    assert isinstance(caught.value, IatkException)
+    assert caught.value.error_code == 400
 
 
 def test_get_stack_outputs_of_nothing_is_empty(kit):
@@ -412,8 +449,266 @@ def test_link_without_attributes_does_not_break_the_tree(kit, offline):
     )
     tree = kit.get_trace_tree(TRACE, fetch_child_traces=True).trace_tree
     [fn] = tree.root.children
-    assert fn.links[0].attributes == {}
+    assert fn.links[0].trace_id == "1-6553f300-ffffffffffffffffffffffff"
+    assert fn.links[0].attributes.reference_type is None
+    assert fn.links[0].attributes.raw == {}
     assert tree.linked_trace_limit_exceeded is False
+
+
+# One trace with every nested X-Ray type aws-iatk 0.1.0 models (aws_iatk/xray.py): http request and
+# response, a cause with exceptions and stack frames, sql, nested subsegments, span links of both kinds.
+LINKED = "1-6553f300-ffffffffffffffffffffffff"
+RICH_ROOT = {
+    "id": "a000000000000001",
+    "trace_id": TRACE,
+    "name": "api",
+    "origin": "AWS::ApiGateway::Stage",
+    "start_time": 10.0,
+    "end_time": 11.0,
+    "user": "alice",
+    "service": {"version": "1.2"},
+    "fault": True,
+    "http": {
+        "request": {
+            "method": "POST",
+            "url": "https://api.example.com/orders",
+            "client_ip": "203.0.113.9",
+            "user_agent": "curl/8",
+            "x_forwarded_for": True,
+        },
+        "response": {"status": 502, "content_length": 31},
+    },
+    "cause": {
+        "working_directory": "/var/task",
+        "paths": ["/var/task/app.py"],
+        "exceptions": [
+            {
+                "id": "e000000000000001",
+                "message": "order store unavailable",
+                "type": "ConnectionError",
+                "remote": True,
+                "truncated": 2,
+                "skipped": 0,
+                "cause": "e000000000000002",
+                "stack": [{"path": "app.py", "line": 42, "label": "place_order"}],
+            },
+            {"id": "e000000000000002", "message": "timed out"},
+        ],
+    },
+    "aws": {"api_id": "abc123"},
+    "annotations": {"order": "o-1"},
+    "metadata": {"default": {"attempt": 1}},
+    "subsegments": [
+        {
+            "id": "5000000000000001",
+            "name": "orders-db",
+            "start_time": 10.1,
+            "end_time": 10.6,
+            "namespace": "remote",
+            "traced": False,
+            "error": True,
+            "precursor_ids": ["5000000000000009"],
+            "http": {"request": {"method": "GET", "traced": True}},
+            "sql": {
+                "url": "postgresql://db.example.com:5432/orders",
+                "sanitized_query": "SELECT * FROM orders WHERE id = ?",
+                "database_type": "PostgreSQL",
+                "database_version": "15.4",
+                "driver_version": "psycopg 3.1",
+                "user": "app",
+                "preparation": "statement",
+            },
+            "cause": "e000000000000001",
+            "subsegments": [{"id": "5000000000000002", "name": "connect", "start_time": 10.1, "end_time": 10.2}],
+            "links": [
+                {
+                    "trace_id": LINKED,
+                    "id": "6000000000000001",
+                    "attributes": {"aws.xray.reserved.reference_type": "child"},
+                }
+            ],
+        }
+    ],
+    "links": [
+        {"trace_id": LINKED, "id": "6000000000000002", "attributes": {"aws.xray.reserved.reference_type": "parent"}}
+    ],
+}
+RICH_CHILD = {
+    "id": "b000000000000002",
+    "trace_id": TRACE,
+    "name": "fn",
+    "origin": "AWS::Lambda",
+    "parent_id": "a000000000000001",
+    "start_time": 10.2,
+    "end_time": 10.5,
+    "error": False,
+    "http": {"response": {"status": 200}},
+}
+#: aws-iatk 0.1.0's attribute names, class by class (aws_iatk/xray.py); checked against the installed
+#: package by test_attribute_names_are_aws_iatk_s when it is there.
+AWS_IATK_ATTRIBUTES = {
+    "Tree": ["root", "paths", "source_trace"],
+    "Trace": ["id", "duration", "limit_exceeded", "segments"],
+    "Segment": [
+        "id", "name", "trace_id", "start_time", "end_time", "in_progress", "service", "user", "origin",
+        "parent_id", "http", "error", "throttle", "fault", "cause", "aws", "annotations", "metadata",
+        "subsegments", "links",
+    ],
+    "Subsegment": [
+        "id", "name", "trace_id", "start_time", "end_time", "in_progress", "parent_id", "type", "error",
+        "throttle", "fault", "http", "sql", "namespace", "traced", "precursor_ids", "cause", "aws",
+        "annotations", "metadata", "subsegments", "links",
+    ],
+    "Http": ["request", "response"],
+    "Request": ["method", "client_ip", "url", "user_agent", "x_forwarded_for", "traced"],
+    "Response": ["status", "content_length"],
+    "Sql": [
+        "connection_string", "url", "sanitized_query", "database_type", "database_version", "driver_version",
+        "user", "preparation",
+    ],
+    "Cause": ["workding_directory", "paths", "exceptions"],
+    "Exception": ["id", "message", "type", "remote", "truncated", "skipped", "cause", "stack"],
+    "StackFrame": ["path", "line", "label"],
+    "Link": ["trace_id", "id", "attributes"],
+    "LinkAttributes": ["reference_type"],
+}  # fmt: skip
+
+
+@pytest.fixture
+def rich_tree(kit, offline) -> Any:
+    """The compat tree of RICH_ROOT → RICH_CHILD, through a stubbed BatchGetTraces."""
+    offline["xray"].add_response(
+        "batch_get_traces",
+        {
+            "Traces": [
+                {
+                    "Id": TRACE,
+                    "Duration": 1.0,
+                    "LimitExceeded": False,
+                    "Segments": [{"Id": doc["id"], "Document": json.dumps(doc)} for doc in (RICH_ROOT, RICH_CHILD)],
+                }
+            ],
+            "UnprocessedTraceIds": [],
+        },
+        {"TraceIds": [TRACE]},
+    )
+    return kit.get_trace_tree(f"Root={TRACE};Sampled=1").trace_tree
+
+
+def test_nested_segment_values_have_aws_iatk_attribute_paths(rich_tree):
+    """seg.http.request.url, seg.cause.exceptions[0].message, links' reference_type... read as in aws-iatk."""
+    root = rich_tree.root
+    assert root.http.request.url == "https://api.example.com/orders"
+    assert root.http.request.x_forwarded_for is True
+    assert root.http.response.status == 502
+    assert root.cause.exceptions[0].message == "order store unavailable"
+    assert root.cause.exceptions[0].stack[0].line == 42
+    assert root.cause.exceptions[1].stack is None
+    assert root.cause.working_directory == root.cause.workding_directory == "/var/task"
+    assert root.links[0].attributes.reference_type is ReferenceType.parent
+    assert root.service == {"version": "1.2"}
+    [db] = root.subsegments
+    assert db.sql.sanitized_query == "SELECT * FROM orders WHERE id = ?"
+    assert db.http.request.traced is True
+    assert db.http.response is None
+    assert db.cause == "e000000000000001"
+    assert db.links[0].attributes.reference_type == ReferenceType.child == "child"
+    child = rich_tree.paths[0][1]
+    assert child.http.request is None
+    assert child.cause is None
+    assert child.links == []
+
+
+def test_subsegments_know_their_trace_and_parent(rich_tree):
+    """A subsegment has trace_id and parent_id (aws-iatk has both): its trace, and the segment or
+    subsegment it is nested in, when its document does not name them."""
+    [db] = rich_tree.root.subsegments
+    [connect] = db.subsegments
+    assert (db.trace_id, db.parent_id) == (TRACE, "a000000000000001")
+    assert (connect.trace_id, connect.parent_id) == (TRACE, "5000000000000001")
+    assert dataclasses.replace(db, name="renamed") == db  # equal by (id, trace_id), as in aws-iatk
+    assert db != connect
+
+
+def test_attribute_names_cover_aws_iatk_s(rich_tree):
+    """Every attribute aws-iatk 0.1.0's trace types have, ours have too, on every nested type."""
+    root = rich_tree.root
+    [db] = root.subsegments
+    instances = {
+        "Tree": rich_tree,
+        "Trace": rich_tree.source_trace,
+        "Segment": root,
+        "Subsegment": db,
+        "Http": root.http,
+        "Request": root.http.request,
+        "Response": root.http.response,
+        "Sql": db.sql,
+        "Cause": root.cause,
+        "Exception": root.cause.exceptions[0],
+        "StackFrame": root.cause.exceptions[0].stack[0],
+        "Link": root.links[0],
+        "LinkAttributes": root.links[0].attributes,
+    }
+    for kind, names in AWS_IATK_ATTRIBUTES.items():
+        missing = [name for name in names if not hasattr(instances[kind], name)]
+        assert missing == [], kind
+
+
+def test_attribute_names_are_aws_iatk_s():
+    """AWS_IATK_ATTRIBUTES is what the installed aws-iatk's classes declare (skipped without aws-iatk)."""
+    xray = pytest.importorskip("aws_iatk.xray")
+    for kind, names in AWS_IATK_ATTRIBUTES.items():
+        assert list(getattr(xray, kind).__annotations__) == names, kind
+
+
+def _same_as_aws_iatk(theirs: Any, ours: Any, path: str) -> None:
+    """Walk aws-iatk's object; ours must have each attribute with the same value.
+
+    Deliberate differences: an absent list is [] here (None in aws-iatk), and a subsegment whose
+    document has no trace_id / parent_id gets its trace's and its parent's (aws-iatk: "" / None).
+    aws-iatk 0.1.0 builds a segment's subsegments with its Segment class (so they lack ``sql``...):
+    ours are Subsegments that also have Segment's ``origin``, ``service`` and ``user``.
+    """
+    import enum
+
+    if isinstance(theirs, enum.Enum):
+        assert ours.value == theirs.value, path
+    elif dataclasses.is_dataclass(theirs):
+        for name, value in vars(theirs).items():
+            assert hasattr(ours, name), f"{path}.{name}"
+            mine = getattr(ours, name)
+            # (names first: aws-iatk's segments cannot be compared with anything but a segment)
+            if name in {"subsegments", "links", "precursor_ids"} and value is None and mine == []:
+                continue
+            if name in {"trace_id", "parent_id"} and path.endswith("]") and ".subsegments[" in path and not value:
+                assert mine, f"{path}.{name}"
+                continue
+            _same_as_aws_iatk(value, mine, f"{path}.{name}")
+    elif isinstance(theirs, list):
+        assert len(ours) == len(theirs), path
+        for i, (a, b) in enumerate(zip(theirs, ours, strict=True)):
+            _same_as_aws_iatk(a, b, f"{path}[{i}]")
+    else:
+        assert ours == theirs, path
+
+
+def test_tree_reads_like_aws_iatk_s_own_classes(rich_tree):
+    """The same documents through aws-iatk 0.1.0's Tree (no Go binary needed) and through the drop-in
+    give the same attribute paths and values (skipped without aws-iatk)."""
+    xray = pytest.importorskip("aws_iatk.xray")
+    theirs = xray.Tree(
+        {
+            "root": RICH_ROOT,
+            "paths": [[RICH_ROOT, RICH_CHILD]],
+            "source_trace": {
+                "id": TRACE,
+                "duration": 1.0,
+                "limit_exceeded": False,
+                "segments": [RICH_ROOT, RICH_CHILD],
+            },
+        }
+    )
+    _same_as_aws_iatk(theirs, rich_tree, "tree")
 
 
 def test_lowercase_header_from_lambda_is_read(kit, offline):
@@ -449,11 +744,13 @@ def test_retry_get_trace_tree_until_other_errors_propagate(kit, offline):
         kit.retry_get_trace_tree_until(TRACE, lambda out: out.trace_tree.paths[3], timeout_seconds=5)
 
 
-def test_retry_get_trace_tree_until_checks_its_timeout(kit):
-    """A negative or non-numeric timeout_seconds is a 400 before any call."""
-    with pytest.raises(IatkException, match="timeout_seconds") as caught:
-        kit.retry_get_trace_tree_until(TRACE, lambda out: None, timeout_seconds=-1)
+@pytest.mark.parametrize("timeout", [-1, "5", None])
+def test_retry_get_trace_tree_until_checks_its_timeout(kit, timeout):
+    """A negative or non-numeric timeout_seconds is a 400 before any call, and a ValueError as in aws-iatk."""
+    with pytest.raises(InvalidParamException, match="timeout_seconds") as caught:
+        kit.retry_get_trace_tree_until(TRACE, lambda out: None, timeout_seconds=timeout)
     assert caught.value.error_code == 400
+    assert isinstance(caught.value, ValueError)
 
 
 # -- mock events -------------------------------------------------------------------------------------

@@ -91,10 +91,8 @@ def test_get_trace_tree_waits_for_a_parent_too(kit: AwsIatk, moto_session: Any):
     assert [[s.origin for s in path] for path in tree.paths] == [["AWS::Events", "AWS::Lambda"]]
 
 
-def test_patch_aws_client_sends_one_real_trace_id(kit: AwsIatk, moto_session: Any):
-    """patch_aws_client returns the client; each request carries one header with a real id, even
-    when patched twice (aws-iatk: an empty Root=, once more per patch); the header can be read back."""
-    client = moto_session.client("stepfunctions")
+def _capture_trace_headers(client: Any) -> list[list[str]]:
+    """The X-Amzn-Trace-Id values of every request ``client`` sends (one list per request)."""
     sent: list[list[str]] = []
 
     def capture(request: Any, **_: Any) -> None:
@@ -102,15 +100,45 @@ def test_patch_aws_client_sends_one_real_trace_id(kit: AwsIatk, moto_session: An
         sent.append([v.decode() if isinstance(v, bytes) else v for v in values])
 
     client.meta.events.register("before-send.sfn", capture)
+    return sent
+
+
+def test_patch_aws_client_starts_a_real_trace_per_call(kit: AwsIatk, moto_session: Any):
+    """patch_aws_client returns the client; each call starts its own trace, as aws-iatk's empty Root=
+    did, but with a real id sent once per request, even when patched twice; the last header is readable."""
+    client = moto_session.client("stepfunctions")
+    sent = _capture_trace_headers(client)
     assert kit.patch_aws_client(client) is client
+    assert kit.trace_header_of(client) is None  # no call yet
+    client.list_state_machines()
     first = kit.trace_header_of(client)
     assert kit.patch_aws_client(client, sampled=0) is client
-    header = kit.trace_header_of(client)
     client.list_state_machines()
     client.list_state_machines()
-    assert sent == [[header], [header]]
-    assert header is not None
-    assert header != first
-    assert header.startswith("Root=1-")
-    assert header.endswith(";Sampled=0")
+    assert [len(headers) for headers in sent] == [1, 1, 1]
+    headers = [h for [h] in sent]
+    assert headers[0] == first
+    assert first is not None
+    assert first.endswith(";Sampled=1")
+    assert headers[2] == kit.trace_header_of(client)
+    assert len(set(headers)) == 3  # a new trace per call
+    assert all(h.startswith("Root=1-") for h in headers)
+    assert all(h.endswith(";Sampled=0") for h in headers[1:])
     assert kit.trace_header_of(moto_session.client("stepfunctions")) is None
+
+
+def test_patch_aws_client_retry_keeps_its_call_s_trace(kit: AwsIatk, moto_session: Any):
+    """A retried call sends the same trace header on each attempt (it is one call, one trace)."""
+    client = kit.patch_aws_client(moto_session.client("stepfunctions"))
+    sent = _capture_trace_headers(client)
+
+    def retry_once(attempts: int, **_: Any) -> float | None:
+        return 0 if attempts == 1 else None  # botocore: a number means "retry after that many seconds"
+
+    client.meta.events.register("needs-retry.sfn.ListStateMachines", retry_once)
+    client.list_state_machines()
+    client.list_state_machines()
+    assert len(sent) == 4
+    assert sent[0] == sent[1]
+    assert sent[2] == sent[3]
+    assert sent[0] != sent[2]
