@@ -47,11 +47,12 @@ EMBEDDED_KEY_ID = "iatk-embedded"  # dummy credentials: the embedded session can
 def botocore_config(*, embedded: bool = False, custom_endpoint: bool = False) -> Config:
     """iatk's client Config: user agent, retries, and timeouts that outlast a 20 s long poll.
 
-    On AWS, botocore's adaptive retries (up to 8 attempts). On the embedded backend retries are
-    off: moto may apply a request's side effects before it fails, so a retry would deliver twice
-    (MOTO.md); proxies from the environment are ignored too (the server is on 127.0.0.1). With any
-    custom endpoint, botocore's host prefixes (``sync-`` for TestState) are turned off, since they
-    cannot resolve on 127.0.0.1.
+    On AWS, botocore's adaptive retries (the call and up to 8 retries). On the embedded backend
+    retries are off: moto may apply a request's side effects before it fails, so a retry would
+    deliver twice (MOTO.md); proxies from the environment are ignored too (the server is on
+    127.0.0.1). With any custom endpoint (``--iatk-endpoint-url``, ``AWS_ENDPOINT_URL[_<SERVICE>]``),
+    botocore's host prefixes (``sync-`` for TestState) are turned off, since they cannot resolve
+    on 127.0.0.1.
     """
     retries: Any = (
         {"mode": "standard", "total_max_attempts": 1} if embedded else {"mode": "adaptive", "max_attempts": 8}
@@ -227,7 +228,11 @@ class AwsContext:
             found = self._clients.get(service)
             if found is None:
                 # IatkSession adds iatk's Config itself; a plain user session gets it here.
-                extra: dict[str, Any] = {} if isinstance(self.session, IatkSession) else {"config": botocore_config()}
+                extra: dict[str, Any] = (
+                    {}
+                    if isinstance(self.session, IatkSession)
+                    else {"config": botocore_config(custom_endpoint=bool(env_endpoint(service)))}
+                )
                 found = self.session.client(service, region_name=self.region, **extra)  # type: ignore[call-overload]
                 self._clients[service] = found
             return found

@@ -113,6 +113,26 @@ class _Server:
     url: str
 
 
+def _prime_moto_boto3_session() -> None:
+    """Build the boto3 Session moto's server keeps for the process, with the profile variables set aside.
+
+    moto makes that Session lazily, at the first request for each service, to list the regions, and
+    caches it (``AccountSpecificBackend.get_session``; getmoto/moto#5469 made it lazy for this very
+    reason). With ``AWS_PROFILE`` naming a profile that does not exist, boto3 raises there and every
+    request answers HTTP 500. Building it here, without the profile variables, keeps the machine's
+    AWS profile out of the embedded server as it is kept out of the embedded session.
+    """
+    from moto.core.base_backend import AccountSpecificBackend
+
+    saved = {name: os.environ.pop(name) for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE") if name in os.environ}
+    try:
+        AccountSpecificBackend.get_session()
+    except Exception as err:
+        raise ConfigError(f"the embedded moto server cannot build its boto3 session: {err}") from err
+    finally:
+        os.environ.update(saved)
+
+
 def _start_moto_server() -> _Server:
     try:
         from moto.moto_server.werkzeug_app import (
@@ -123,6 +143,8 @@ def _start_moto_server() -> _Server:
         from werkzeug.serving import make_server
     except ImportError as err:  # pragma: no cover - depends on the install
         raise ConfigError("the embedded backend needs moto's server: pip install 'iatk[moto]'") from err
+
+    _prime_moto_boto3_session()
 
     class QuietHandler(MotoRequestHandler):
         def log_request(self, *args: Any, **kwargs: Any) -> None:

@@ -14,15 +14,46 @@ from iatk._aws import IatkSession, aws
 
 
 def test_embedded_session_uses_dummy_credentials_and_its_endpoint(moto_session, embedded, monkeypatch):
-    """Even with real-looking AWS credentials in the environment, embedded clients use dummies and the server."""
+    """Real-looking AWS settings in the environment (keys, token, a missing profile, endpoints, FIPS, a proxy) never reach the embedded session."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREALLOOKINGKEY00")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "real-secret")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "real-token")
+    monkeypatch.setenv("AWS_PROFILE", "doesnotexist")
     monkeypatch.setenv("AWS_ENDPOINT_URL", "https://example.invalid")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", "https://sqs.example.invalid")
+    monkeypatch.setenv("AWS_USE_FIPS_ENDPOINT", "true")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     session = embedded.session()
     client = session.client("sqs")
     assert client.meta.endpoint_url == embedded.url
-    assert session.get_credentials().access_key == "iatk-embedded"
-    assert client.list_queues() is not None
+    credentials = session.get_credentials().get_frozen_credentials()
+    assert (credentials.access_key, credentials.secret_key, credentials.token) == (
+        "iatk-embedded",
+        "iatk-embedded",
+        None,
+    )
+    seen = []
+    client.meta.events.register("before-send.sqs.*", lambda request, **_: seen.append(request))
+    client.create_queue(QueueName="isolation-q")
+    assert any(q.endswith("/isolation-q") for q in client.list_queues()["QueueUrls"])
+    assert seen[0].url.startswith(embedded.url)
+    assert "Credential=iatk-embedded/" in seen[0].headers["Authorization"].decode()
+    assert b"X-Amz-Security-Token" not in b"".join(bytes(k, "ascii") for k in seen[0].headers)
+
+
+def test_embedded_config_tries_each_call_once(moto_session):
+    """Embedded clients never retry (moto may apply a failed call's effects) and carry iatk's user agent."""
+    config = moto_session.client("sqs").meta.config
+    assert config.retries == {"mode": "standard", "total_max_attempts": 1}
+    assert f"iatk/{iatk.__version__}" in config.user_agent_extra
+
+
+def test_xray_daemon_address_is_exported_to_the_environment(embedded):
+    """The running backend puts its relay's address in os.environ, where aws-xray-sdk in the test process reads it."""
+    import os
+
+    assert embedded.xray_address
+    assert os.environ["AWS_XRAY_DAEMON_ADDRESS"] == embedded.xray_address
 
 
 def test_clients_carry_iatk_user_agent(moto_session):
