@@ -119,3 +119,21 @@ def test_iatk_put_events_takes_mock_events_in_both_forms(session: boto3.Session,
     assert len(ids) == 2
     bodies = receive(session, url)
     assert [body["detail"] for body in bodies] == [event["detail"], event["detail"]]
+
+
+def test_a_listener_receives_a_generated_event(session: boto3.Session, scratch: Scratch):
+    """iatk.Listener on a custom bus receives a mock AWSEvent put with iatk.put_events; the detail is intact."""
+    import iatk
+
+    bus = scratch.bus()
+    event = iatk.mock_event(schema_file=SCHEMAS / "ticket_created.json", seed=23)
+    ticket_id = event["detail"]["ticketId"]
+    with iatk.Listener(bus, pattern={"source": ["com.example.support"]}, session=session) as listener:
+        [event_id] = iatk.put_events(iatk.to_put_events_entry(event, bus=bus), session=session)
+        received = listener.expect_event(
+            iatk.match(detail_type="TicketCreated", detail={"ticketId": ticket_id}), within=10
+        )
+    assert received.id == event_id
+    assert received.detail == event["detail"]
+    assert (received.source, received.detail_type) == (event["source"], event["detail-type"])
+    assert listener.closed
