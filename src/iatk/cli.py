@@ -457,34 +457,6 @@ def _json_argument(text: str | None, option: str) -> Any:
         raise ConfigError(f"{option} must be JSON text ({err}); got {text!r}") from err
 
 
-def _check_moto_server(url: str) -> None:
-    """Fail early, and say why, when the moto server cannot run states (the emulation executes them)."""
-    import urllib.request
-
-    from .exceptions import StateTestError
-
-    address = f"{url.rstrip('/')}/moto-api/config"
-    if not address.startswith(("http://", "https://")):
-        raise ConfigError(f"--endpoint-url must be an http(s) URL; got {url!r}")
-    try:
-        with urllib.request.urlopen(address, timeout=10) as response:  # noqa: S310 - http(s) checked above
-            config = json.loads(response.read())
-    except (OSError, ValueError) as err:  # URLError and HTTPError are OSErrors; bad JSON a ValueError
-        raise StateTestError(
-            f"--backend moto: {url} does not answer as a moto server (GET /moto-api/config: {err}). "
-            "Start one (`moto_server -p 5000`) or give the url of a running iatk.EmbeddedBackend"
-        ) from err
-    stepfunctions = config.get("stepfunctions") if isinstance(config, dict) else None
-    if not (isinstance(stepfunctions, dict) and stepfunctions.get("execute_state_machine")):
-        raise StateTestError(
-            f"the moto server at {url} does not execute state machines, and the emulation runs the state in one. "
-            f"""Turn execution on (curl -X POST {url}/moto-api/config -d '{{"stepfunctions": """
-            """{"execute_state_machine": true}}'), then create the state machine (moto hides the ones made """
-            "before), with MOTO_PORT set to the server's port for Tasks that call services. An iatk "
-            "EmbeddedBackend (iatk.embedded_session(), pytest --iatk-backend=moto) has it on"
-        )
-
-
 def _run_test_state(args: argparse.Namespace) -> int:
     from .states import test_state
 
@@ -493,8 +465,6 @@ def _run_test_state(args: argparse.Namespace) -> int:
     if mock is not None and not isinstance(mock, dict):
         raise ConfigError(f"--mock must be a JSON object like '{{\"result\": {{...}}}}'; got {args.mock!r}")
     session = _session(args)
-    if getattr(session, "iatk_embedded", False) and getattr(args, _INJECTED, None) is None:
-        _check_moto_server(str(session.iatk_endpoint_url))
     result = test_state(
         args.state_machine,
         args.state,

@@ -82,6 +82,8 @@ INSPECTION_LEVELS = ("INFO", "DEBUG", "TRACE")
 MOCKABLE_TYPES = frozenset({"Task", "Map", "Parallel"})
 #: Longest wait for one offline execution; TestState's own limit on AWS is five minutes.
 OFFLINE_TIMEOUT = 60.0
+#: An offline execution still RUNNING after this long gets its history checked for moto's stub mode.
+_STUB_CHECK_AFTER = 0.5
 
 _PREFIX = "__iatk_"
 _NEXT_KEY = "__iatk_next"
@@ -1069,7 +1071,7 @@ def _run_offline(
         if input_value is not None:
             start["input"] = _json_text(input_value, "input")
         execution = sfn.start_execution(**start)["executionArn"]
-        description = _wait_for_execution(sfn, execution, name, OFFLINE_TIMEOUT)
+        description = _wait_for_execution(sfn, execution, name, OFFLINE_TIMEOUT, known=set(definition["States"]))
         history = _history(sfn, execution)
         finished = True
     except (ClientError, BotoCoreError) as err:
@@ -1221,13 +1223,17 @@ def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
     return events
 
 
-def _wait_for_execution(sfn: Any, execution_arn: str, name: str, timeout: float) -> dict[str, Any]:
+def _wait_for_execution(sfn: Any, execution_arn: str, name: str, timeout: float, *, known: set[str]) -> dict[str, Any]:
     started = time.monotonic()
     deadline = started + timeout
+    checked = False
     while True:
         description: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
         if description.get("status") != "RUNNING":
             return description
+        if not checked and time.monotonic() - started >= _STUB_CHECK_AFTER:
+            checked = True  # once, and only when slow: a state runs in tens of milliseconds
+            _refuse_stub_executions(sfn, execution_arn, name, known)
         if time.monotonic() >= deadline:
             try:
                 sfn.stop_execution(executionArn=execution_arn, error="iatk.Timeout")
@@ -1239,6 +1245,37 @@ def _wait_for_execution(sfn: Any, execution_arn: str, name: str, timeout: float)
             )
         # Most states finish in tens of milliseconds on a local server: poll often at first.
         time.sleep(0.01 if time.monotonic() - started < 1.0 else 0.1)
+
+
+def _refuse_stub_executions(sfn: Any, execution_arn: str, name: str, known: set[str]) -> None:
+    """Fail fast when moto only pretends to run executions (its Step Functions execution mode is off).
+
+    Then an execution stays RUNNING forever and its history is made up, naming states that are not in
+    the definition (moto's "A State"). The real interpreter names only the definition's states.
+    """
+    history = _history(sfn, execution_arn)
+    names = {
+        details.get("name")
+        for event in history
+        for key, details in event.items()
+        if key in ("stateEnteredEventDetails", "stateExitedEventDetails") and isinstance(details, dict)
+    }
+    strangers = sorted(str(n) for n in names - known)
+    if not strangers:
+        return
+    try:
+        sfn.stop_execution(executionArn=execution_arn, error="iatk.NotExecuted")
+    except (ClientError, BotoCoreError):
+        log.debug("could not stop the stub execution %s", execution_arn)
+    url = str(sfn.meta.endpoint_url).rstrip("/")
+    raise StateTestError(
+        f"cannot run state {name!r} offline: the server at {url} accepts executions but does not run them "
+        f"(its history is made up: states {', '.join(map(repr, strangers))}), as moto does with its Step Functions "
+        f"execution mode off. Turn it on: curl -X POST {url}/moto-api/config -d "
+        """'{"stepfunctions": {"execute_state_machine": true}}', then create the state machine again (moto """
+        "hides the ones made before), with MOTO_PORT set to the server's port in its environment for Tasks that "
+        "call services. iatk's embedded backend (iatk.embedded_session(), pytest --iatk-backend=moto) does all that"
+    )
 
 
 class _Events:
