@@ -397,7 +397,9 @@ def _run_mock_event(args: argparse.Namespace) -> int:
         raise ConfigError("--schema needs --registry (or use --schema-file for a local file)")
     if args.schema_file is not None and (args.registry or args.schema_version):
         raise ConfigError("--registry/--version go with --schema, not --schema-file")
-    session = _session(args) if args.schema is not None else None
+    # A file needs no AWS: a session only for the registry, or for the envelope's --region.
+    wanted = args.schema is not None or args.region or getattr(args, _INJECTED, None) is not None
+    session = _session(args) if wanted else None
     schema = load_schema(
         args.registry if args.schema else None,
         args.schema,
@@ -411,6 +413,7 @@ def _run_mock_event(args: argparse.Namespace) -> int:
         skip_optional=args.skip_optional,
         overrides=overrides or None,
         seed=args.seed,
+        session=session,
     )
     if args.envelope or args.put_events_entry:
         seeded: dict[str, Any] = {}
