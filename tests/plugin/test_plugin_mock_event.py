@@ -146,7 +146,7 @@ def with_dir(folder: Path) -> Child:
 def outcome(child: Child, test: str) -> str:
     """PASSED or FAILED for ``test`` (with the output on failure, for the assertion message)."""
     for line in child.output.splitlines():
-        if line.startswith(f"test_") and f"::{test} " in line:
+        if line.startswith("test_") and f"::{test} " in line:
             return line.split(" ")[1]
     return f"not run:\n{child.output}"
 
