@@ -284,6 +284,31 @@ class AwsContext:
         return self.session.get_partition_for_region(self.region)
 
 
+def read_account(session: boto3.Session | None = None, *, timeout: float = 5.0) -> str:
+    """The caller's account id from one quick STS GetCallerIdentity (one attempt, short timeouts).
+
+    For a report header: it can neither retry for long nor hang. The answer is cached on the
+    session's :class:`AwsContext`, so ``aws(session).account_id`` makes no second call.
+
+    Raises:
+        AwsError: The call failed (no credentials, no network, access denied...).
+        ConfigError: There is no region.
+
+    IAM permissions: none (sts:GetCallerIdentity needs no permission).
+    """
+    ctx = aws(session)
+    cached = ctx.__dict__.get("account_id")  # where cached_property keeps its value
+    if cached is not None:
+        return str(cached)
+    quick = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=timeout, read_timeout=timeout)
+    config = quick if isinstance(ctx.session, IatkSession) else botocore_config().merge(quick)
+    with calling("sts:GetCallerIdentity"):
+        client = ctx.session.client("sts", region_name=ctx.region, config=config)
+        account = str(client.get_caller_identity()["Account"])
+    ctx.__dict__["account_id"] = account
+    return account
+
+
 _contexts: weakref.WeakKeyDictionary[boto3.Session, AwsContext] = weakref.WeakKeyDictionary()
 _contexts_lock = threading.Lock()
 _default_session: boto3.Session | None = None

@@ -101,7 +101,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[BACKEND_KEY] = None
     _config.set_current_settings(settings)
     if settings.backend == "moto":
-        _start_backend(config, settings, workerinput)
+        try:
+            _start_backend(config, settings, workerinput)
+        except Exception as err:  # a usage error with the reason, not an INTERNALERROR traceback
+            raise pytest.UsageError(
+                f"iatk: cannot start the embedded backend (--iatk-backend=moto): {_why(err)}"
+            ) from err
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistHooks(), "iatk-xdist")
 
@@ -116,8 +121,45 @@ def _start_backend(config: pytest.Config, settings: Settings, workerinput: dict[
         )
     else:
         backend = EmbeddedBackend(settings.region)
-    config.stash[BACKEND_KEY] = backend.start()
-    _aws.set_default_session(backend.session())
+    try:
+        backend.start()
+        session = backend.session()
+    except BaseException:
+        backend.stop()  # whatever half started (server thread, relay, environment) goes
+        raise
+    config.stash[BACKEND_KEY] = backend
+    _aws.set_default_session(session)
+
+
+def _why(err: BaseException) -> str:
+    """An error's message; with its type when it is not one of iatk's (whose messages stand alone)."""
+    from .exceptions import IatkError
+
+    return str(err) if isinstance(err, IatkError) else f"{type(err).__name__}: {err}"
+
+
+def _iatk_configured(settings: Settings) -> bool:
+    """Whether the run asked for iatk (any iatk option, ini key or IATK_* variable), not merely has it installed."""
+    return any(source != "default" for source in (settings.sources or {}).values())
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Build the run's AWS session before any test, so a bad profile or setting stops the run with
+    its message. Only when the run asked for iatk on AWS (the embedded one is built at configure):
+    a project that merely has iatk installed imports no boto3 here."""
+    config = session.config
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is None or _is_worker(config) or config.stash.get(BACKEND_KEY, None) is not None:
+        return
+    if not _iatk_configured(settings):
+        return
+    from ._aws import default_session
+
+    try:
+        default_session()
+    except ConfigError as err:
+        raise pytest.UsageError(f"iatk: {err}") from err
 
 
 class _XdistHooks:
@@ -154,23 +196,41 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     backend = config.stash.get(BACKEND_KEY, None)
     if backend is not None:
         where = f"moto (embedded, {backend.url})"
-        region = backend.region
-        account = _embedded_account()
-    else:
+        region, account = backend.region, _account()
+    elif _iatk_configured(settings):
         where = "aws" + (f" via {settings.endpoint_url}" if settings.endpoint_url else "")
-        region = settings.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "(boto3)"
-        account = "(read at first use)"  # no AWS call before a fixture asks for one
+        region, account = _session_region(), _account()
+    else:  # iatk installed but not asked for: no boto3, no AWS call
+        where = "aws"
+        region = settings.region or os.environ.get("AWS_DEFAULT_REGION") or "(the AWS profile's, else AWS_REGION)"
+        account = "- (not read: no iatk setting given)"
     line = f"iatk: backend {where}, region {region}, account {account}, stack {settings.stack or '-'}"
     return [f"{line}, run id {_tags.current_run_id()}"]
 
 
-def _embedded_account() -> str:
-    from ._aws import aws
+def _session_region() -> str:
+    """The region the run's session really uses (settings, boto3's chain, then AWS_REGION)."""
+    from ._aws import default_session
 
     try:
-        return aws().account_id
+        return default_session().region_name or "? (none: set --iatk-region or AWS_REGION)"
     except Exception as err:  # the header must never break a run
-        return f"(unknown: {err})"
+        return f"? ({_short(err)})"
+
+
+def _account() -> str:
+    """The account id from one quick STS call, or ``?`` and why (the header must never break a run)."""
+    from ._aws import read_account
+
+    try:
+        return read_account()
+    except Exception as err:
+        return f"? ({_short(err)})"
+
+
+def _short(err: BaseException, limit: int = 100) -> str:
+    text = " ".join(str(err).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # -- per-test settings (the marker) ------------------------------------------------------------
@@ -183,6 +243,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 raise pytest.UsageError(
                     f"{item.nodeid}: @pytest.mark.iatk got {bad}; it takes keywords: {', '.join(MARKER_KEYS)}"
                 )
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is None:
+        return
+    for item in items:  # bad values (sla="soon") stop the run here, not when the test runs
+        overrides = _marker_overrides(item)
+        if overrides:
+            try:
+                settings.with_overrides(**overrides)
+            except ConfigError as err:
+                raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.iatk: {err}") from None
 
 
 def _marker_overrides(item: pytest.Item) -> dict[str, Any]:
@@ -430,7 +500,8 @@ def _iatk_mock_event(iatk_session: boto3.Session) -> Callable[..., dict[str, Any
 
     ``iatk_mock_event(registry="video", schema="PluginTriggered")`` or
     ``iatk_mock_event(schema_file="schemas/trigger.json", overrides={...})``; every keyword of
-    ``mock_event`` (event_ref, skip_optional, overrides, contexts, seed) is accepted.
+    ``mock_event`` (event_ref, skip_optional, overrides, contexts, seed) is accepted; ``session=`` reads
+    the registry with another session than the run's.
     """
     from .mock_events import EventSchema, load_schema, mock_event
 
@@ -442,6 +513,7 @@ def _iatk_mock_event(iatk_session: boto3.Session) -> Callable[..., dict[str, Any
         version: str | int | None = None,
         *,
         schema_file: str | Path | None = None,
+        session: boto3.Session | None = None,
         **options: Any,
     ) -> dict[str, Any]:
         __tracebackhide__ = True
@@ -452,7 +524,8 @@ def _iatk_mock_event(iatk_session: boto3.Session) -> Callable[..., dict[str, Any
                 files[path] = load_schema(schema_file=path)
             schema, schema_file = files[path], None
         # registry schemas are cached by the core, per session, for the whole process
-        return mock_event(registry, schema, version, schema_file=schema_file, session=iatk_session, **options)
+        chosen = session if session is not None else iatk_session  # an explicit session wins
+        return mock_event(registry, schema, version, schema_file=schema_file, session=chosen, **options)
 
     return make
 
@@ -556,13 +629,12 @@ def pytest_iatk_cleanup_sessionstart(session: pytest.Session) -> None:
         return  # no sweep asked: no AWS call at all
     from ._aws import default_session
     from .cleanup import cleanup
-    from .exceptions import IatkError
 
     records = config.stash[RECORDS_KEY]
     try:
         report = cleanup(expired=True, session=default_session(), check=False)
-    except IatkError as err:
-        records.teardown_errors.append(f"--iatk-sweep: {err}")
+    except Exception as err:  # reported in the summary, never an INTERNALERROR
+        records.teardown_errors.append(f"--iatk-sweep: {_why(err)}")
         return
     records.swept += [f"{r.kind} {r.arn} (run {r.run_id or 'none: aws-iatk'})" for r in report.deleted]
     records.teardown_errors += [f"--iatk-sweep: {f.resource.arn}: {f.error}" for f in report.failed]
@@ -593,7 +665,6 @@ def pytest_iatk_cleanup_sessionfinish(session: pytest.Session, exitstatus: int) 
         return
     from ._aws import default_session
     from .cleanup import STACK, cleanup, find_harness_resources
-    from .exceptions import IatkError
 
     records = config.stash[RECORDS_KEY]
     run_id = _tags.current_run_id()
@@ -605,8 +676,8 @@ def pytest_iatk_cleanup_sessionfinish(session: pytest.Session, exitstatus: int) 
             records.kept += [r.arn for r in kept if r.arn not in records.kept]
             return
         report = cleanup(run_id=run_id, session=default_session(), types=types, check=False)
-    except IatkError as err:
-        records.teardown_errors.append(f"session-end cleanup of run {run_id}: {err}")
+    except Exception as err:  # a bad session or setting here is reported in the summary, not a traceback
+        records.teardown_errors.append(f"session-end cleanup of run {run_id}: {_why(err)}")
     else:
         records.leftover += [r.arn for r in report.deleted if r.type != STACK]
         state.stacks_deleted += [r.arn for r in report.deleted if r.type == STACK]

@@ -19,6 +19,8 @@ def app(iatk_deploy):
 @pytest.mark.parametrize("n", range(4))
 def test_reads_outputs_and_nested_ids(app, iatk_stack, iatk_run_id, iatk_session, n):
     stack = iatk_stack("plugin-app")
+    assert iatk_stack() is stack  # the --iatk-stack default, the same cached Stack
+    assert iatk_stack().output("BusName") == "orders-p"
     assert stack.outputs["BusName"] == "orders-p"
     assert stack.physical_id("Child/Queue").endswith("/child-queue")
     endpoint = iatk_session.client("sqs").meta.endpoint_url
@@ -39,6 +41,16 @@ def suite(pytester, monkeypatch, tmp_path):
     return out
 
 
+@pytest.fixture
+def offline_aws(monkeypatch):
+    """Dummy keys and an endpoint that refuses connections: a run on the aws backend never reaches AWS."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    monkeypatch.setenv("IATK_ENDPOINT_URL", "http://127.0.0.1:1")
+
+
 def _records(out):
     import json
 
@@ -46,19 +58,22 @@ def _records(out):
 
 
 def test_moto_backend_deploys_and_reads_stack(pytester, suite):
-    """With --iatk-backend=moto a suite deploys a template and reads outputs and nested ids."""
-    result = pytester.runpytest_subprocess("--iatk-backend=moto", "-p", "no:cacheprovider")
+    """With --iatk-backend=moto a suite deploys a template and reads outputs and nested ids; iatk_stack() is --iatk-stack's."""
+    result = pytester.runpytest_subprocess("--iatk-backend=moto", "--iatk-stack=plugin-app", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=4)
-    result.stdout.fnmatch_lines(
-        ["iatk: backend moto (embedded, http://127.0.0.1:*), region us-east-1, account 123456789012, stack -, run id *"]
+    header = (
+        "iatk: backend moto (embedded, http://127.0.0.1:*), region us-east-1, account 123456789012, stack plugin-app"
     )
+    result.stdout.fnmatch_lines([f"{header}, run id *"])
     records = _records(suite)
     assert len({r["run_id"] for r in records}) == 1
 
 
 def test_xdist_workers_share_run_id_and_server(pytester, suite):
     """Under -n 2 both workers see one run id and one moto server (the controller's)."""
-    result = pytester.runpytest_subprocess("--iatk-backend=moto", "-n", "2", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(
+        "--iatk-backend=moto", "--iatk-stack=plugin-app", "-n", "2", "-p", "no:cacheprovider"
+    )
     result.assert_outcomes(passed=4)
     records = _records(suite)
     assert len({r["pid"] for r in records}) == 2, "both workers ran tests"
@@ -73,7 +88,7 @@ def test_run_id_from_env(pytester, monkeypatch):
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
-def test_settings_precedence_option_ini_env(pytester, monkeypatch):
+def test_settings_precedence_option_ini_env(pytester, monkeypatch, offline_aws):
     """CLI option beats ini, ini beats env, env beats default; sources are recorded."""
     monkeypatch.setenv("IATK_SLA", "9")
     monkeypatch.setenv("IATK_STACK", "env-stack")
@@ -142,14 +157,133 @@ def test_iatk_stack_without_a_name_says_how_to_set_one(pytester):
     result.stdout.fnmatch_lines(["*no stack given: call iatk_stack('name'), or set --iatk-stack*"])
 
 
-def test_header_on_aws_backend_makes_no_call(pytester):
-    """On the aws backend the header shows settings without calling AWS (account read later)."""
+def test_header_on_aws_backend_shows_the_account(pytester, embedded, monkeypatch, offline_aws):
+    """On the aws backend the header shows the account from one STS call (here a moto server as the endpoint)."""
+    monkeypatch.setenv("IATK_ENDPOINT_URL", embedded.url)
     pytester.makepyfile("def test_x():\n    pass\n")
     result = pytester.runpytest("--iatk-region=eu-west-1", "--iatk-stack=shop", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
-        ["iatk: backend aws, region eu-west-1, account (read at first use), stack shop, run id *"]
+        ["iatk: backend aws via http://127.0.0.1:*, region eu-west-1, account 123456789012, stack shop, run id *"]
     )
+
+
+def test_header_account_failure_never_fails_the_run(pytester, offline_aws):
+    """When STS cannot be reached the header says 'account ?' with the reason, and the tests still run."""
+    pytester.makepyfile("def test_x():\n    pass\n")
+    result = pytester.runpytest("--iatk-region=eu-west-1", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(
+        ["iatk: backend aws via http://127.0.0.1:1, region eu-west-1, account ? (sts:GetCallerIdentity: *), stack -*"]
+    )
+
+
+def test_header_shows_the_region_from_aws_region_alone(pytester, embedded, monkeypatch, offline_aws):
+    """With only AWS_REGION set (not AWS_DEFAULT_REGION), the run uses it and the header shows it."""
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", "eu-west-3")
+    monkeypatch.setenv("IATK_ENDPOINT_URL", embedded.url)
+    pytester.makepyfile("def test_region(iatk_session):\n    assert iatk_session.region_name == 'eu-west-3'\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["iatk: backend aws via http://127.0.0.1:*, region eu-west-3, account 123456789012, *"])
+
+
+def test_header_without_iatk_settings_makes_no_aws_call(pytester, monkeypatch):
+    """A run that sets no iatk setting (iatk merely installed) imports no boto3 for the header and calls nothing."""
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    pytester.makepyfile(
+        "import sys\n\ndef test_x():\n    assert 'boto3' not in sys.modules, 'the header imported boto3'\n"
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["iatk: backend aws, region *, account - (not read: no iatk setting given), stack -*"])
+
+
+def test_unknown_profile_is_a_usage_error(pytester, offline_aws):
+    """--iatk-profile naming a missing profile stops the run with the clear message, not an INTERNALERROR."""
+    pytester.makepyfile("def test_x(iatk_session):\n    pass\n")
+    result = pytester.runpytest_subprocess("--iatk-profile=nope", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*iatk: AWS profile 'nope' (from --iatk-profile) not found*profiles that exist: *"])
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_missing_aws_profile_on_moto_backend_is_ignored(pytester, monkeypatch):
+    """AWS_PROFILE naming a missing profile does not reach the embedded backend: its calls still work."""
+    monkeypatch.setenv("AWS_PROFILE", "doesnotexist")
+    pytester.makepyfile(
+        """
+def test_queue(iatk_session):
+    sqs = iatk_session.client("sqs")
+    url = sqs.create_queue(QueueName="profile-free")["QueueUrl"]
+    assert url.startswith(sqs.meta.endpoint_url)
+    assert iatk_session.client("sts").get_caller_identity()["Account"] == "123456789012"
+"""
+    )
+    result = pytester.runpytest_subprocess("--iatk-backend=moto", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
+def test_session_error_at_session_end_is_reported_in_the_summary(pytester, monkeypatch, offline_aws):
+    """A session that cannot be built (missing AWS_PROFILE, no iatk setting) fails the test and the summary, not INTERNALERROR."""
+    monkeypatch.delenv("IATK_ENDPOINT_URL")  # no iatk setting: the session is first built by the fixture
+    monkeypatch.setenv("AWS_PROFILE", "doesnotexist")
+    pytester.makepyfile("def test_x(iatk_session):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    output = result.stdout.str()
+    assert "INTERNALERROR" not in output + result.stderr.str()
+    result.stdout.fnmatch_lines(
+        [
+            "*iatk: AWS profile 'doesnotexist' (from AWS_PROFILE / AWS_DEFAULT_PROFILE) not found*",
+            "*iatk: cleanup errors*",
+            "session-end cleanup of run *: AWS profile 'doesnotexist'*",
+        ]
+    )
+
+
+def test_marker_bad_value_is_a_usage_error_at_collection(pytester, tmp_path):
+    """@pytest.mark.iatk(sla="soon") stops the run at collection, before any test runs."""
+    ran = tmp_path / "ran"
+    pytester.makepyfile(
+        f"""
+import pathlib, pytest
+
+def test_first():
+    pathlib.Path({str(ran)!r}).write_text("yes")
+
+@pytest.mark.iatk(sla="soon")
+def test_x():
+    pass
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*test_x: @pytest.mark.iatk: sla (from argument): expected a duration*"])
+    assert not ran.exists()
+
+
+def test_mock_event_fixture_takes_an_explicit_session(pytester, offline_aws, data_dir):
+    """iatk_mock_event(..., session=other) uses that session (its region fills the event), not a TypeError."""
+    schema = data_dir / "schemas" / "ticket_created.json"
+    pytester.makepyfile(
+        f"""
+import boto3
+
+def test_event(iatk_mock_event, iatk_session):
+    other = boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="ap-south-1")
+    assert iatk_session.region_name == "eu-west-1"
+    event = iatk_mock_event(schema_file={str(schema)!r}, session=other)
+    assert event["region"] == "ap-south-1"
+    assert iatk_mock_event(schema_file={str(schema)!r})["region"] == "eu-west-1"
+"""
+    )
+    pytester.runpytest("--iatk-region=eu-west-1", "-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
 def test_plugin_can_be_disabled(pytester):
