@@ -300,3 +300,14 @@ def test_options_are_listed_in_help(pytester):
     result.stdout.fnmatch_lines(
         ["*--iatk-backend*", "*--iatk-sla=*", "*ini: iatk_sla, env: IATK_SLA*", "*--iatk-sweep*"]
     )
+
+
+def test_embedded_backend_start_failure_is_a_usage_error(pytester):
+    """When the embedded backend cannot start (here: a malformed region), the run stops with the reason, not INTERNALERROR."""
+    pytester.makepyfile("def test_x():\n    pass\n")
+    result = pytester.runpytest_subprocess(
+        "--iatk-backend=moto", "--iatk-region=not a region", "-p", "no:cacheprovider"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*iatk: cannot start the embedded backend (--iatk-backend=moto): *not a region*"])
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
