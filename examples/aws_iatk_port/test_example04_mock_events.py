@@ -1,9 +1,11 @@
-"""aws-iatk example 4, ported: mock events from schemas, with contexts and eventbridge_event_context.
+"""aws-iatk example 4, ported: mock events from Schema Registry schemas, with contexts and eventbridge_event_context.
 
-The original reads ``MyEvent`` from the app's Schema Registry and
-``aws.autoscaling@EC2InstanceLaunchSuccessful`` (version 2) from the public ``aws.events`` registry.
-moto has no Schema Registry, so besides the imports the calls differ in one argument: ``schema_file=``
-(ours) names local copies in ``schemas/`` (the EC2 one is a small stand-in written for this example).
+As in the original, ``MyEvent`` comes from the app's registry and ``aws.autoscaling@EC2InstanceLaunchSuccessful``
+version 2 from the public ``aws.events`` registry, through ``generate_mock_event(registry_name=...,
+schema_name=...)``; only the import differs. moto has no Schema Registry, so on the embedded backend the
+``schema_dir`` setting (``IATK_SCHEMA_DIR``, set for the examples to ``aws_iatk_port/schemas``) stands in
+for it: ``schemas/<registry>/<schema>.json``, or ``schemas/<registry>/<schema>/<version>.json`` for one
+version (the EC2 one is a small stand-in written for this example). On AWS the registries are read.
 One behaviour differs on purpose: aws-iatk left arrays empty; iatk generates one valid item, so the
 context here replaces the items rather than filling an empty list.
 """
@@ -14,13 +16,14 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
-from pathlib import Path
 from unittest import TestCase
 
 import iatk as aws_iatk
 from iatk.context_generation import eventbridge_event_context
 
-SCHEMAS = Path(__file__).parent / "schemas"
+# The original read these two from its schema stack's outputs.
+REGISTRY_NAME = "aws-iatk-examples"
+SCHEMA_NAME = "MyEvent"
 
 
 class TestMockEvents(TestCase):
@@ -32,7 +35,9 @@ class TestMockEvents(TestCase):
 
     def test_generate_my_event(self) -> None:
         """The enum's first value, a date-time of now, items that follow the item schema."""
-        event = self.iatk.generate_mock_event(schema_file=str(SCHEMAS / "my_event.json"), event_ref="MyEvent").event
+        event = self.iatk.generate_mock_event(
+            registry_name=REGISTRY_NAME, schema_name=SCHEMA_NAME, event_ref="MyEvent"
+        ).event
         self.assertEqual(event["category"], "A")
         self.assertIsNotNone(datetime.fromisoformat(event["createdAt"].replace("Z", "+00:00")).tzinfo)
         for item in event["items"]:
@@ -47,7 +52,7 @@ class TestMockEvents(TestCase):
             return event
 
         event = self.iatk.generate_mock_event(
-            schema_file=str(SCHEMAS / "my_event.json"), event_ref="MyEvent", contexts=[with_items]
+            registry_name=REGISTRY_NAME, schema_name=SCHEMA_NAME, event_ref="MyEvent", contexts=[with_items]
         ).event
         self.assertEqual([item["sku"] for item in event["items"]], ["sku-1", "sku-2"])
         self.assertEqual(event["category"], "A")
@@ -55,7 +60,9 @@ class TestMockEvents(TestCase):
     def test_eventbridge_event_context(self) -> None:
         """eventbridge_event_context completes the envelope; source and detail-type come from the schema."""
         event = self.iatk.generate_mock_event(
-            schema_file=str(SCHEMAS / "ec2_instance_launch_successful.json"),
+            registry_name="aws.events",
+            schema_name="aws.autoscaling@EC2InstanceLaunchSuccessful",
+            schema_version="2",
             event_ref="AWSEvent",
             contexts=[eventbridge_event_context],
         ).event

@@ -1,10 +1,11 @@
 """serverless-test-samples' IATK test_by_polling_with_registry, ported: a generated trigger, then polling.
 
-The original generates the workflow input from the PluginTesterWorkflowTriggerEventSchema in the
-app's Schema Registry. moto has no Schema Registry, so the one line that differs besides the import is
-``schema_file=`` (ours) in place of ``registry_name=..., schema_name=...``: it reads the same JSON
-Schema draft 4 from the app's ``schemas/plugin_trigger.json``. On AWS, with the schema in a registry,
-the original call works unchanged (tests/unit/test_compat.py covers the registry path).
+As in the original, the workflow input is generated from the PluginTesterWorkflowTrigger schema (JSON
+Schema draft 4) in the app's Schema Registry with ``generate_mock_event(registry_name=...,
+schema_name=...)``; only the import differs. moto has no Schema Registry, so on the embedded backend
+the ``schema_dir`` setting (``IATK_SCHEMA_DIR``, set for the examples to ``aws_iatk_port/schemas``)
+stands in for it: ``schemas/video-plugin-events/PluginTesterWorkflowTrigger.json`` is a copy of the
+app's ``schemas/plugin_trigger.json``. On AWS the registry is read.
 """
 
 # ruff: noqa: PT009 - unittest-style, as the aws-iatk originals are
@@ -14,14 +15,16 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from pathlib import Path
 from unittest import TestCase
 
 import boto3
 
 import iatk as aws_iatk
 
-TRIGGER_SCHEMA = Path(__file__).parents[1] / "video_plugin" / "schemas" / "plugin_trigger.json"
+# The original read these two from the stack's outputs (PluginEventRegistryName and
+# PluginTesterWorkflowTriggerEventSchemaName); the example app declares no registry.
+REGISTRY_NAME = "video-plugin-events"
+SCHEMA_NAME = "PluginTesterWorkflowTrigger"
 
 
 class TestMinimalPluginWithRegistry(TestCase):
@@ -50,7 +53,9 @@ class TestMinimalPluginWithRegistry(TestCase):
             event["pluginTitle"] = "PythonMinimalPlugin"
             return event
 
-        trigger = self.iatk.generate_mock_event(schema_file=str(TRIGGER_SCHEMA), contexts=[set_props]).event
+        trigger = self.iatk.generate_mock_event(
+            registry_name=REGISTRY_NAME, schema_name=SCHEMA_NAME, contexts=[set_props]
+        ).event
         self.sfn.start_execution(stateMachineArn=self.workflow_arn, name=uuid.uuid4().hex, input=json.dumps(trigger))
 
         received = self.iatk.poll_events(
