@@ -181,7 +181,7 @@ def _profile_not_found_message(settings: Settings, err: ProfileNotFound) -> str:
         "option": "from --iatk-profile",
         "ini": "from the iatk_profile ini key",
         "env": "from IATK_PROFILE",
-        "argument": "passed as an argument",
+        "argument": "from the CLI's --profile or a profile argument",
     }.get(source, "from AWS_PROFILE / AWS_DEFAULT_PROFILE")
     try:
         profiles = sorted(

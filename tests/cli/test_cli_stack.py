@@ -78,3 +78,15 @@ def test_python_m_iatk_in_a_subprocess():
     result = subprocess.run([sys.executable, "-m", "iatk", "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0
     assert "stack" in result.stdout
+
+
+def test_unknown_profile_prints_the_profiles_and_exits_2(capsys, monkeypatch, tmp_path):
+    """`--profile nope` prints iatk's message listing the profiles that exist (no traceback) and exits 2."""
+    (tmp_path / "config").write_text("[profile dev]\nregion = eu-west-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    assert main(["stack", "outputs", "shop", "--profile", "nope", "--region", "us-east-1"]) == 2
+    err = capsys.readouterr().err
+    assert "AWS profile 'nope' (from the CLI's --profile or a profile argument) not found" in err
+    assert "profiles that exist: dev." in err
+    assert "Traceback" not in err
