@@ -336,7 +336,8 @@ def _add_mock_event(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "mock-event",
         help="print a mock event generated from an EventBridge schema (registry or file)",
-        description="Generate an event that validates against an EventBridge schema and print it as JSON.",
+        description="Generate an event that validates against an EventBridge schema and print it as JSON. "
+        "Exit 1 when the schema cannot be read or generated from, 2 on bad arguments.",
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--schema", metavar="NAME", help="schema name in --registry (Schema Registry)")
@@ -352,7 +353,7 @@ def _add_mock_event(subparsers: Any) -> None:
         metavar="JSON",
         help="JSON object deep-merged onto the event (repeatable)",
     )
-    parser.add_argument("--seed", type=int, help="make the event reproducible")
+    parser.add_argument("--seed", type=int, help="make the event reproducible (with --envelope: its id and time too)")
     parser.add_argument("--envelope", action="store_true", help="wrap a detail in an EventBridge envelope")
     parser.add_argument("--source", help="envelope source (with --envelope; default: the schema's)")
     parser.add_argument("--detail-type", help="envelope detail-type (with --envelope; default: the schema's)")
@@ -431,8 +432,10 @@ def _add_test_state(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "test-state",
         help="run one state of a deployed state machine (Step Functions TestState) and print the result",
-        description="Run one state with an input (and a mock) through TestState. Exit 0 when the state "
-        "SUCCEEDED or its error was CAUGHT, 1 when it FAILED or is RETRIABLE.",
+        description="Run one state of a deployed state machine with an input (and a mock) through Step Functions "
+        "TestState, or with --backend moto on moto's interpreter (iatk's offline emulation: moto has no TestState). "
+        "Exit 0 when the state SUCCEEDED or its error was CAUGHT, 1 when it FAILED or is RETRIABLE or the test "
+        "could not run, 2 on bad arguments.",
     )
     parser.add_argument("--state-machine", required=True, metavar="ARN", help="state machine ARN (or name)")
     parser.add_argument("--state", required=True, metavar="NAME", help="the state to run")
