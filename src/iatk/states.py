@@ -33,7 +33,12 @@ inspection.request/response   absent (TRACE level is AWS only)
 
 Not offline: JSONata states, reading variables, ``context`` and the Map settings of
 ``state_configuration`` (moto cannot evaluate them; a :class:`~iatk.exceptions.StateTestError`
-says so). A Wait state does not wait offline.
+says so). A Wait state does not wait offline. A moto server with its Step Functions execution mode
+off only pretends to run executions; that is noticed (after half a second) and reported with how to
+turn it on, rather than waited out.
+
+Against AWS, a non-AWS endpoint that lacks TestState (moto's HTML 500, ``UnknownOperationException``)
+is reported as such, pointing to the emulation.
 """
 
 # ruff: noqa: PT028 - test_state is the API's name, not a pytest test (its __test__ is False)
