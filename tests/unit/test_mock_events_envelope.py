@@ -231,12 +231,11 @@ def test_openapi_31_uses_the_2020_12_dialect():
 
 
 def test_context_fills_falsy_fields_in_place():
-    """eventbridge_event_context fills missing or falsy envelope fields and returns the same dict."""
+    """eventbridge_event_context fills missing or falsy envelope fields with aws-iatk's defaults, in place."""
     event: dict[str, Any] = {"detail": {"k": 1}, "source": "", "resources": [], "account": "999999999999"}
     result = eventbridge_event_context(event)
     assert result is event
-    assert event["source"] == DEFAULT_SOURCE
-    assert event["detail-type"] == DEFAULT_DETAIL_TYPE
+    assert (event["source"], event["detail-type"], event["region"]) == ("source", "detail-type", "us-east-1")
     assert event["account"] == "999999999999"
     assert event["version"] == "0"
     assert event["resources"] == []
