@@ -175,7 +175,7 @@ def session_from_settings(settings: Settings) -> boto3.Session:
 
 
 def _profile_not_found_message(settings: Settings, err: ProfileNotFound) -> str:
-    name = settings.profile or os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE") or "?"
+    name = err.kwargs.get("profile") or settings.profile or "?"
     source = (settings.sources or {}).get("profile", "default") if settings.profile else "aws"
     where = {
         "option": "from --iatk-profile",
@@ -189,10 +189,10 @@ def _profile_not_found_message(settings: Settings, err: ProfileNotFound) -> str:
         )
     except Exception:  # the list only enriches the message
         profiles = []
-    known = ", ".join(profiles) if profiles else "none (no profiles in ~/.aws/config or ~/.aws/credentials)"
+    known = ", ".join(profiles) if profiles else "none (the AWS config and credentials files define no profile)"
     return (
-        f"AWS profile {name!r} ({where}) not found ({err}); profiles that exist: {known}. "
-        "Pick one with --iatk-profile / IATK_PROFILE, or unset AWS_PROFILE."
+        f"AWS profile {name!r} ({where}) not found; profiles that exist: {known}. Pick one "
+        "(--iatk-profile / IATK_PROFILE under pytest, --profile in the CLI), or unset AWS_PROFILE."
     )
 
 
