@@ -281,6 +281,22 @@ _FROM_ENVELOPE = {
 _ENVELOPE_ASSIGNED = frozenset({"version", "id", "account", "region", "replay-name"})
 
 
+def _frameless(err: BaseException) -> BaseException:
+    """``err`` (and the errors it was raised from) without tracebacks; returns ``err``.
+
+    An iatk error keeps the botocore error it wraps as ``__cause__`` (its ``.response``, its type),
+    but that error's frames are botocore's internals: pytest would print dozens of them above the
+    one line that matters. Without its traceback the cause prints as one line, the AWS error itself.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.__traceback__ = None
+        current = current.__cause__
+    return err
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return _aware_utc(value).isoformat().replace("+00:00", "Z")
@@ -445,6 +461,7 @@ def put_events(
     IAM permissions:
         ``events:PutEvents`` (and ``events:ListEventBuses``, only to list the buses when a bus is unknown).
     """
+    __tracebackhide__ = True
     if not entries:
         raise ConfigError("put_events needs at least one entry, e.g. put_events({'Source': ..., 'DetailType': ...})")
     given: Any = bus  # checked at runtime: callers may not be typed
@@ -477,7 +494,7 @@ def put_events(
                 hint = ""
             failure = PutEventsError(f"{what}: {error_message(err)}.{hint} {_sent_and_pending(sent, pending)}")
             failure.code = code
-            raise failure from err
+            raise failure from _frameless(err)
         results = response.get("Entries", [])
         failed: list[tuple[int, Any, str, str]] = []
         for position, index in enumerate(batch):

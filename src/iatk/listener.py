@@ -22,6 +22,13 @@ Waits (DESIGN.md §5): each attempt is one ``ReceiveMessage`` long poll of up to
 seen within milliseconds of arrival. Received messages are deleted at once (one batch) and kept in the
 listener's bounded buffer, deduplicated by event id. Every wait looks at the buffer first; an event
 returned by one wait is *claimed* and is not returned by a later one.
+
+Two limits follow from SQS. A long poll lasts whole seconds, so a window that is not a whole number
+of seconds can last up to 1 s longer (the last poll is rounded up rather than made a short poll,
+which samples only some SQS servers and can miss a message); an event received in that extra time
+counts. And a transformed body (a target with Input, InputPath or InputTransformer) carries no event
+id, so it is deduplicated by SQS MessageId only: a redelivered message counts once, but an event
+that EventBridge delivers twice (it delivers at least once) arrives as two messages and counts twice.
 """
 
 from __future__ import annotations
@@ -42,10 +49,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ._aws import AwsContext, aws, calling, error_code, error_message
+from ._aws import AwsContext, aws, error_code, error_message, wrap
 from ._config import current_settings, parse_duration
 from ._tags import TAG_TARGET, as_tag_list, check_user_tags, current_run_id, harness_tags, is_harness_id, new_harness_id
-from .events import Event, bus_names, put_events
+from .events import Event, _frameless, bus_names, put_events
 from .exceptions import ConfigError, IatkError, ListenerError, UnexpectedEvent, WaitTimeout
 from .matchers import Matcher, MatcherLike, as_matcher, explain, validate_pattern
 from .waiting import NOT_YET, Deadline, NotYet, wait_until
@@ -74,6 +81,8 @@ CANARY_TIMEOUT = 60.0
 #: A new canary is put this often until one arrives (a canary put before the rule is live is lost).
 CANARY_INTERVAL = 2.0
 CANARY_SOURCE = "iatk.canary"
+#: Every canary's detail-type starts with this (then the listener id).
+CANARY_PREFIX = f"{CANARY_SOURCE} iatk_eb_"
 
 Readiness = Literal["auto", "canary", "none"]
 Outcome = Literal["matched", "held", "timeout", "surplus", "unexpected"]
@@ -85,6 +94,9 @@ _DETAIL_PATH = re.compile(r"^\$\.detail((?:\.[A-Za-z0-9_-]+)+)$")
 _WHOLE_EVENT_PATHS = frozenset({"$", "$.detail", "$.detail-type", "$.id"})
 _PATTERN_LIMIT = 4096  # PutRule's EventPattern length limit
 _MAX_DRAIN = 10  # extra immediate receives at a deadline (100 messages)
+# What only a canary carries into a transformed body: its detail's key (InputPath $.detail, or a
+# template with the whole event) or its detail-type.
+_CANARY_MARK = re.compile(r'"iatk-canary"\s*:\s*"iatk_eb_[0-9a-v]{20}"|iatk\.canary iatk_eb_[0-9a-v]{20}')
 
 
 # --- records ---------------------------------------------------------------------------------------
@@ -409,6 +421,7 @@ class Listener:
             ``sqs:GetQueueUrl``, ``sqs:GetQueueAttributes``, ``sqs:ListQueueTags``,
             ``events:DescribeRule``, ``events:ListTargetsByRule``.
         """
+        __tracebackhide__ = True
         given: Any = listener_id  # checked at runtime: callers may not be typed
         if not isinstance(given, str) or not is_harness_id(given):
             raise ListenerError(
@@ -424,15 +437,19 @@ class Listener:
                     f"no listener {listener_id} in {ctx.region}: its queue does not exist (closed, swept, or made "
                     "in another region or account)",
                     code=error_code(err),
-                ) from err
+                ) from _frameless(err)
             raise ListenerError(
                 f"cannot find listener {listener_id}: {error_message(err)}", code=error_code(err)
-            ) from err
-        with calling(f"cannot read listener {listener_id}'s queue", ListenerError):
+            ) from _frameless(err)
+        except BotoCoreError as err:
+            raise wrap(err, f"cannot find listener {listener_id}", ListenerError) from _frameless(err)
+        try:
             tags = ctx.sqs.list_queue_tags(QueueUrl=url).get("Tags") or {}
             queue_arn = ctx.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
                 "QueueArn"
             ]
+        except (ClientError, BotoCoreError) as err:
+            raise wrap(err, f"cannot read listener {listener_id}'s queue", ListenerError) from _frameless(err)
         bus_arn = tags.get(TAG_TARGET)
         listener = cls.__new__(cls)
         listener._init_state(bus_arn or "default", listener_id, _buffer_size(buffer), session)
@@ -453,20 +470,21 @@ class Listener:
 
     def _find_own_rule(self, ctx: AwsContext) -> None:
         """For attach(): the listener's own rule and target on its bus, when they exist."""
+        __tracebackhide__ = True
         assert self._bus_name is not None
         try:
             found = ctx.events.describe_rule(Name=self.id, EventBusName=self._bus_name)
-        except ClientError as err:
+        except (ClientError, BotoCoreError) as err:
             if error_code(err) in _GONE_CODES:
                 return
-            raise ListenerError(
-                f"cannot read listener {self.id}'s rule: {error_message(err)}", code=error_code(err)
-            ) from err
+            raise wrap(err, f"cannot read listener {self.id}'s rule", ListenerError) from _frameless(err)
         self._rule_made = True
         self._rule_arn = found.get("Arn")
         self._pattern_text = found.get("EventPattern")
-        with calling(f"cannot read listener {self.id}'s target", ListenerError):
+        try:
             targets = ctx.events.list_targets_by_rule(Rule=self.id, EventBusName=self._bus_name).get("Targets", [])
+        except (ClientError, BotoCoreError) as err:
+            raise wrap(err, f"cannot read listener {self.id}'s target", ListenerError) from _frameless(err)
         for target in targets:
             if target["Id"] == self.id:
                 self._target_made = True
@@ -615,10 +633,11 @@ class Listener:
         embedded backend, where delivery is synchronous) the listener's rule also matches a canary
         (``{"$or": [<pattern>, {"source": ["iatk.canary"], "detail-type": ["iatk.canary <id>"]}]}``),
         which the copied rule does not match. ``start()`` puts a canary every 2 s and long-polls until
-        one arrives (at most 60 s). Canaries never reach :attr:`events` or a wait. With a copied target
-        whose output cannot show the canary's marker (a constant ``Input``, or a template that uses no
-        detail field, id or detail-type), the canary runs through an untransformed target first, which
-        is then switched to the copied transformation.
+        one arrives (at most 60 s). Canaries never reach :attr:`events` or a wait, and neither do other
+        listeners' canaries that a broad pattern lets in (unless the pattern names ``iatk.canary``).
+        With a copied target whose output cannot show the canary's marker (a constant ``Input``, or a
+        template that uses no detail field, id or detail-type), the canary runs through an
+        untransformed target first, which is then switched to the copied transformation.
 
         Returns:
             The listener (so ``listener = Listener(...).start()`` works).
@@ -682,9 +701,11 @@ class Listener:
                     step = "canary"
                     self._await_canary(ctx)
         except (ClientError, BotoCoreError) as err:
-            raise self._rolled_back(step, error_message(err), error_code(err)) from err
-        except (_StepFailed, IatkError) as err:
-            raise self._rolled_back(step, str(err), err.code) from err
+            raise self._rolled_back(step, error_message(err), error_code(err)) from _frameless(err)
+        except _StepFailed as err:  # its message is all there is to it
+            raise self._rolled_back(step, str(err), err.code) from None
+        except IatkError as err:
+            raise self._rolled_back(step, str(err), err.code) from _frameless(err)
         except BaseException:
             # KeyboardInterrupt, a bug: still leave nothing behind, then let it through.
             self._failed = True
@@ -696,6 +717,7 @@ class Listener:
         return self
 
     def _rolled_back(self, step: str, detail: str, code: str | None) -> ListenerError:
+        __tracebackhide__ = True
         self._failed = True
         failures = self._remove()
         message = (
@@ -784,17 +806,18 @@ class Listener:
     # -- creation steps -----------------------------------------------------------------------------
 
     def _locate_bus(self, ctx: AwsContext) -> None:
+        __tracebackhide__ = True
         try:
             found = ctx.events.describe_event_bus(Name=self._bus_given)
         except ClientError as err:
             if error_code(err) != "ResourceNotFoundException":
-                raise _describe_error(self, "events:DescribeEventBus", err) from err
+                raise _describe_error(self, "events:DescribeEventBus", err) from _frameless(err)
             raise ListenerError(
                 f"event bus {self._bus_given!r} not found in {ctx.region}. {self._list_buses(ctx)}",
                 code="ResourceNotFoundException",
-            ) from err
+            ) from _frameless(err)
         except BotoCoreError as err:
-            raise _describe_error(self, "events:DescribeEventBus", err) from err
+            raise _describe_error(self, "events:DescribeEventBus", err) from _frameless(err)
         self._bus_name = found["Name"]
         self._bus_arn = found["Arn"]
 
@@ -808,6 +831,7 @@ class Listener:
         return f"The buses there: {', '.join(names)}. Pass one of these names, or a bus ARN."
 
     def _copy_rule(self, ctx: AwsContext) -> None:
+        __tracebackhide__ = True
         assert self._rule_given is not None
         assert self._bus_name is not None
         rule_bus, rule_name = _split_rule(self._rule_given)
@@ -820,14 +844,14 @@ class Listener:
             found = ctx.events.describe_rule(Name=rule_name, EventBusName=self._bus_name)
         except ClientError as err:
             if error_code(err) != "ResourceNotFoundException":
-                raise _describe_error(self, "events:DescribeRule", err) from err
+                raise _describe_error(self, "events:DescribeRule", err) from _frameless(err)
             raise ListenerError(
                 f"rule {rule_name!r} not found on bus {self._bus_name!r} ({ctx.region}). "
                 f"{self._list_rules(ctx, rule_name)}",
                 code="ResourceNotFoundException",
-            ) from err
+            ) from _frameless(err)
         except BotoCoreError as err:
-            raise _describe_error(self, "events:DescribeRule", err) from err
+            raise _describe_error(self, "events:DescribeRule", err) from _frameless(err)
         pattern = found.get("EventPattern")
         if not pattern:
             schedule = found.get("ScheduleExpression")
@@ -861,6 +885,7 @@ class Listener:
         return f"Rules on that bus, closest first: {', '.join(shown)}{more}."
 
     def _find_target(self, ctx: AwsContext, rule_name: str) -> dict[str, Any]:
+        __tracebackhide__ = True
         assert self._bus_name is not None
         ids: list[str] = []
         try:
@@ -873,7 +898,7 @@ class Listener:
                         return _plain_target(dict(target))
                     ids.append(target["Id"])
         except (ClientError, BotoCoreError) as err:
-            raise _describe_error(self, "events:ListTargetsByRule", err) from err
+            raise _describe_error(self, "events:ListTargetsByRule", err) from _frameless(err)
         listed = ", ".join(ids) if ids else "(none)"
         raise ListenerError(
             f"target {self._target_given!r} not found on rule {rule_name!r} (bus {self._bus_name!r}). "
@@ -993,8 +1018,31 @@ class Listener:
                 visible = True
         return detail, visible
 
-    def _is_canary(self, body: str) -> bool:
-        return any(token in body for token in self._canary_tokens)
+    def _canary_kind(self, event: Event) -> Literal["own", "other"] | None:
+        """Whether a received event is this listener's canary, another listener's, or neither.
+
+        Another listener's canary reaches this queue when this listener's pattern also matches it
+        (``anything-but``, ``exists``, a pattern on detail fields the canary fills): listeners made at
+        the same time on one bus (xdist workers) would otherwise see each other's canaries. Those are
+        dropped too, unless the listener's own pattern names ``iatk.canary`` as a source.
+        """
+        if event.is_envelope:
+            if event.source != CANARY_SOURCE or not (event.detail_type or "").startswith(CANARY_PREFIX):
+                return None
+            if event.detail_type == f"{CANARY_SOURCE} {self.id}" or event.id in self._canary_tokens:
+                return "own"
+            return None if self._wants_canaries else "other"
+        # A transformed body: the canary's marker (this listener's id) or its event id show in it.
+        if self._canary_tokens and any(token in event.body for token in self._canary_tokens):
+            return "own"
+        if not self._wants_canaries and _CANARY_MARK.search(event.body):
+            return "other"
+        return None
+
+    @property
+    def _wants_canaries(self) -> bool:
+        """True when the listener's own (or copied) pattern names the canary source: then it gets them."""
+        return self._pattern_text is not None and f'"{CANARY_SOURCE}"' in self._pattern_text
 
     def _await_canary(self, ctx: AwsContext) -> None:
         assert self._bus_name is not None
@@ -1029,6 +1077,7 @@ class Listener:
     # -- receiving ----------------------------------------------------------------------------------
 
     def _open_ctx(self) -> AwsContext:
+        __tracebackhide__ = True
         if self._closed or not self._started or self._ctx is None or self._queue_url is None:
             state = "closed" if self._closed else "not started"
             raise ListenerError(f"listener {self.id} is {state}: it cannot receive events")
@@ -1054,6 +1103,7 @@ class Listener:
         IAM permissions:
             ``sqs:ReceiveMessage``, ``sqs:DeleteMessage``.
         """
+        __tracebackhide__ = True
         ctx = self._open_ctx()
         given: Any = wait
         if isinstance(given, bool) or not isinstance(given, (int, float)) or not 0 <= given <= MAX_LONG_POLL:
@@ -1070,6 +1120,7 @@ class Listener:
         A receive returns at most 10 messages, so when the deadline passes with a full batch in hand,
         a few more immediate receives (wait 0, at most ``_MAX_DRAIN``) collect what had already arrived.
         """
+        __tracebackhide__ = True
         fresh, _, count = self._receive(ctx, _wait_seconds(deadline.remaining()), MAX_MESSAGES, defer_delete=True)
         drains = 0
         while count == MAX_MESSAGES and deadline.expired() and drains < _MAX_DRAIN:
@@ -1089,12 +1140,16 @@ class Listener:
         Returns:
             The new entries, the number of canaries seen, and the number of messages received.
         """
+        __tracebackhide__ = True
         assert self._queue_url is not None
         self._flush_deletes(ctx)
-        with calling(f"listener {self.id}: sqs:ReceiveMessage on {self._queue_url}", ListenerError):
+        try:
             response = ctx.sqs.receive_message(
                 QueueUrl=self._queue_url, MaxNumberOfMessages=max_messages, WaitTimeSeconds=wait_seconds
             )
+        except (ClientError, BotoCoreError) as err:
+            what = f"listener {self.id}: sqs:ReceiveMessage on {self._queue_url}"
+            raise wrap(err, what, ListenerError) from _frameless(err)
         self._polls += 1
         messages = response.get("Messages") or []
         if not messages:
@@ -1104,11 +1159,12 @@ class Listener:
         fresh: list[_Entry] = []
         canaries = 0
         for message in messages:
-            body = message.get("Body", "")
-            if self._canary_tokens and self._is_canary(body):
-                canaries += 1
-                continue
             event = Event.from_sqs_message(message, received_at=received_at)
+            kind = self._canary_kind(event)
+            if kind is not None:  # deleted with the rest, never shown to a wait
+                if kind == "own":
+                    canaries += 1
+                continue
             if event.id in self._seen:
                 continue
             self._remember(event.id)
@@ -1131,6 +1187,7 @@ class Listener:
         return fresh, canaries, len(messages)
 
     def _flush_deletes(self, ctx: AwsContext) -> None:
+        __tracebackhide__ = True
         if self._undeleted:
             pending, self._undeleted = self._undeleted, []
             self._delete(ctx, pending)
@@ -1141,11 +1198,12 @@ class Listener:
             self._seen.popitem(last=False)
 
     def _delete(self, ctx: AwsContext, messages: Sequence[Mapping[str, Any]]) -> None:
+        __tracebackhide__ = True
         assert self._queue_url is not None
         entries: list[Any] = [
             {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]} for index, message in enumerate(messages)
         ]
-        with calling(f"listener {self.id}: sqs:DeleteMessageBatch on {self._queue_url}", ListenerError):
+        try:
             response = ctx.sqs.delete_message_batch(QueueUrl=self._queue_url, Entries=entries)
             failed = response.get("Failed") or []
             if failed:
@@ -1154,6 +1212,9 @@ class Listener:
                 retry = [entry for entry in entries if entry["Id"] in retry_ids]
                 response = ctx.sqs.delete_message_batch(QueueUrl=self._queue_url, Entries=retry)
                 failed = response.get("Failed") or []
+        except (ClientError, BotoCoreError) as err:
+            what = f"listener {self.id}: sqs:DeleteMessageBatch on {self._queue_url}"
+            raise wrap(err, what, ListenerError) from _frameless(err)
         if failed:
             details = "; ".join(f"{item.get('Code')}: {item.get('Message', '')}" for item in failed)
             raise ListenerError(
@@ -1203,6 +1264,7 @@ class Listener:
                 log.exception("iatk: a wait observer failed")
 
     def _explain(self, matcher: Matcher) -> str:
+        # Every unclaimed event, nearest miss first: the buffer bounds how many there can be.
         candidates = [entry.event for entry in self._unclaimed()]
         claimed = len(self._buffer) - len(candidates)
         text = explain(matcher, candidates)
@@ -1227,7 +1289,8 @@ class Listener:
         Args:
             matcher: ``iatk.match(...)``, a pattern dict, a function, or None (any event).
             within: The SLA, seconds (or ``"5s"``, a timedelta); default :attr:`sla`, else the run's
-                ``sla`` setting (``--iatk-sla``, ``@pytest.mark.iatk(sla=...)``).
+                ``sla`` setting (``--iatk-sla``, ``@pytest.mark.iatk(sla=...)``). A fraction of a
+                second may stretch to the next whole second (SQS long polls last whole seconds).
 
         Returns:
             The event, with ``latency`` = seconds from the start of this wait to its receipt (0.0 when
@@ -1235,7 +1298,8 @@ class Listener:
 
         Raises:
             WaitTimeout: Nothing matched within the SLA. The message lists every event received and
-                not yet claimed, each with why it did not match, nearest miss first.
+                not yet claimed (all of them: the buffer bounds their number), each with why it did
+                not match, nearest miss first; ``.last`` holds those events, in order of receipt.
             ListenerError: The listener is not started or closed, or SQS failed.
 
         IAM permissions:
@@ -1260,6 +1324,7 @@ class Listener:
                 return found(entry)
 
         def attempt() -> _Entry | NotYet:
+            __tracebackhide__ = True
             fresh = self._take(ctx, deadline)
             for entry in fresh:
                 if chosen(entry.event):
@@ -1270,8 +1335,9 @@ class Listener:
             hit = wait_until(
                 attempt, deadline=deadline, description=description, interval=0, explain=lambda _: self._explain(chosen)
             )
-        except WaitTimeout:
+        except WaitTimeout as timeout:
             self._record(wait, "timeout")
+            timeout.last = [entry.event for entry in self._unclaimed()]
             raise
         return found(hit)
 
@@ -1293,8 +1359,9 @@ class Listener:
             The ``n`` events in order of receipt, each with its ``latency``.
 
         Raises:
-            WaitTimeout: Fewer than ``n`` matched by the end of the window (the message lists the
-                events received and why each did not match).
+            WaitTimeout: Fewer than ``n`` matched by the end of the window (the message lists every
+                unclaimed event received and why each did not match; ``.last`` holds them, in order
+                of receipt, the matching ones included).
             UnexpectedEvent: More than ``n`` matched (an ``AssertionError``); lists them all.
             ListenerError: The listener is not started or closed, or SQS failed.
 
@@ -1315,6 +1382,7 @@ class Listener:
         hits = [entry for entry in self._unclaimed() if chosen(entry.event)]
 
         def attempt() -> bool | NotYet:
+            __tracebackhide__ = True
             if len(hits) > n:
                 return True
             fresh = self._take(ctx, deadline)
@@ -1342,7 +1410,7 @@ class Listener:
                 timeout=deadline.timeout,
                 elapsed=timeout.elapsed,
                 attempts=timeout.attempts,
-                last=[entry.event for entry in hits],
+                last=[entry.event for entry in self._unclaimed()],
             ) from None
         self._record(wait, "surplus")
         shown = "\n".join(_show(entry.event, number) for number, entry in enumerate(hits, 1))
@@ -1382,6 +1450,7 @@ class Listener:
         early = [entry for entry in self._unclaimed() if chosen(entry.event)]
 
         def attempt() -> _Entry | NotYet:
+            __tracebackhide__ = True
             fresh = self._take(ctx, deadline)
             for entry in fresh:
                 if chosen(entry.event):

@@ -1117,13 +1117,14 @@ def numeric(
 # --- diagnostics ------------------------------------------------------------------------------------
 
 
-def explain(matcher: MatcherLike, events: Iterable[Event], *, limit: int = 10, width: int = 160) -> str:
+def explain(matcher: MatcherLike, events: Iterable[Event], *, limit: int | None = None, width: int = 160) -> str:
     """Each event with why it did (not) match, nearest miss first: the body of a timeout message.
 
     Args:
         matcher: What was awaited (anything :func:`as_matcher` takes).
         events: The events received.
-        limit: Show at most this many events; the rest are counted.
+        limit: Show at most this many events (the nearest misses); the rest are counted. Default:
+            all of them.
         width: Truncate each body to this many characters.
 
     Returns:
@@ -1142,6 +1143,8 @@ def explain(matcher: MatcherLike, events: Iterable[Event], *, limit: int = 10, w
     hits = sum(1 for _, result in judged if result.matched)
     verdict = f"{hits} matched" if hits else "none matched"
     lines = [f"{len(judged)} event{'s' if len(judged) != 1 else ''} received, {verdict}; nearest miss first:"]
+    if limit is None:
+        limit = len(judged)
     for number, (event, result) in enumerate(judged[:limit], 1):
         lines.append(f"  {number}. {event.summary(width)}")
         if result.matched:

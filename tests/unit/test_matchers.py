@@ -737,6 +737,15 @@ def test_explain_marks_matches_truncates_and_limits():
     assert all(len(line) < 140 for line in lines)
 
 
+def test_explain_shows_every_event_by_default():
+    """Without a limit, explain() lists all the events (15 here), none left out."""
+    events = [event_of(envelope({"n": i}, id=f"e{i}")) for i in range(15)]
+    text = explain(match(detail={"n": 99}), events)
+    assert text.splitlines()[0] == "15 events received, none matched; nearest miss first:"
+    assert all(f"id=e{i} " in text for i in range(15))
+    assert "more not shown" not in text
+
+
 def test_explain_with_no_events_and_with_transformed_bodies():
     """No events says so; a transformed body is shown as not an envelope."""
     assert explain(None, []) == "no events were received"

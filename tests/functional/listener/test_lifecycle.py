@@ -318,6 +318,63 @@ def test_canary_with_a_transformer_that_hides_the_marker(app: Any, session: Any)
     assert len(listener.events) == 1
 
 
+def test_other_listeners_canaries_never_reach_a_broad_listener(app: Any, session: Any) -> None:
+    """A listener whose pattern also matches canaries (anything-but) does not see another listener's canary."""
+    with Listener(app.bus, pattern={"source": [{"anything-but": "zzz"}]}, session=session) as broad:
+        with Listener(app.bus, pattern={"source": ["other"]}, readiness="canary", session=session):
+            pass
+        wanted = app.put("OrderPlaced", {"orderId": 3})
+        assert broad.expect_event(within=2).id == wanted
+        broad.expect_no_event(during=0)
+    assert [event.id for event in broad.events] == [wanted]
+
+
+def test_a_pattern_naming_the_canary_source_gets_other_canaries(app: Any, session: Any) -> None:
+    """Canaries do reach a matching queue: a pattern that names source iatk.canary receives them."""
+    with Listener(app.bus, pattern={"source": ["iatk.canary"]}, session=session) as watcher:
+        with Listener(app.bus, pattern={"source": ["other"]}, readiness="canary", session=session) as other:
+            pass
+        event = watcher.expect_event(within=2)
+    assert event.source == "iatk.canary"
+    assert event.detail_type == f"iatk.canary {other.id}"
+
+
+def test_other_canaries_are_dropped_from_transformed_bodies_too(app: Any, session: Any) -> None:
+    """A copied catch-all rule whose transformer shows the detail: another listener's canary is dropped
+    (while the app's own target, copied from, does receive it)."""
+    events = session.client("events")
+    sqs = session.client("sqs")
+    sink = sqs.get_queue_url(QueueName=f"app-sink-{app.suffix}")["QueueUrl"]
+    sink_arn = sqs.get_queue_attributes(QueueUrl=sink, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    broad_rule = f"Everything-{app.suffix}"
+    events.put_rule(Name=broad_rule, EventBusName=app.bus, EventPattern=json.dumps({"source": [{"prefix": ""}]}))
+    transformer = {"InputPathsMap": {"d": "$.detail"}, "InputTemplate": '{"payload": <d>}'}
+    events.put_targets(
+        Rule=broad_rule, EventBusName=app.bus, Targets=[{"Id": "All", "Arn": sink_arn, "InputTransformer": transformer}]
+    )
+    try:
+        with Listener(app.bus, rule=broad_rule, target="All", session=session) as broad:
+            with Listener(app.bus, pattern={"source": ["other"]}, readiness="canary", session=session) as other:
+                pass
+            app.put("OrderPlaced", {"orderId": 4})
+            event = broad.expect_event(within=2)
+            broad.expect_no_event(during=0)
+        sunk = sqs.receive_message(QueueUrl=sink, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+    finally:
+        events.remove_targets(Rule=broad_rule, EventBusName=app.bus, Ids=["All"])
+        events.delete_rule(Name=broad_rule, EventBusName=app.bus)
+    assert event.json() == {"payload": {"orderId": 4}}
+    assert len(broad.events) == 1
+    assert {"payload": {"iatk-canary": other.id}} in [json.loads(m["Body"]) for m in sunk]
+
+
+def test_an_event_that_carries_the_listener_id_is_not_taken_for_its_canary(app: Any, session: Any) -> None:
+    """With a canary, a test's own event may carry the listener id (to correlate): it still arrives."""
+    with Listener(app.bus, rule=app.rule, readiness="canary", session=session) as listener:
+        wanted = app.put("OrderPlaced", {"ref": listener.id})
+        assert listener.expect_event(within=2).id == wanted
+
+
 def test_an_interrupt_during_start_still_rolls_back(app: Any, session: Any, leftovers: Any) -> None:
     """A KeyboardInterrupt half way through start() removes what was made, then propagates."""
     from iatk._aws import aws

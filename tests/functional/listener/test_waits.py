@@ -94,6 +94,29 @@ def test_timeout_lists_received_events_with_reasons(app: Any, listener: Listener
     assert listener.waits[-1].outcome == "timeout"
 
 
+def test_timeout_lists_every_received_event_and_attaches_them(app: Any, session: Any, listener: Listener) -> None:
+    """With 15 events received, the timeout message shows all 15 (nearest miss first) and .last holds them."""
+    entries = [{"Source": app.source, "DetailType": "OrderPlaced", "Detail": {"orderId": n}} for n in range(15)]
+    ids = put_events(*entries, bus=app.bus, session=session)
+    with pytest.raises(WaitTimeout) as caught:
+        listener.expect_event(match(detail={"orderId": 99}), within=1)
+    text = str(caught.value)
+    assert "15 events received, none matched; nearest miss first:" in text
+    assert all(f"id={event_id} " in text for event_id in ids)
+    assert "more not shown" not in text
+    assert [event.id for event in caught.value.last] == ids
+
+
+def test_expect_events_timeout_attaches_the_unclaimed_events(app: Any, listener: Listener) -> None:
+    """expect_events' timeout lists the events received, matching or not, and attaches them in .last."""
+    hit = app.put("OrderPlaced", {"orderId": 1})
+    miss = app.put("OrderPlaced", {"orderId": 2})
+    with pytest.raises(WaitTimeout) as caught:
+        listener.expect_events(2, match(detail={"orderId": 1}), within=1)
+    assert "only 1 matched within 1 s" in str(caught.value)
+    assert [event.id for event in caught.value.last] == [hit, miss]
+
+
 def test_expect_no_event_holds_the_whole_window(app: Any, listener: Listener) -> None:
     """expect_no_event returns only at the end of its window when nothing matching came."""
     app.put("OrderPlaced", {"orderId": 1})
