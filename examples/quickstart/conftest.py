@@ -8,16 +8,6 @@ import pytest
 
 HERE = Path(__file__).parent
 
-# moto has no CloudFormation support for AWS::SQS::QueuePolicy: it skips the template's queue policy
-# (its rules deliver without one) and says so with a UserWarning in the embedded server's thread, which
-# this repository's `filterwarnings = error` would turn into a failed deploy.
-MOTO_SKIPS_QUEUE_POLICY = "ignore:Tried to parse AWS..SQS..QueuePolicy but it's not supported by moto:UserWarning"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Let moto skip the template's QueuePolicy quietly (it matters on AWS only)."""
-    config.addinivalue_line("filterwarnings", MOTO_SKIPS_QUEUE_POLICY)
-
 
 @pytest.fixture(scope="session")
 def app(iatk_deploy, iatk_settings):

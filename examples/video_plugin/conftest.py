@@ -17,16 +17,6 @@ import iatk
 HERE = Path(__file__).parent
 SLA = 20  # seconds: the plugin must report within this
 
-# moto has no CloudFormation support for AWS::SQS::QueuePolicy: it skips the template's queue policies
-# (its rules deliver without them) and says so with a UserWarning, raised in the embedded server's
-# thread. Under this repository's `filterwarnings = error` that warning would fail the deploy (HTTP 500).
-MOTO_SKIPS_QUEUE_POLICY = "ignore:Tried to parse AWS..SQS..QueuePolicy but it's not supported by moto:UserWarning"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Let moto skip the template's QueuePolicies quietly (they matter on AWS only)."""
-    config.addinivalue_line("filterwarnings", MOTO_SKIPS_QUEUE_POLICY)
-
 
 @pytest.fixture(scope="session")
 def plugin_stack(iatk_deploy, iatk_settings) -> iatk.Stack:
