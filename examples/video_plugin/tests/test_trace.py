@@ -2,9 +2,10 @@
 
 The test is a traced client: it opens a ``plugin-tester`` segment and hands the header (with its
 subsegment as parent) to the workflow, which passes it to the plugin in the event. The plugin's
-segment continues that trace, so the tree reads ``plugin-tester → PythonMinimalPlugin``. On AWS,
-Step Functions and EventBridge add their own segments in between; offline, moto stores only what
-the processes send.
+segment continues that trace, so the tree reads ``plugin-tester → PythonMinimalPlugin``. Offline,
+moto stores only what the processes send; on AWS, X-Ray may add a node for the plugin's PutEvents
+call after it, so the path is left open at the end. (Step Functions traces its run in a trace of its
+own here: the test does not pass ``traceHeader`` to StartExecution.)
 """
 
 from __future__ import annotations
@@ -39,11 +40,11 @@ def test_plugin_trace_path_and_duration(plugin_stack, iatk_listener, start_workf
 
     tree = iatk_trace.get_tree(header, until=lambda t: len(t.segments) >= 2, within=SLA)
 
-    tree.assert_path(["plugin-tester", "PythonMinimalPlugin"])
+    tree.assert_path(["plugin-tester", "PythonMinimalPlugin", ...])
     tree.assert_duration(max=SLA)
     tree.assert_duration(max=1, segment="PythonMinimalPlugin")
     [plugin] = tree.find(name="PythonMinimalPlugin")
     assert plugin.annotations["hook"] == "postValidate"
     assert not plugin.error
     assert not plugin.fault
-    assert [[s.name for s in path] for path in tree.paths] == [["plugin-tester", "PythonMinimalPlugin"]]
+    assert {tuple(s.name for s in path[:2]) for path in tree.paths} == {("plugin-tester", "PythonMinimalPlugin")}
