@@ -133,6 +133,40 @@ def _prime_moto_boto3_session() -> None:
         os.environ.update(saved)
 
 
+def serialise_moto_events() -> None:
+    """Run moto's EventBridge backend one call at a time, in this process (idempotent).
+
+    Why: moto's server is threaded, and its events backend is not thread-safe. ``put_events`` walks
+    a bus's rules (a dict) while another request's PutRule or DeleteRule changes them, and fails with
+    ``RuntimeError: OrderedDict mutated during iteration`` (HTTP 500): xdist workers sharing the
+    default bus hit it often. So every public method of ``EventsBackend`` takes one lock. It is
+    re-entrant: ``put_events`` delivers to other buses (and S3 notifications put events) in the same
+    thread, through the same wrapped methods. A moto server started in another process needs this
+    call before it serves (``python -c "import iatk.embedded as e; e.serialise_moto_events(); ..."``).
+    """
+    import functools
+    import inspect
+
+    from moto.events.models import EventsBackend
+
+    if getattr(EventsBackend, "_iatk_serialised", False):
+        return
+    lock = threading.RLock()
+
+    def serialised(method: Any) -> Any:
+        @functools.wraps(method)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return method(*args, **kwargs)
+
+        return call
+
+    for name, member in list(vars(EventsBackend).items()):
+        if not name.startswith("_") and inspect.isfunction(member):
+            setattr(EventsBackend, name, serialised(member))
+    EventsBackend._iatk_serialised = True  # type: ignore[attr-defined]
+
+
 def _start_moto_server() -> _Server:
     try:
         from moto.moto_server.werkzeug_app import (
@@ -145,6 +179,7 @@ def _start_moto_server() -> _Server:
         raise ConfigError("the embedded backend needs moto's server: pip install 'iatk[moto]'") from err
 
     _prime_moto_boto3_session()
+    serialise_moto_events()
 
     class QuietHandler(MotoRequestHandler):
         def log_request(self, *args: Any, **kwargs: Any) -> None:
