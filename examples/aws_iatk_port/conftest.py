@@ -10,7 +10,10 @@ aws-iatk 0.1.0 suite only in their import (``import iatk as aws_iatk``):
 * it runs the plugin under test as a worker process, as ``examples/video_plugin``'s conftest does;
 * for each module it exports the run's backend to the environment (``iatk.session_env()``: region,
   credentials, and on the embedded backend its endpoint), plus ``PLUGIN_TESTER_STACK_NAME`` and
-  ``AWS_REGION``, which the samples read. ``boto3.client(...)`` then reaches the same backend as iatk.
+  ``AWS_REGION``, which the samples read. ``boto3.client(...)`` then reaches the same backend as iatk;
+* moto has no Schema Registry: unless the run names a ``schema_dir`` itself, this folder's ``schemas/``
+  (``<registry>/<schema>[/<version>].json``) stands in for it, so ``generate_mock_event(registry_name=...,
+  schema_name=...)`` works offline unchanged (on AWS the registries are read).
 """
 
 from __future__ import annotations
@@ -27,7 +30,17 @@ import pytest
 import iatk
 
 APP = Path(__file__).parents[1] / "video_plugin"
+SCHEMAS = Path(__file__).parent / "schemas"
 STACK_NAME = "aws-iatk-port"
+
+# The app's template has queue policies, which moto's CloudFormation skips with a UserWarning in the
+# embedded server's thread; under this repository's `filterwarnings = error` that would fail the deploy.
+MOTO_SKIPS_QUEUE_POLICY = "ignore:Tried to parse AWS..SQS..QueuePolicy but it's not supported by moto:UserWarning"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let moto skip the app's QueuePolicies quietly (they matter on AWS only)."""
+    config.addinivalue_line("filterwarnings", MOTO_SKIPS_QUEUE_POLICY)
 
 
 @pytest.fixture(scope="session")
@@ -81,3 +94,20 @@ def deployed_app_environment(plugin_tester_stack, plugin_worker, iatk_session) -
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@pytest.fixture(scope="module", autouse=True)
+def schema_registry_stand_in(iatk_settings) -> Iterator[None]:
+    """The registries the originals read, as files: ``schemas/`` is the run's ``schema_dir`` for this module
+    (what ``--iatk-schema-dir`` / ``IATK_SCHEMA_DIR`` would set for a whole run; a run's own value wins)."""
+    from iatk import _config
+
+    if iatk_settings.schema_dir:
+        yield
+        return
+    previous = _config.current_settings()
+    _config.set_current_settings(previous.with_overrides(schema_dir=str(SCHEMAS)))
+    try:
+        yield
+    finally:
+        _config.set_current_settings(previous)

@@ -1,6 +1,7 @@
 """aws-iatk example 1, ported: read a deployed stack's physical ids and outputs.
 
-Only the import differs from the aws-iatk 0.1.0 original's shape.
+Only the import differs from the aws-iatk 0.1.0 original's shape, and every assertion would hold with
+aws-iatk too. (iatk's error for a missing output also names it; tests/functional/compat shows that.)
 """
 
 # ruff: noqa: PT009, PT027 - unittest-style, as the aws-iatk originals are
@@ -53,7 +54,6 @@ class TestCloudFormationHelpers(TestCase):
         )
 
     def test_missing_output(self) -> None:
-        """A missing output raises IatkException; the message names it."""
-        with self.assertRaises(aws_iatk.IatkException) as caught:
+        """Asking for an output the stack does not have raises IatkException."""
+        with self.assertRaises(aws_iatk.IatkException):
             self.iatk.get_stack_outputs(stack_name=self.stack_name, output_names=["NoSuchOutput"])
-        self.assertIn("NoSuchOutput", str(caught.exception))

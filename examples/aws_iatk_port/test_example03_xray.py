@@ -1,11 +1,17 @@
 """aws-iatk example 3, ported: trace a Step Functions run with a patched boto3 client.
 
-The original patches the client, starts an execution, reads the trace header back from
-``describe_execution()["traceHeader"]`` and compares the origins of the tree's paths. moto's
-describe_execution has no ``traceHeader``, and moto's Step Functions records no segments. Adapted,
-honestly: the header comes from ``trace_header_of`` (ours: patch_aws_client now sends a real trace id,
-so it is known up front) when the response lacks it, and the app hands it to the plugin in its input,
-so the one segment offline is the plugin's.
+As in the original: ``patch_aws_client`` on a ``stepfunctions`` client, ``start_execution``, the trace
+header read back from ``describe_execution()["traceHeader"]``, then ``retry_get_trace_tree_until`` on
+the origins of the tree's paths. Only aws-iatk's API and boto3 are used; with aws-iatk 0.1.0 this
+would pass too, in principle (its RPC never ran here).
+
+Adapted for the example app, and for moto: moto's Step Functions records no trace and its
+``describe_execution`` has no ``traceHeader``, and the app hands the trace header to the plugin in its
+input (``trace``), so the header must be known before the run starts. The test therefore makes the
+trace id itself, as serverless-test-samples' ``test_trace`` does, and passes it as StartExecution's
+``traceHeader``; it still prefers ``describe_execution``'s ``traceHeader`` (what AWS returns). The
+assertion asks for a path that ends at the plugin's segment (offline the tree is that one segment)
+instead of the original's three paths through the original app.
 """
 
 # ruff: noqa: PT009 - unittest-style, as the aws-iatk originals are
@@ -14,6 +20,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import time
 import uuid
 from unittest import TestCase
 
@@ -34,19 +42,22 @@ class TestXRayTrace(TestCase):
         cls.sfn = cls.iatk.patch_aws_client(boto3.client("stepfunctions"))
 
     def test_trace_tree_origins(self) -> None:
-        """Every path starts at the plugin's segment (on AWS: at the state machine), without errors."""
-        sent = self.iatk.trace_header_of(self.sfn)
+        """A path ends at the plugin's segment, and no segment of the tree has a fault."""
+        trace_header = f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Sampled=1"
+        run_input = {"eventHook": "postMetadata", "pluginTitle": "PythonMinimalPlugin", "trace": trace_header}
         execution_arn = self.sfn.start_execution(
             stateMachineArn=self.workflow_arn,
             name=uuid.uuid4().hex,
-            input=json.dumps({"eventHook": "postMetadata", "pluginTitle": "PythonMinimalPlugin", "trace": sent}),
+            input=json.dumps(run_input),
+            traceHeader=trace_header,
         )["executionArn"]
-        tracing_header = self.sfn.describe_execution(executionArn=execution_arn).get("traceHeader") or sent
+        tracing_header = self.sfn.describe_execution(executionArn=execution_arn).get("traceHeader") or trace_header
 
         def assertion_fn(output: aws_iatk.GetTraceTreeOutput) -> None:
             tree = output.trace_tree
-            assert [[segment.origin for segment in path] for path in tree.paths] == [["AWS::Lambda::Function"]]
-            assert tree.root.name == "PythonMinimalPlugin"
+            origins = [[segment.origin for segment in path] for path in tree.paths]
+            assert any(path[-1] == "AWS::Lambda::Function" for path in origins), origins
+            assert any(path[-1].name == "PythonMinimalPlugin" for path in tree.paths)
             assert all(segment.fault is None for path in tree.paths for segment in path)
 
         self.assertTrue(

@@ -1,10 +1,12 @@
 """serverless-test-samples' IATK test_trace, ported: the X-Ray trace of a workflow run.
 
 The original makes its own trace id, passes ``traceHeader`` to StartExecution, sleeps 20 s, reads the
-tree and expects one path of six segments through Step Functions, EventBridge and two Lambda
-functions. Offline, moto records no segments of its own: only the plugin reports, continuing the trace
-whose header the app hands it in its input (``trace``). So the path here is the plugin's segment
-alone; the sleep is gone because ``get_trace_tree`` now waits for a trace still arriving.
+tree with ``get_trace_tree`` and expects one path of six segments through Step Functions, EventBridge
+and two Lambda functions. Here the 20 s sleep is ``retry_get_trace_tree_until`` (which the original's
+comment suggests), until the plugin's segment is there; then ``get_trace_tree`` and the original's
+assertions. Offline, moto records no segments of its own: only the plugin reports, continuing the
+trace whose header the app hands it in its input (``trace``), so the one path is the plugin's
+segment. Only aws-iatk's API and boto3 are used.
 """
 
 # ruff: noqa: PT009 - unittest-style, as the aws-iatk originals are
@@ -45,6 +47,14 @@ class TestPluginTrace(TestCase):
             traceHeader=header,
         )
 
+        def plugin_segment_arrived(output: aws_iatk.GetTraceTreeOutput) -> None:
+            assert any(segment.name == "PythonMinimalPlugin" for segment in output.trace_tree.source_trace.segments)
+
+        self.assertTrue(
+            self.iatk.retry_get_trace_tree_until(
+                tracing_header=header, assertion_fn=plugin_segment_arrived, timeout_seconds=20
+            )
+        )
         trace_tree = self.iatk.get_trace_tree(tracing_header=header).trace_tree
 
         self.assertEqual(len(trace_tree.paths), 1)

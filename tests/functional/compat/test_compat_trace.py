@@ -91,6 +91,20 @@ def test_get_trace_tree_waits_for_a_parent_too(kit: AwsIatk, moto_session: Any):
     assert [[s.origin for s in path] for path in tree.paths] == [["AWS::Events", "AWS::Lambda"]]
 
 
+def test_get_trace_tree_waits_for_a_trace_still_arriving(kit: AwsIatk, moto_session: Any):
+    """A trace whose segments arrive after the call started is read (aws-iatk: 'trace not found' at once,
+    hence the samples' 20 s sleep)."""
+    trace_id = new_trace_id()
+    later = threading.Timer(0.3, put, (moto_session, document(trace_id, "e000000000000001", "plugin", "AWS::Lambda")))
+    later.start()
+    try:
+        tree = kit.get_trace_tree(f"Root={trace_id};Sampled=1", timeout_seconds=10).trace_tree
+    finally:
+        later.join()
+    assert [[s.name for s in path] for path in tree.paths] == [["plugin"]]
+    assert tree.source_trace.id == trace_id
+
+
 def _capture_trace_headers(client: Any) -> list[list[str]]:
     """The X-Amzn-Trace-Id values of every request ``client`` sends (one list per request)."""
     sent: list[list[str]] = []
