@@ -1,8 +1,9 @@
 """aws-iatk suites, ported: the serverless-test-samples IATK tests and aws-iatk's four examples.
 
 The originals expect an app that is already deployed (``sam deploy``) and plain boto3 clients that reach
-it. This conftest plays that part, so the test modules keep the originals' shape and differ from an
-aws-iatk 0.1.0 suite only in their import (``import iatk as aws_iatk``):
+it. This conftest plays that part, so the test modules keep the originals' shape, use only aws-iatk
+0.1.0's API and boto3, and import ``iatk as aws_iatk``; where a test had to differ for the example app
+or for moto, its module docstring says how:
 
 * it deploys the video plugin example app (``examples/video_plugin/template.yaml``) once per run (once
   per xdist worker), on the embedded backend with ``--iatk-backend=moto`` (or uses ``--iatk-stack`` on
