@@ -132,6 +132,33 @@ def test_iatk_exports_everything_aws_iatk_exports():
         assert getattr(aws_iatk, name) is getattr(iatk.compat, name)
 
 
+def test_aws_iatk_module_attributes_resolve_on_iatk():
+    """`import iatk as aws_iatk`: RetryableException (retry_until's default), AddEbListener_Resource and
+    InvalidParamException are module attributes too, from the drop-in."""
+    import iatk as aws_iatk
+
+    for name in ("RetryableException", "AddEbListener_Resource", "InvalidParamException"):
+        assert getattr(aws_iatk, name) is getattr(iatk.compat, name)
+    assert issubclass(aws_iatk.InvalidParamException, aws_iatk.IatkException)
+    assert AwsIatk.retry_until.__defaults__ == (10, (aws_iatk.RetryableException,))
+
+
+def test_every_aws_iatk_class_a_suite_could_name_is_on_iatk():
+    """Every class aws-iatk 0.1.0's package exposes, but its RPC plumbing (*Params, Payload) and its log
+    handler, is an iatk attribute too (skipped without aws-iatk)."""
+    aws_iatk = pytest.importorskip("aws_iatk")
+    names = [
+        name
+        for name in dir(aws_iatk)
+        if isinstance(getattr(aws_iatk, name), type)
+        and getattr(aws_iatk, name).__module__.startswith("aws_iatk")
+        and not name.endswith("Params")
+        and name not in {"Payload", "NullHandler"}
+    ]
+    assert "RetryableException" in names
+    assert [name for name in names if not hasattr(iatk, name)] == []
+
+
 def test_context_generation_imports_like_aws_iatk():
     """`from iatk.context_generation import eventbridge_event_context` fills empty envelope fields in
     place with aws-iatk's defaults; time is UTC with its zone (aws-iatk: local time, no zone)."""
