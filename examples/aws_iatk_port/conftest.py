@@ -12,9 +12,9 @@ or for moto, its module docstring says how:
 * for each module it exports the run's backend to the environment (``iatk.session_env()``: region,
   credentials, and on the embedded backend its endpoint), plus ``PLUGIN_TESTER_STACK_NAME`` and
   ``AWS_REGION``, which the samples read. ``boto3.client(...)`` then reaches the same backend as iatk;
-* moto has no Schema Registry: unless the run names a ``schema_dir`` itself, this folder's ``schemas/``
-  (``<registry>/<schema>[/<version>].json``) stands in for it, so ``generate_mock_event(registry_name=...,
-  schema_name=...)`` works offline unchanged (on AWS the registries are read).
+* moto has no Schema Registry: ``examples/conftest.py`` makes this folder's ``schemas/``
+  (``<registry>/<schema>[/<version>].json``) stand in for it (``IATK_SCHEMA_DIR``), so
+  ``generate_mock_event(registry_name=..., schema_name=...)`` works offline unchanged.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ import pytest
 import iatk
 
 APP = Path(__file__).parents[1] / "video_plugin"
-SCHEMAS = Path(__file__).parent / "schemas"
 STACK_NAME = "aws-iatk-port"
 
 # The app's template has queue policies, which moto's CloudFormation skips with a UserWarning in the
@@ -95,20 +94,3 @@ def deployed_app_environment(plugin_tester_stack, plugin_worker, iatk_session) -
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-
-
-@pytest.fixture(scope="module", autouse=True)
-def schema_registry_stand_in(iatk_settings) -> Iterator[None]:
-    """The registries the originals read, as files: ``schemas/`` is the run's ``schema_dir`` for this module
-    (what ``--iatk-schema-dir`` / ``IATK_SCHEMA_DIR`` would set for a whole run; a run's own value wins)."""
-    from iatk import _config
-
-    if iatk_settings.schema_dir:
-        yield
-        return
-    previous = _config.current_settings()
-    _config.set_current_settings(previous.with_overrides(schema_dir=str(SCHEMAS)))
-    try:
-        yield
-    finally:
-        _config.set_current_settings(previous)
