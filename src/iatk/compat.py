@@ -1274,6 +1274,10 @@ class AwsIatk:
         (``AssertionError``, or a falsy return other than None). Other exceptions from
         ``assertion_fn`` propagate.
 
+        aws-iatk 0.1.0's signature had no ``fetch_child_traces`` (it came later, unreleased): a number
+        given third, as in ``retry_get_trace_tree_until(header, fn, 60)``, is read as 0.1.0's
+        ``timeout_seconds``, not as "follow linked traces".
+
         Raises:
             InvalidParamException: ``timeout_seconds`` is negative or not a number (an
                 IatkException, 400, and a ValueError as aws-iatk raised).
@@ -1283,10 +1287,21 @@ class AwsIatk:
         """
         from .trace import get_trace_tree
 
-        given: Any = timeout_seconds  # checked at runtime: callers may not be typed
+        # Checked at runtime: callers may not be typed.
+        third: Any = fetch_child_traces
+        given: Any
+        if isinstance(third, int | float) and not isinstance(third, bool):
+            if timeout_seconds != 30:  # the default: only one of the two may be given
+                raise InvalidParamException(
+                    f"fetch_child_traces={third!r} and timeout_seconds={timeout_seconds!r}: a number third is "
+                    "aws-iatk 0.1.0's timeout_seconds; give timeout_seconds= alone"
+                )
+            fetch_child_traces, given = False, third
+        else:
+            given = timeout_seconds
         if isinstance(given, bool) or not isinstance(given, int | float) or given < 0:
             raise InvalidParamException(f"timeout_seconds must be a number >= 0 (0 means no limit); got {given!r}")
-        within = float(timeout_seconds) if timeout_seconds else 10.0 * 365 * 86400
+        within = float(given) if given else 10.0 * 365 * 86400
 
         def holds(tree: TraceTree) -> Any:
             return assertion_fn(_tree_output(tree))

@@ -771,6 +771,22 @@ def test_retry_get_trace_tree_until_other_errors_propagate(kit, offline):
         kit.retry_get_trace_tree_until(TRACE, lambda out: out.trace_tree.paths[3], timeout_seconds=5)
 
 
+def test_retry_get_trace_tree_until_reads_a_third_number_as_0_1_0_s_timeout(kit, offline):
+    """aws-iatk 0.1.0's positional call (header, fn, 60): 60 is the timeout, links are not followed
+    (following the child link would be a second BatchGetTraces, which the stub would refuse)."""
+    child_link = {
+        "trace_id": LINKED,
+        "id": "c000000000000003",
+        "attributes": {"aws.xray.reserved.reference_type": "child"},
+    }
+    api = segment("a000000000000001", "api", "AWS::ApiGateway::Stage", 1.0)
+    fn = segment("b000000000000002", "fn", "AWS::Lambda", 1.1, "a000000000000001", links=[child_link])
+    offline["xray"].add_response("batch_get_traces", traces(api, fn), {"TraceIds": [TRACE]})
+    assert kit.retry_get_trace_tree_until(TRACE, lambda out: len(out.trace_tree.paths[0]) == 2, 60) is True
+    with pytest.raises(InvalidParamException, match="give timeout_seconds= alone"):
+        kit.retry_get_trace_tree_until(TRACE, lambda out: None, 60, timeout_seconds=5)
+
+
 @pytest.mark.parametrize("timeout", [-1, "5", None])
 def test_retry_get_trace_tree_until_checks_its_timeout(kit, timeout):
     """A negative or non-numeric timeout_seconds is a 400 before any call, and a ValueError as in aws-iatk."""
