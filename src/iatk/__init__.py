@@ -92,7 +92,7 @@ if TYPE_CHECKING:
         to_put_events_entry,
     )
     from .stack import Stack, StackResource, deploy_stack
-    from .states import StateInspection, StatePath, StateResult, StateTester, test_state, walk_states
+    from .states import MaxStepsReached, StateInspection, StatePath, StateResult, StateTester, test_state, walk_states
     from .trace import (
         Link,
         Segment,
@@ -146,6 +146,7 @@ _LAZY: dict[str, str] = {
     "SkippedResource": "cleanup",
     "Stack": "stack",
     "StackResource": "stack",
+    "MaxStepsReached": "states",
     "StateInspection": "states",
     "StatePath": "states",
     "StateResult": "states",
@@ -225,6 +226,7 @@ __all__ = [
     "MatchResult",
     "Matcher",
     "MatcherLike",
+    "MaxStepsReached",
     "Mismatch",
     "NOT_YET",
     "NotYet",
