@@ -167,6 +167,74 @@ def serialise_moto_events() -> None:
     EventsBackend._iatk_serialised = True  # type: ignore[attr-defined]
 
 
+def mirror_cfn_state_machines() -> None:
+    """Make the state machines CloudFormation creates executable at once, in this process (idempotent).
+
+    Why: with execution mode on, moto serves Step Functions from its interpreter's backend, and
+    CloudFormation creates state machines in the other one, where nothing runs (MOTO.md §1b). Rather
+    than switching execution mode off to read them (server-wide, so a run in another xdist worker
+    could fail meanwhile), the server copies each one into the interpreter's backend as CloudFormation
+    creates, updates or deletes it: same name, same ARN, same definition and role.
+    """
+    from moto.core.config import default_user_config
+    from moto.stepfunctions.models import StateMachine
+
+    if getattr(StateMachine, "_iatk_mirrored", False):
+        return
+    create = StateMachine.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    update = StateMachine.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    delete = StateMachine.delete_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def interpreter(account_id: str, region_name: str) -> Any:
+        if not default_user_config.get("stepfunctions", {}).get("execute_state_machine"):
+            return None
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        return stepfunctions_parser_backends[account_id][region_name]
+
+    def mirror(machine: Any, account_id: str, region_name: str) -> None:
+        backend = interpreter(account_id, region_name)
+        if backend is None or backend is getattr(machine, "backend", None):
+            return
+        backend.delete_state_machine(machine.arn)  # an update replaces the copy
+        backend.create_state_machine(
+            name=machine.name,
+            definition=machine.definition,
+            roleArn=machine.roleArn,
+            tracingConfiguration=machine.tracingConfiguration,
+            sm_type=getattr(machine, "type", None),
+        )
+
+    def created(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kw: Any
+    ) -> Any:
+        machine = create(cls, resource_name, cloudformation_json, account_id, region_name, **kw)
+        mirror(machine, account_id, region_name)
+        return machine
+
+    def updated(
+        cls: Any, original: Any, new_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> Any:
+        machine = update(cls, original, new_name, cloudformation_json, account_id, region_name)
+        if machine.arn != original.arn:
+            backend = interpreter(account_id, region_name)
+            if backend is not None:
+                backend.delete_state_machine(original.arn)
+        mirror(machine, account_id, region_name)
+        return machine
+
+    def deleted(cls: Any, resource_name: str, template: Any, account_id: str, region_name: str) -> None:
+        delete(cls, resource_name, template, account_id, region_name)
+        backend = interpreter(account_id, region_name)
+        if backend is not None and resource_name.startswith("arn:"):
+            backend.delete_state_machine(resource_name)
+
+    StateMachine.create_from_cloudformation_json = classmethod(created)  # type: ignore[method-assign,assignment,arg-type]
+    StateMachine.update_from_cloudformation_json = classmethod(updated)  # type: ignore[method-assign,assignment]
+    StateMachine.delete_from_cloudformation_json = classmethod(deleted)  # type: ignore[method-assign,assignment]
+    StateMachine._iatk_mirrored = True  # type: ignore[attr-defined]
+
+
 def _start_moto_server() -> _Server:
     try:
         from moto.moto_server.werkzeug_app import (
@@ -180,6 +248,7 @@ def _start_moto_server() -> _Server:
 
     _prime_moto_boto3_session()
     serialise_moto_events()
+    mirror_cfn_state_machines()
 
     class QuietHandler(MotoRequestHandler):
         def log_request(self, *args: Any, **kwargs: Any) -> None:
@@ -314,13 +383,24 @@ def embedded_session(region: str | None = None, *, make_default: bool = True) ->
 _sfn_lock = threading.Lock()
 
 
+def _executable(sfn: Any, arn: str) -> bool:
+    """True when the interpreter's backend (execution mode on) already has this state machine."""
+    try:
+        sfn.describe_state_machine(stateMachineArn=arn)
+    except sfn.exceptions.StateMachineDoesNotExist:
+        return False
+    return True
+
+
 def make_state_machines_executable(ctx: Any, stack: Any) -> list[str]:
     """Re-create a stack's state machines where moto's interpreter can run them (MOTO.md §1b).
 
     moto serves Step Functions from its interpreter backend while execution mode is on, and that
-    backend does not see state machines made by CloudFormation. With execution mode briefly off we
-    read each definition (already resolved by CloudFormation), then create the same state machine
-    (same name, hence same ARN) in the interpreter's backend. Returns the ARNs.
+    backend does not see state machines made by CloudFormation. An iatk server copies them there as
+    they are created (:func:`mirror_cfn_state_machines`), so this only checks. On a server without
+    that (a moto server iatk did not start), with execution mode briefly off it reads each definition
+    (already resolved by CloudFormation), then creates the same state machine (same name, hence same
+    ARN) in the interpreter's backend. Returns the ARNs.
     """
     from .stack import Stack
 
@@ -338,10 +418,15 @@ def make_state_machines_executable(ctx: Any, stack: Any) -> list[str]:
         return []
     url = ctx.endpoint_url
     sfn = ctx.stepfunctions
+    # An iatk server copies them as CloudFormation creates them (mirror_cfn_state_machines): then
+    # there is nothing to do, and execution mode is never switched off under another worker's runs.
+    missing = [arn for arn in machines if not _executable(sfn, arn)]
+    if not missing:
+        return machines
     with _sfn_lock:
         set_stepfunctions_execution(url, enabled=False)
         try:
-            described = [sfn.describe_state_machine(stateMachineArn=arn) for arn in machines]
+            described = [sfn.describe_state_machine(stateMachineArn=arn) for arn in missing]
         finally:
             set_stepfunctions_execution(url, enabled=True)
         for machine in described:

@@ -125,3 +125,44 @@ def test_embedded_session_context_manager_installs_and_restores_default():
         assert iatk.Stack is not None
     assert _aws._default_session is before
     assert isinstance(session, boto3.Session)
+
+
+def test_state_machine_created_by_cloudformation_runs_without_any_switch(moto_session, embedded):
+    """A state machine made by a plain CreateStack (not deploy_stack) executes: the server copies it."""
+    name = f"mirror-{time.time_ns()}"
+    template = {
+        "Resources": {
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []}},
+            },
+            "Flow": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "StateMachineName": name,
+                    "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
+                    "DefinitionString": json.dumps(
+                        {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "Result": {"ok": 1}, "End": True}}}
+                    ),
+                },
+            },
+        },
+        "Outputs": {"Arn": {"Value": {"Ref": "Flow"}}},
+    }
+    cfn = moto_session.client("cloudformation")
+    cfn.create_stack(StackName=name, TemplateBody=json.dumps(template))
+    try:
+        arn = cfn.describe_stacks(StackName=name)["Stacks"][0]["Outputs"][0]["OutputValue"]
+        sfn = moto_session.client("stepfunctions")
+        execution = sfn.start_execution(stateMachineArn=arn, name="run-1", input="{}")["executionArn"]
+        deadline = time.monotonic() + 10
+        status = "RUNNING"
+        while status == "RUNNING" and time.monotonic() < deadline:
+            time.sleep(0.05)
+            described = sfn.describe_execution(executionArn=execution)
+            status = described["status"]
+        assert status == "SUCCEEDED"
+        assert json.loads(described["output"]) == {"ok": 1}
+    finally:
+        cfn.delete_stack(StackName=name)
+    assert all(m["stateMachineArn"] != arn for m in sfn.list_state_machines()["stateMachines"])
