@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import json
+import logging
 import re
 import threading
 import time
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ._aws import AwsContext, aws, calling, error_code, error_message, wrap
 from ._config import current_settings
 from ._tags import TAG_RUN_ID, as_tag_list, current_run_id, deploy_tags
-from ._templates import load_template, nested_local_templates
+from ._templates import LeftOut, leave_out, nested_local_templates, read_template
 from .exceptions import (
     ConfigError,
     DeployError,
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     import boto3
 
 __all__ = ["Stack", "StackResource", "deploy_stack"]
+
+log = logging.getLogger("iatk.stack")
 
 #: Stable states a test can read from. ROLLBACK_COMPLETE ends in _COMPLETE but means "failed".
 READY_STATES = frozenset(
@@ -388,35 +391,102 @@ def _failure_events(ctx: AwsContext, stack_id: str) -> list[dict[str, Any]]:
     return [dict(e) for e in events if str(e.get("ResourceStatus", "")).endswith("FAILED")]
 
 
-def _package_nested(ctx: AwsContext, body: dict[str, Any], folder: Path | None, name: str) -> None:
-    """Upload nested templates given as local paths and point TemplateURL at them (embedded only)."""
-    local = nested_local_templates(body)
-    if not local:
-        return
-    if folder is None:
+TEMPLATE_BUCKET = "iatk-templates"
+
+
+def _embedded_template(
+    body: dict[str, Any],
+    folder: Path | None,
+    *,
+    stack: str,
+    source: str,
+    path: str = "",
+    uploads: list[tuple[str, str]],
+    left_out: list[LeftOut],
+) -> dict[str, Any]:
+    """The body to create on moto: skipped types left out, local nested templates queued for upload.
+
+    Recurses into nested templates given as local paths; each child is read, transformed the same
+    way and queued in ``uploads`` as (S3 key, JSON text). Nothing is uploaded here, so a template
+    that cannot be deployed fails before any call. ``path`` is the nested-stack path ("Child/").
+    """
+    kept, removed = leave_out(body, source=source)
+    left_out += [LeftOut(f"{path}{r.logical_id}", r.type) for r in removed]
+    local = nested_local_templates(kept)
+    if local and folder is None:
         raise ConfigError(
             f"nested stack(s) {', '.join(local)} use a local TemplateURL, but the template was given as text; "
             "pass the template as a file path"
         )
-    if not ctx.embedded:
-        raise ConfigError(
-            f"nested stack(s) {', '.join(local)} use a local TemplateURL; on AWS run "
-            "`aws cloudformation package` first (deploy_stack uploads local children only on the embedded backend)"
-        )
-    bucket = "iatk-templates"
-    with calling("cannot create the template bucket on the embedded backend", DeployError):
-        try:
-            ctx.s3.head_bucket(Bucket=bucket)
-        except Exception:
-            ctx.s3.create_bucket(Bucket=bucket)
     for logical_id, relative in local.items():
-        child_path = (folder / relative).resolve()
-        child_body, child_folder = load_template(child_path)
-        _package_nested(ctx, child_body, child_folder, name)
-        key = f"{name}/{logical_id}/{child_path.name}.json"
-        with calling(f"cannot upload nested template {relative!r}", DeployError):
-            ctx.s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(child_body).encode())
-        body["Resources"][logical_id]["Properties"]["TemplateURL"] = f"https://{bucket}.s3.amazonaws.com/{key}"
+        child_path = (folder / relative).resolve() if folder else Path(relative)
+        child = read_template(child_path)
+        child_body = _embedded_template(
+            child.body,
+            child.folder,
+            stack=stack,
+            source=f"nested template {relative!r} ({path}{logical_id})",
+            path=f"{path}{logical_id}/",
+            uploads=uploads,
+            left_out=left_out,
+        )
+        key = f"{stack}/{path}{logical_id}/{child_path.name}.json"
+        uploads.append((key, json.dumps(child_body)))
+        kept["Resources"][logical_id]["Properties"]["TemplateURL"] = f"https://{TEMPLATE_BUCKET}.s3.amazonaws.com/{key}"
+    return kept
+
+
+def _template_body(ctx: AwsContext, template: str | Path, name: str, parameters: Mapping[str, str] | None) -> str:
+    """The TemplateBody to send: the text as given on AWS; on the embedded backend, what moto can create.
+
+    On the embedded backend the resource types moto skips (MOTO_SKIPPED_TYPES: resource policies,
+    which moto does not enforce) are left out, of nested templates too, and local nested templates
+    are uploaded to the server's S3.
+    """
+    source = read_template(template)
+    declared = source.body.get("Parameters") or {}
+    unknown = sorted(set(parameters or {}) - set(declared))
+    if unknown:
+        raise ConfigError(
+            f"unknown template parameter(s) {', '.join(unknown)}; the template declares: "
+            f"{', '.join(sorted(declared)) or '(none)'}"
+        )
+    if not ctx.embedded:
+        local = nested_local_templates(source.body)
+        if local:
+            raise ConfigError(
+                f"nested stack(s) {', '.join(local)} use a local TemplateURL; on AWS run "
+                "`aws cloudformation package` first (deploy_stack uploads local children only on the embedded backend)"
+            )
+        return source.text  # unchanged, byte for byte: what AWS gets is what the user wrote
+    uploads: list[tuple[str, str]] = []
+    left_out: list[LeftOut] = []
+    body = _embedded_template(
+        source.body,
+        source.folder,
+        stack=name,
+        source=f"stack {name!r} ({source.name})",
+        uploads=uploads,
+        left_out=left_out,
+    )
+    if left_out:
+        log.info(
+            "embedded backend: left out %d resource%s moto cannot create from stack %r: %s",
+            len(left_out),
+            "" if len(left_out) == 1 else "s",
+            name,
+            ", ".join(map(str, left_out)),
+        )
+    if uploads:
+        with calling("cannot create the template bucket on the embedded backend", DeployError):
+            try:
+                ctx.s3.head_bucket(Bucket=TEMPLATE_BUCKET)
+            except Exception:
+                ctx.s3.create_bucket(Bucket=TEMPLATE_BUCKET)
+        for key, text in uploads:
+            with calling(f"cannot upload nested template {key!r}", DeployError):
+                ctx.s3.put_object(Bucket=TEMPLATE_BUCKET, Key=key, Body=text.encode())
+    return json.dumps(body)
 
 
 def deploy_stack(
@@ -442,35 +512,37 @@ def deploy_stack(
         The :class:`Stack`. On AWS it is an ephemeral test stack: remove it with ``Stack.delete()``.
 
     Raises:
+        ConfigError: The template cannot be read, a parameter is not declared, or a nested template
+            is a local path where it cannot be uploaded.
         DeployError: The create failed; the message and ``.events`` hold the stack's failure events.
-            The failed stack is deleted.
+            The failed stack is deleted. On the embedded backend also, before any create, when a
+            resource or an Output refers (Ref, Fn::GetAtt, Fn::Sub) to a resource left out.
 
-    On the embedded backend, nested templates given as local paths are uploaded for you, and every
-    state machine of the template is made executable (moto runs executions in a separate backend
-    that cannot see state machines created by CloudFormation; MOTO.md §1b).
+    On AWS the template text is sent as given, byte for byte. On the embedded backend:
+
+    - the resource types moto cannot create are left out first, with any ``DependsOn`` on them,
+      and logged at INFO: the resource policies ``AWS::SQS::QueuePolicy``,
+      ``AWS::SQS::QueueInlinePolicy``, ``AWS::SNS::TopicPolicy``, ``AWS::SNS::TopicInlinePolicy``,
+      ``AWS::Events::EventBusPolicy`` and ``AWS::S3::BucketPolicy`` (moto enforces none of them, and
+      would skip each with a warning that ``-W error`` turns into a failed create);
+    - nested templates given as local paths are uploaded for you (left out the same way);
+    - every state machine of the template is made executable (moto runs executions in a separate
+      backend that cannot see state machines created by CloudFormation; MOTO.md §1b).
 
     IAM permissions: cloudformation:CreateStack, DescribeStacks, DescribeStackEvents, DeleteStack,
     ListStackResources; plus whatever the template creates.
     """
     ctx = aws(session)
-    body, folder = load_template(template)
-    _package_nested(ctx, body, folder, name)
+    template_body = _template_body(ctx, template, name, parameters)
     settings = current_settings()
     ttl_delta = (
         timedelta(seconds=settings.ttl)
         if ttl is None
         else (ttl if isinstance(ttl, timedelta) else timedelta(seconds=float(ttl)))
     )
-    declared = body.get("Parameters") or {}
-    unknown = sorted(set(parameters or {}) - set(declared))
-    if unknown:
-        raise ConfigError(
-            f"unknown template parameter(s) {', '.join(unknown)}; the template declares: "
-            f"{', '.join(sorted(declared)) or '(none)'}"
-        )
     request: dict[str, Any] = {
         "StackName": name,
-        "TemplateBody": json.dumps(body),
+        "TemplateBody": template_body,
         "Parameters": [{"ParameterKey": k, "ParameterValue": str(v)} for k, v in (parameters or {}).items()],
         "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
         "Tags": as_tag_list(deploy_tags(current_run_id(), ttl_delta)),

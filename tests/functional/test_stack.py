@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
+import warnings
 
 import pytest
 from botocore.stub import ANY, Stubber
@@ -359,3 +361,188 @@ def test_unknown_stack_with_no_close_name_lists_the_stacks_there():
     assert "stack 'zzzz' not found in region us-east-1; stacks here: inventory, payments." in message
     assert "did you mean" not in message
     assert "gone" not in message
+
+
+POLICY_APP = """\
+# A plain AWS template: on AWS the rule delivers only because of the queue policy.
+Resources:
+  Bus:
+    Type: AWS::Events::EventBus
+    Properties:
+      Name: qp-bus
+  Inbox:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: qp-inbox
+  InboxPolicy:
+    Type: AWS::SQS::QueuePolicy
+    Properties:
+      Queues: [!Ref Inbox]
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: {Service: events.amazonaws.com}
+            Action: sqs:SendMessage
+            Resource: !GetAtt Inbox.Arn
+            Condition:
+              ArnEquals: {"aws:SourceArn": !GetAtt Rule.Arn}
+  Rule:
+    Type: AWS::Events::Rule
+    DependsOn: [Inbox, InboxPolicy]
+    Properties:
+      EventBusName: !GetAtt Bus.Name
+      EventPattern: {source: [qp.test]}
+      Targets:
+        - Id: inbox
+          Arn: !GetAtt Inbox.Arn
+  Later:
+    Type: AWS::SQS::Queue
+    DependsOn: InboxPolicy
+    Properties:
+      QueueName: qp-later
+Outputs:
+  InboxUrl:
+    Value: !Ref Inbox
+"""
+
+
+def _anonymous_entries(session, stack_name):
+    """Resources moto lists with no logical id (what it does for a type it skipped)."""
+    resources = aws(session).cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]
+    return [r for r in resources if not r.get("LogicalResourceId")]
+
+
+@pytest.mark.filterwarnings("error")
+def test_queue_policy_is_left_out_on_the_embedded_backend(moto_session, caplog):
+    """A template with a QueuePolicy and DependsOn on it deploys under -W error; the rule delivers; no policy and no anonymous entry is listed."""
+    caplog.set_level(logging.INFO, logger="iatk.stack")
+    stack = iatk.deploy_stack(POLICY_APP, "qp-app", session=moto_session)
+    assert [(r.logical_id, r.type) for r in stack.resources] == [
+        ("Bus", "AWS::Events::EventBus"),
+        ("Inbox", "AWS::SQS::Queue"),
+        ("Rule", "AWS::Events::Rule"),
+        ("Later", "AWS::SQS::Queue"),
+    ]
+    assert _anonymous_entries(moto_session, "qp-app") == []
+    assert (
+        "embedded backend: left out 1 resource moto cannot create from stack 'qp-app': "
+        "InboxPolicy (AWS::SQS::QueuePolicy)" in caplog.messages
+    )
+    ctx = aws(moto_session)
+    ctx.events.put_events(Entries=[{"EventBusName": "qp-bus", "Source": "qp.test", "DetailType": "t", "Detail": "{}"}])
+    messages = ctx.sqs.receive_message(QueueUrl=stack.output("InboxUrl"), WaitTimeSeconds=5).get("Messages", [])
+    assert [json.loads(m["Body"])["source"] for m in messages] == ["qp.test"]
+    with pytest.raises(ResourceNotInStack, match="has no resource 'InboxPolicy'"):
+        stack.physical_id("InboxPolicy")
+
+
+def test_every_type_left_out_is_one_moto_skips(moto_session):
+    """moto (as installed) still skips every type deploy_stack leaves out, with its UserWarning and an anonymous entry."""
+    from iatk._templates import MOTO_SKIPPED_TYPES
+
+    resources = {
+        "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "skip-probe"}},
+        **{f"P{i}": {"Type": t, "Properties": {}} for i, t in enumerate(sorted(MOTO_SKIPPED_TYPES))},
+    }
+    cfn = aws(moto_session).cloudformation
+    with warnings.catch_warnings(record=True) as caught:  # moto warns again on every read of the stack
+        warnings.simplefilter("always")
+        cfn.create_stack(StackName="skip-probe", TemplateBody=json.dumps({"Resources": resources}))
+        anonymous = _anonymous_entries(moto_session, "skip-probe")
+        cfn.delete_stack(StackName="skip-probe")
+    skipped = {t for t in MOTO_SKIPPED_TYPES if any(f"Tried to parse {t} but" in str(w.message) for w in caught)}
+    assert skipped == MOTO_SKIPPED_TYPES
+    assert len(anonymous) == len(MOTO_SKIPPED_TYPES)
+
+
+@pytest.mark.filterwarnings("error")
+def test_policies_of_a_nested_template_are_left_out(moto_session, tmp_path, caplog):
+    """A local nested template's policies are left out too (its DependsOn with them), and logged with their path."""
+    (tmp_path / "parent.yaml").write_text(
+        "Resources:\n"
+        "  Topic:\n    Type: AWS::SNS::Topic\n"
+        "  TopicPolicy:\n    Type: AWS::SNS::TopicPolicy\n"
+        "    Properties: {Topics: [!Ref Topic], PolicyDocument: {Statement: []}}\n"
+        "  Child:\n    Type: AWS::CloudFormation::Stack\n    DependsOn: TopicPolicy\n"
+        "    Properties: {TemplateURL: nested/child.yaml}\n"
+    )
+    (tmp_path / "nested").mkdir()
+    (tmp_path / "nested" / "child.yaml").write_text(
+        "Resources:\n"
+        "  Queue:\n    Type: AWS::SQS::Queue\n    DependsOn: [QueuePolicy]\n    Properties: {QueueName: nested-qp}\n"
+        "  QueuePolicy:\n    Type: AWS::SQS::QueuePolicy\n"
+        "    Properties: {Queues: [!Ref Queue], PolicyDocument: {Statement: []}}\n"
+        "Outputs:\n  QueueUrl:\n    Value: !Ref Queue\n"
+    )
+    caplog.set_level(logging.INFO, logger="iatk.stack")
+    stack = iatk.deploy_stack(tmp_path / "parent.yaml", "nested-qp", session=moto_session)
+    assert [r.logical_id for r in stack.resources] == ["Topic", "Child"]
+    assert [(r.logical_id, r.type) for r in stack.nested("Child").resources] == [("Queue", "AWS::SQS::Queue")]
+    assert stack.physical_id("Child/Queue").endswith("/nested-qp")
+    assert _anonymous_entries(moto_session, stack.nested("Child").name) == []
+    assert (
+        "embedded backend: left out 2 resources moto cannot create from stack 'nested-qp': "
+        "TopicPolicy (AWS::SNS::TopicPolicy), Child/QueuePolicy (AWS::SQS::QueuePolicy)" in caplog.messages
+    )
+
+
+def test_an_output_of_a_left_out_resource_fails_before_the_create(moto_session, tmp_path):
+    """An Output that refers to a policy the embedded backend leaves out raises DeployError naming both, and no stack is made."""
+    template = POLICY_APP + "  PolicyId:\n    Value: !Ref InboxPolicy\n"
+    with pytest.raises(DeployError) as info:
+        iatk.deploy_stack(template, "qp-output", session=moto_session)
+    message = str(info.value)
+    assert (
+        "stack 'qp-output' (template): the embedded backend leaves out InboxPolicy (AWS::SQS::QueuePolicy)" in message
+    )
+    assert "Output 'PolicyId' refers to 'InboxPolicy' with Ref" in message
+    assert "section 'Stacks'" in message
+    with pytest.raises(StackNotFound):
+        iatk.Stack("qp-output", session=moto_session).status  # noqa: B018
+
+
+def test_a_nested_reference_to_a_left_out_resource_fails_before_any_upload(moto_session, tmp_path):
+    """A nested template whose resource uses a left-out policy's id fails, naming the nested template, before uploading."""
+    (tmp_path / "parent.yaml").write_text(
+        "Resources:\n  Child:\n    Type: AWS::CloudFormation::Stack\n    Properties: {TemplateURL: child.yaml}\n"
+    )
+    (tmp_path / "child.yaml").write_text(
+        "Resources:\n"
+        "  Queue:\n    Type: AWS::SQS::Queue\n"
+        "  QueuePolicy:\n    Type: AWS::SQS::QueuePolicy\n"
+        "    Properties: {Queues: [!Ref Queue], PolicyDocument: {Statement: []}}\n"
+        "  Other:\n    Type: AWS::SQS::Queue\n    Properties: {QueueName: !Sub 'after-${QueuePolicy}'}\n"
+    )
+    puts = count_calls(moto_session, "s3", "PutObject")
+    with pytest.raises(
+        DeployError,
+        match=r"nested template 'child.yaml' \(Child\): .*resource 'Other' refers to 'QueuePolicy' with Fn::Sub",
+    ):
+        iatk.deploy_stack(tmp_path / "parent.yaml", "qp-nested-ref", session=moto_session)
+    assert puts == []
+
+
+def test_on_aws_the_template_text_is_sent_unchanged(tmp_path):
+    """Off the embedded backend, CreateStack gets the file's text byte for byte, policy, comments and CRLF included."""
+    session = _stubbed_session()
+    path = tmp_path / "app.yaml"
+    path.write_bytes(POLICY_APP.replace("\n", "\r\n").encode())
+    arn = "arn:aws:cloudformation:us-east-1:111122223333:stack/qp/1"
+    with Stubber(aws(session).cloudformation) as stub:
+        stub.add_response(
+            "create_stack",
+            {"StackId": arn},
+            {
+                "StackName": "qp",
+                "TemplateBody": path.read_bytes().decode(),
+                "Parameters": [],
+                "Capabilities": ANY,
+                "Tags": ANY,
+                "OnFailure": "DO_NOTHING",
+            },
+        )
+        stub.add_response("describe_stacks", _described("CREATE_COMPLETE", "qp"), {"StackName": arn})
+        stack = iatk.deploy_stack(path, "qp", session=session)
+        stub.assert_no_pending_responses()
+    assert repr(stack) == f"Stack({arn!r})"
