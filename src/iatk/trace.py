@@ -562,7 +562,7 @@ class Segment:
     aws: Mapping[str, Any]
     inferred: bool
     children: tuple[Segment, ...]
-    subsegments: tuple[Subsegment, ...]
+    _subsegments: tuple[Subsegment, ...] | None  # built on first use: see subsegments
     links: tuple[Link, ...]
     cause: Any
     service: Mapping[str, Any]
@@ -601,7 +601,7 @@ class Segment:
             _mapping(get("aws")),  # aws
             bool(get("inferred")),  # inferred
             tuple(sorted(children, key=lambda s: _sort_key(s.start_time, s.id))),  # children
-            _sorted_subsegments(document),  # subsegments
+            None,  # _subsegments
             _links(document),  # links
             get("cause"),  # cause
             _mapping(get("service")),  # service
@@ -615,6 +615,19 @@ class Segment:
         """``http.response.status``, when the segment recorded one."""
         status = _mapping(self.http.get("response")).get("status")
         return status if isinstance(status, int) and not isinstance(status, bool) else None
+
+    @property
+    def subsegments(self) -> tuple[Subsegment, ...]:
+        """The document's subsegments (separate documents merged in), in (start time, id) order.
+
+        Built on first use: most assertions look at segments only, and a trace with many
+        subsegments is built on every fetch while get_trace_tree waits for it to complete.
+        """
+        found = self._subsegments
+        if found is None:
+            found = _sorted_subsegments(self.document)
+            object.__setattr__(self, "_subsegments", found)  # a cache: the value depends on document only
+        return found
 
     def all_subsegments(self) -> Iterator[Subsegment]:
         """Every subsegment of this segment, nested ones included, depth first."""
