@@ -2,7 +2,9 @@
 
 Each child pytest run talks to a moto server of this module's own (``--iatk-backend=aws`` with its
 endpoint, so listeners take the real-AWS path, canary included) with its own run id and bus, so what
-it leaves behind can be listed exactly afterwards.
+it leaves behind can be listed exactly afterwards. That server runs moto's EventBridge backend under
+iatk's lock, as the embedded backend does (moto's threaded server races rules against PutEvents).
+One test runs on the embedded backend itself (``--iatk-backend=moto -n 4``).
 """
 
 from __future__ import annotations
@@ -40,6 +42,31 @@ def test_listens(iatk_listener, iatk_put_events, n):
     listener = iatk_listener(BUS, pattern={"source": [f"app.{n}"]})
     iatk_put_events({"Source": f"app.{n}", "DetailType": "thing", "Detail": {"n": n}}, bus=BUS)
     assert listener.expect_event(iatk.match(detail={"n": n}), within=5).detail == {"n": n}
+    listener.expect_no_event(during=1)  # the other tests' events, put meanwhile, never come here
+    assert [event.detail for event in listener.events] == [{"n": n}]
+"""
+
+# Twelve tests on the default bus of the embedded server, four workers: rules come and go while
+# events are put. Each test's events are its own; a duplicate (a retried PutEvents) is a surplus.
+ISOLATION = """
+import os
+import pytest
+
+RUN = os.environ["IATK_RUN_ID"]
+
+@pytest.mark.parametrize("n", range(12))
+def test_isolated(iatk_listener, iatk_put_events, n):
+    mine = iatk_listener("default", pattern={"source": [f"iso.{RUN}.{n}"]})
+    for k in range(4):
+        iatk_put_events({"Source": f"iso.{RUN}.{n}", "DetailType": "x", "Detail": {"n": n, "k": k}})
+    silent = iatk_listener("default", pattern={"source": [f"never.{RUN}.{n}"]})
+    for k in range(4, 8):
+        iatk_put_events({"Source": f"iso.{RUN}.{n}", "DetailType": "x", "Detail": {"n": n, "k": k}})
+    events = mine.expect_events(8, within=1)
+    assert sorted(event.detail["k"] for event in events) == list(range(8))
+    mine.expect_no_event(during=0.5)  # all eight are claimed: nothing else may come
+    silent.expect_no_event(during=0)
+    assert all(event.detail["n"] == n for event in mine.events)
 """
 
 FAILING = """
@@ -64,8 +91,12 @@ def server() -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    launch = (
+        "import sys; from iatk.embedded import serialise_moto_events; serialise_moto_events(); "
+        "from moto.server import main; main(sys.argv[1:])"
+    )
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-c", launch, "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -111,20 +142,42 @@ def harness_left(session, run_id) -> list[str]:
     return [r.arn for r in find_harness_resources(run_id=run_id, session=session)]
 
 
+def listed(session, bus: str) -> tuple[set[str], set[str]]:
+    """Plain ListQueues / ListRules (no tags involved): the iatk_eb_ queues on the server, the rules on ``bus``."""
+    queues = set(session.client("sqs").list_queues(QueueNamePrefix="iatk_eb_").get("QueueUrls", []))
+    events = session.client("events")
+    try:
+        rules = {rule["Name"] for rule in events.list_rules(EventBusName=bus).get("Rules", [])}
+    except events.exceptions.ResourceNotFoundException:
+        rules = set()
+    return queues, rules
+
+
+LEFT_BEHIND = "left behind by this run"
+
+
 def test_four_listeners_under_xdist_leave_nothing(pytester, child_env):
-    """-n 2: four tests each make a listener; all pass, the SLA table lists them, nothing is left."""
+    """-n 2: four tests each make a listener and see only their own event; the SLA table lists them;
+    their fixture closes each one (the session-end sweep finds nothing left), and nothing is listed after."""
     session, run_id, args = child_env
+    queues_before, _ = listed(session, f"bus-{run_id}")
     pytester.makepyfile(test_suite=SUITE)
     result = pytester.runpytest_subprocess(*args, "-n", "2")
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["*iatk: waits and SLAs*", "test * awaited * SLA s * latency s * outcome"])
     assert result.stdout.str().count("matched") >= 4
+    assert result.stdout.str().count("held") >= 4
+    assert LEFT_BEHIND not in result.stdout.str()
     assert harness_left(session, run_id) == []
+    queues_after, rules_after = listed(session, f"bus-{run_id}")
+    assert queues_after - queues_before == set()
+    assert rules_after == set()
 
 
 def test_failing_tests_tear_down_and_explain(pytester, child_env):
     """A failing test's listener is removed; a timeout shows the received event and why it missed."""
     session, run_id, args = child_env
+    queues_before, _ = listed(session, f"bus-{run_id}")
     pytester.makepyfile(test_failing=FAILING)
     result = pytester.runpytest_subprocess(*args, "--junitxml=report.xml")
     result.assert_outcomes(failed=2)
@@ -134,7 +187,11 @@ def test_failing_tests_tear_down_and_explain(pytester, child_env):
             '*detail-type: expected "plugin-complete", got "plugin-failed"*',
         ]
     )
+    assert LEFT_BEHIND not in result.stdout.str()  # the fixture closed them, not the session-end sweep
     assert harness_left(session, run_id) == []
+    queues_after, rules_after = listed(session, f"bus-{run_id}")
+    assert queues_after - queues_before == set()
+    assert rules_after == set()
     properties = ET.parse(pytester.path / "report.xml").getroot().iter("property")
     waits = [p.get("value") for p in properties if p.get("name") == "iatk_wait"]
     assert len(waits) == 1
@@ -177,3 +234,41 @@ def test_short(iatk_session, iatk_listener):
 """
     )
     pytester.runpytest_subprocess(*args).assert_outcomes(passed=1)
+
+
+def test_embedded_backend_isolates_twelve_tests_on_the_default_bus_under_n4(pytester, monkeypatch):
+    """--iatk-backend=moto -n 4: twelve tests listen on the default bus while the others add and remove
+    rules and put events; each gets exactly its eight events (no 500s, no duplicates), none of the others'."""
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "IATK_BACKEND", "IATK_ENDPOINT_URL"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("IATK_RUN_ID", f"iso-{secrets.token_hex(4)}")
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
+    pytester.makepyfile(test_isolation=ISOLATION)
+    result = pytester.runpytest_subprocess("--iatk-backend=moto", "-n", "4")
+    result.assert_outcomes(passed=12)
+    assert LEFT_BEHIND not in result.stdout.str()
+
+
+def test_a_start_up_error_points_at_the_tests_line(pytester, child_env):
+    """An unknown bus fails at the test's own line: no listener.py or botocore frames, the AWS error in one line."""
+    _, _, args = child_env
+    pytester.makepyfile(
+        test_nobus="""
+def test_unknown_bus(iatk_listener):
+    iatk_listener("no-such-bus", pattern={"source": ["x"]})
+"""
+    )
+    result = pytester.runpytest_subprocess(*args)
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines(
+        [
+            "*ResourceNotFoundException: An error occurred (ResourceNotFoundException)*DescribeEventBus*",
+            "*The above exception was the direct cause of the following exception:*",
+            '>       iatk_listener("no-such-bus", pattern={"source": ["x"]})',
+            "E       iatk.exceptions.ListenerError: event bus 'no-such-bus' not found in us-east-1*",
+            "test_nobus.py:2: ListenerError",
+        ]
+    )
+    assert "listener.py" not in out
+    assert "botocore/client.py" not in out
