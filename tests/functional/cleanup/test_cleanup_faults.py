@@ -20,13 +20,15 @@ from iatk.cli import main
 STACK_TEMPLATE = '{"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}'
 
 # A suite that makes 3 listeners (2 real iatk.Listener objects, on the default bus and on "orders",
-# and 1 harness-shaped one made with boto3) and a test stack, then says it is ready and waits. Its
-# fixture tears the listeners down when it gets the chance (the Listener context managers close; the
-# boto3 one is removed by hand); the test also starts one Listener that nothing closes.
+# and 1 harness-shaped one made with boto3) and a test stack, then waits for an event that never
+# comes (expect_event, within=120) and says it is ready as its first ReceiveMessage long poll goes
+# out, so the signal lands mid-poll. Its fixture tears the listeners down when it gets the chance (the Listener context managers
+# close; the boto3 one is removed by hand); the test also starts one Listener that nothing closes.
 CHILD = """
-import contextlib, os, pathlib, time
+import contextlib, os, pathlib, traceback
 from datetime import timedelta
 import pytest
+from iatk._aws import aws
 from iatk.listener import Listener
 from cleanup_harness import bus_arn, client, make_harness
 
@@ -52,8 +54,17 @@ def test_waits_mid_run(listeners, iatk_deploy, iatk_session, iatk_run_id):
     iatk_deploy(HERE / "app.json", "fault-app-" + iatk_run_id)
     extra = Listener("default", pattern=PATTERN, session=iatk_session).start()  # never closed
     (HERE / "extra").write_text(extra.id)
-    (HERE / "ready").write_text("ready")
-    time.sleep(120)
+
+    def ready(**_):
+        (HERE / "ready").write_text("ready")
+
+    aws(iatk_session).sqs.meta.events.register("before-send.sqs.ReceiveMessage", ready)
+    try:
+        extra.expect_event(within=120)
+    except KeyboardInterrupt as interrupt:  # SIGTERM: note where it landed, then let it through
+        frames = [frame.name for frame in traceback.extract_tb(interrupt.__traceback__)]
+        (HERE / "interrupted").write_text(" ".join(frames))
+        raise
 """
 
 SWEEPER = """
@@ -143,6 +154,9 @@ def test_sigterm_mid_test_runs_teardown_and_leaves_nothing(account, child_run):
     output = child.text()
     assert code == 2, output  # pytest's "interrupted"
     assert "KeyboardInterrupt" in output
+    where = (child.folder / "interrupted").read_text().split()  # the frames the interrupt went through
+    assert where[0] == "test_waits_mid_run"
+    assert {"expect_event", "_receive", "_make_api_call"} <= set(where)  # mid ReceiveMessage long poll
     assert (child.folder / "teardown-ran").exists(), output  # the fixture's finalizer ran
     extra = (child.folder / "extra").read_text()
     assert "harness resources left behind by this run (removed at session end)" in output
@@ -156,8 +170,9 @@ def test_sigterm_mid_test_runs_teardown_and_leaves_nothing(account, child_run):
 
 
 XDIST_CHILD = """
-import os, pathlib, time
+import os, pathlib
 import pytest
+from iatk._aws import aws
 from iatk.listener import Listener
 
 HERE = pathlib.Path(os.environ["IATK_TEST_DIR"])
@@ -167,8 +182,12 @@ HERE = pathlib.Path(os.environ["IATK_TEST_DIR"])
 def test_waits_in_a_worker(iatk_session, n):
     with Listener("default", pattern={"source": ["iatk.fault.test"]}, session=iatk_session) as closed_by_teardown:
         leaked = Listener("default", pattern={"source": ["iatk.fault.test"]}, session=iatk_session).start()
-        (HERE / f"ready-{n}").write_text(closed_by_teardown.id + " " + leaked.id)
-        time.sleep(120)
+
+        def ready(**_):
+            (HERE / f"ready-{n}").write_text(closed_by_teardown.id + " " + leaked.id)
+
+        aws(iatk_session).sqs.meta.events.register("before-send.sqs.ReceiveMessage", ready)
+        closed_by_teardown.expect_event(within=120)  # the signal lands during this long poll
 """
 
 
