@@ -33,15 +33,6 @@ import iatk
 APP = Path(__file__).parents[1] / "video_plugin"
 STACK_NAME = "aws-iatk-port"
 
-# The app's template has queue policies, which moto's CloudFormation skips with a UserWarning in the
-# embedded server's thread; under this repository's `filterwarnings = error` that would fail the deploy.
-MOTO_SKIPS_QUEUE_POLICY = "ignore:Tried to parse AWS..SQS..QueuePolicy but it's not supported by moto:UserWarning"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Let moto skip the app's QueuePolicies quietly (they matter on AWS only)."""
-    config.addinivalue_line("filterwarnings", MOTO_SKIPS_QUEUE_POLICY)
-
 
 @pytest.fixture(scope="session")
 def plugin_tester_stack(iatk_deploy, iatk_settings) -> iatk.Stack:

@@ -197,7 +197,7 @@ def test_one_bad_entry_raises_with_its_error_and_the_ids_sent(session, scratch):
     assert f"PutEvents rejected 1 of 2 entries on bus '{bus}'" in text
     assert "entry 1 (source 'it.app', detail-type 'NoDetail'): InvalidArgument" in text
     assert f"Already sent (not undone): 1 event(s): {delivered.id}." in text
-    assert "#putting-events" in text
+    assert "section 'Putting events'" in text
 
 
 def test_failure_in_a_later_batch_stops_there(session, scratch):
