@@ -388,6 +388,23 @@ def _retrying(call: Callable[..., T], /, **kwargs: Any) -> T:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _pages(call: Callable[..., Any], /, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every page of a ``NextToken`` listing, each request retried on throttling (as :func:`_retrying`).
+
+    botocore's paginators would retry only by its own retry mode; a listing throttled past that
+    must be retried here too, or a cleanup of many buses fails half way through its discovery.
+    """
+    token: str | None = None
+    seen: set[str] = set()
+    while True:
+        page: dict[str, Any] = dict(_retrying(call, **kwargs, **({"NextToken": token} if token else {})))
+        yield page
+        token = page.get("NextToken")
+        if not token or token in seen:  # a token served twice would loop forever
+            return
+        seen.add(token)
+
+
 def _gone(err: BaseException) -> bool:
     return error_code(err) in _GONE_CODES
 
@@ -447,9 +464,8 @@ def _raise_first(results: Iterable[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
 def _find_queues(ctx: AwsContext) -> dict[str, HarnessResource]:
     urls: list[str] = []
     try:
-        for page in ctx.sqs.get_paginator("list_queues").paginate(
-            QueueNamePrefix=HARNESS_PREFIX, PaginationConfig={"PageSize": 1000}
-        ):
+        # MaxResults: ListQueues returns a NextToken only when it is given.
+        for page in _pages(ctx.sqs.list_queues, QueueNamePrefix=HARNESS_PREFIX, MaxResults=1000):
             urls += [u for u in page.get("QueueUrls") or [] if u.rsplit("/", 1)[-1].startswith(HARNESS_PREFIX)]
     except Exception as err:
         raise wrap(err, f"cannot list the {HARNESS_PREFIX}* queues in {ctx.region}") from err
@@ -467,15 +483,10 @@ def _queues_from_urls(ctx: AwsContext, urls: Collection[str]) -> dict[str, Harne
 
 def _event_buses(ctx: AwsContext) -> list[dict[str, str]]:
     buses: list[dict[str, str]] = []
-    token: str | None = None
     try:
-        while True:
-            extra: dict[str, Any] = {"NextToken": token} if token else {}
-            page = _retrying(ctx.events.list_event_buses, **extra)
+        for page in _pages(ctx.events.list_event_buses):
             buses += [{"Name": b["Name"], "Arn": b["Arn"]} for b in page.get("EventBuses") or []]
-            token = page.get("NextToken")
-            if not token:
-                return buses
+        return buses
     except IatkError:
         raise
     except Exception as err:
@@ -486,9 +497,7 @@ def _find_rules(ctx: AwsContext) -> dict[str, HarnessResource]:
     listed: list[tuple[dict[str, Any], str]] = []
     for bus in _event_buses(ctx):
         try:
-            for page in ctx.events.get_paginator("list_rules").paginate(
-                NamePrefix=HARNESS_PREFIX, EventBusName=bus["Name"]
-            ):
+            for page in _pages(ctx.events.list_rules, NamePrefix=HARNESS_PREFIX, EventBusName=bus["Name"]):
                 listed += [(dict(rule), bus["Arn"]) for rule in page.get("Rules") or []]
         except Exception as err:
             if _gone(err):  # the bus was deleted while we listed
@@ -539,7 +548,7 @@ def _join(ctx: AwsContext, queues: dict[str, HarnessResource], rules: dict[str, 
 def _find_stacks(ctx: AwsContext) -> list[HarnessResource]:
     found: list[HarnessResource] = []
     try:
-        for page in ctx.cloudformation.get_paginator("describe_stacks").paginate():
+        for page in _pages(ctx.cloudformation.describe_stacks):
             for stack in page.get("Stacks") or []:
                 if stack.get("StackStatus") in _STACK_GONE_STATES or stack.get("ParentId"):
                     continue  # nested stacks inherit the tags but are deleted with their root
@@ -655,7 +664,7 @@ def _prepare_rule(ctx: AwsContext, rule: HarnessResource, dry_run: bool) -> _Out
     bus = _bus_name(rule.bus or "default")
     try:
         ids: list[str] = []
-        for page in ctx.events.get_paginator("list_targets_by_rule").paginate(Rule=rule.id, EventBusName=bus):
+        for page in _pages(ctx.events.list_targets_by_rule, Rule=rule.id, EventBusName=bus):
             ids += [t["Id"] for t in page.get("Targets") or []]
         for start in range(0, len(ids), 100):
             chunk = ids[start : start + 100]

@@ -209,6 +209,43 @@ def test_throttling_retries_are_bounded(account, monkeypatch):
     assert report.failed[0].code == "TooManyRequestsException"
 
 
+def test_throttled_listings_are_retried(account, monkeypatch):
+    """ListQueues, ListEventBuses, ListRules, DescribeStacks and ListTargetsByRule are retried on throttling too."""
+    from botocore.exceptions import ClientError
+
+    monkeypatch.setattr(cleanup_module, "RETRY_BASE", 0.001)
+    harness_id = make_harness(account.session, run_id="run-t")
+    throttled: list[str] = []
+
+    def throttle_once(service, operation):
+        def refuse(model, **_):
+            if operation not in throttled:
+                throttled.append(operation)
+                raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, operation)
+
+        aws(account.session).client(service).meta.events.register(f"before-call.{service}.{operation}", refuse)
+        return lambda: (
+            aws(account.session).client(service).meta.events.unregister(f"before-call.{service}.{operation}", refuse)
+        )
+
+    listings = [
+        ("sqs", "ListQueues"),
+        ("events", "ListEventBuses"),
+        ("events", "ListRules"),
+        ("cloudformation", "DescribeStacks"),
+        ("events", "ListTargetsByRule"),
+    ]
+    undo = [throttle_once(service, operation) for service, operation in listings]
+    try:
+        report = cleanup(run_id="run-t", session=account.session)
+    finally:
+        for remove in undo:
+            remove()
+    assert sorted(throttled) == sorted(operation for _, operation in listings)
+    assert sorted((r.kind, r.id) for r in report.deleted) == [("queue", harness_id), ("rule", harness_id)]
+    assert snapshot(account.session) == set()
+
+
 def test_failures_are_aggregated_after_everything_was_tried(account):
     """A failed rule deletion does not stop the queues: one CleanupError lists it, with the report."""
     harness_id = make_harness(account.session, run_id="run-e", rule=False)
