@@ -33,7 +33,6 @@ that EventBridge delivers twice (it delivers at least once) arrives as two messa
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import json
 import logging
@@ -52,7 +51,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ._aws import AwsContext, aws, error_code, error_message, wrap
 from ._config import current_settings, parse_duration
 from ._tags import TAG_TARGET, as_tag_list, check_user_tags, current_run_id, harness_tags, is_harness_id, new_harness_id
-from .events import Event, _frameless, bus_names, put_events
+from .events import Event, _frameless, _wait_observers, bus_names, put_events, subscribe_waits
 from .exceptions import ConfigError, IatkError, ListenerError, UnexpectedEvent, WaitTimeout
 from .matchers import Matcher, MatcherLike, as_matcher, explain, validate_pattern
 from .waiting import NOT_YET, Deadline, NotYet, wait_until
@@ -151,24 +150,6 @@ class WaitRecord:
     def ok(self) -> bool:
         """Whether the wait succeeded."""
         return self.outcome in ("matched", "held")
-
-
-_observers: list[Callable[[Listener, WaitRecord], None]] = []
-
-
-def subscribe_waits(callback: Callable[[Listener, WaitRecord], None]) -> Callable[[], None]:
-    """Call ``callback(listener, record)`` after every wait on any listener (the pytest plugin's hook).
-
-    Returns:
-        A function that unsubscribes ``callback``.
-    """
-    _observers.append(callback)
-
-    def unsubscribe() -> None:
-        with contextlib.suppress(ValueError):
-            _observers.remove(callback)
-
-    return unsubscribe
 
 
 # --- internals -------------------------------------------------------------------------------------
@@ -1257,7 +1238,7 @@ class Listener:
             started_at=wait.started_at,
         )
         self._waits.append(record)
-        for observer in list(_observers):
+        for observer in list(_wait_observers):
             try:
                 observer(self, record)
             except Exception:  # a reporting hook must not change a test's outcome

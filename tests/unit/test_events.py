@@ -10,7 +10,7 @@ import json
 import pytest
 
 import iatk
-from iatk.events import Event, put_events
+from iatk.events import Event, put_events, subscribe_waits
 from iatk.matchers import match
 
 UTC = dt.timezone.utc
@@ -240,3 +240,31 @@ def test_put_events_checks_the_bus():
     """An empty bus is a ConfigError."""
     with pytest.raises(iatk.ConfigError, match="bus must be a bus name or ARN"):
         put_events({"Source": "a", "DetailType": "b", "Detail": "{}"}, bus="")
+
+
+def test_subscribing_to_waits_imports_no_boto3() -> None:
+    """The pytest plugin subscribes to waits for every test: that must not import botocore or boto3."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from iatk.events import subscribe_waits; subscribe_waits(print)(); "
+        "print(sorted(m for m in ('boto3', 'botocore', 'iatk.listener') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.strip() == "[]"
+
+
+def test_unsubscribe_removes_the_callback_and_is_harmless_twice() -> None:
+    """subscribe_waits registers the callback where listener waits report; unsubscribing removes it once."""
+    from iatk import events, listener
+
+    def callback(_listener: object, _record: object) -> None:
+        """A subscriber."""
+
+    unsubscribe = subscribe_waits(callback)
+    assert listener.subscribe_waits is subscribe_waits
+    assert callback in events._wait_observers
+    unsubscribe()
+    unsubscribe()
+    assert callback not in events._wait_observers
