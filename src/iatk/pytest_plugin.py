@@ -264,18 +264,28 @@ def _marker_overrides(item: pytest.Item) -> dict[str, Any]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, object]:
-    settings = item.config.stash.get(SETTINGS_KEY, None)
-    overrides = _marker_overrides(item) if settings is not None else {}
-    if not overrides or settings is None:
-        return (yield)
+    from .events import subscribe_waits  # no boto3: the registry lives outside listener.py
+
+    # Every listener wait during the item (setup, call, teardown), whoever made the listener, goes to
+    # the SLA table and to junit; the teardown report carries it, so xdist workers' waits reach it too.
+    unsubscribe = subscribe_waits(
+        lambda _listener, record: item.user_properties.append((WAIT_PROPERTY, _wait_row(record)))
+    )
     try:
-        _config.set_current_settings(settings.with_overrides(**overrides))
-    except ConfigError as err:
-        raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.iatk: {err}") from None
-    try:
-        return (yield)
+        settings = item.config.stash.get(SETTINGS_KEY, None)
+        overrides = _marker_overrides(item) if settings is not None else {}
+        if not overrides or settings is None:
+            return (yield)
+        try:
+            _config.set_current_settings(settings.with_overrides(**overrides))
+        except ConfigError as err:
+            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.iatk: {err}") from None
+        try:
+            return (yield)
+        finally:
+            _config.set_current_settings(settings)
     finally:
-        _config.set_current_settings(settings)
+        unsubscribe()
 
 
 # -- fixtures ----------------------------------------------------------------------------------
@@ -386,24 +396,9 @@ def _iatk_listener(
     interrupted; ``--iatk-keep`` keeps them and prints their ARNs. Each wait is recorded for the SLA
     table and as a junit property (``iatk_wait``, JSON).
     """
-    import json
-
-    from .listener import Listener, subscribe_waits
+    from .listener import Listener
 
     made: list[Listener] = []
-
-    def on_wait(listener: Listener, record: Any) -> None:
-        if any(listener is mine for mine in made):
-            row = {
-                "awaited": f"{record.kind}: {record.description}",
-                "sla": record.sla,
-                "latency": record.latency,
-                "elapsed": round(record.elapsed, 3),
-                "outcome": record.outcome,
-            }
-            request.node.user_properties.append((WAIT_PROPERTY, json.dumps(row)))
-
-    unsubscribe = subscribe_waits(on_wait)
 
     def make(
         bus: str, *, rule: str | None = None, pattern: Any = None, target: str | None = None, **kwargs: Any
@@ -417,7 +412,6 @@ def _iatk_listener(
     try:
         yield make
     finally:
-        unsubscribe()
         problems: list[str] = []
         for listener in reversed(made):
             if not listener.started or listener.closed:
@@ -431,6 +425,20 @@ def _iatk_listener(
                 problems.append(f"{listener.id}: {err}")
         if problems:
             raise ListenerError("could not close listener(s) at teardown:\n" + "\n".join(problems))
+
+
+def _wait_row(record: Any) -> str:
+    """A listener wait as the JSON of an ``iatk_wait`` junit property (and a row of the SLA table)."""
+    import json
+
+    row = {
+        "awaited": f"{record.kind}: {record.description}",
+        "sla": record.sla,
+        "latency": record.latency,
+        "elapsed": round(record.elapsed, 3),
+        "outcome": record.outcome,
+    }
+    return json.dumps(row)
 
 
 class _WaitCollector:

@@ -294,10 +294,6 @@ def test_fixture_listener(iatk_listener, iatk_put_events):
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the pytest_plugin.py change helper L proposed (subscribe per test item, not per fixture)",
-)
 def test_every_wait_is_in_the_sla_table_whoever_made_the_listener(pytester, child_env):
     """A listener the test made itself is in the SLA table and junit, like a fixture's; each wait once."""
     _, _, args = child_env
