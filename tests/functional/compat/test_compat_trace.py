@@ -41,10 +41,12 @@ def test_unknown_trace_fails_within_its_deadline(kit: AwsIatk, calls: list):
     """Bug 5/16: an unknown id is a 408 at the deadline after a few BatchGetTraces (aws-iatk hung)."""
     trace_id = new_trace_id()
     with pytest.raises(IatkException, match=f"trace {trace_id} not found") as caught:
-        kit.get_trace_tree(f"Root={trace_id};Sampled=1", timeout_seconds=1)
+        kit.get_trace_tree(f"Root={trace_id};Sampled=1", timeout_seconds=2)
     assert caught.value.error_code == 408
     fetches = [name for name, _ in calls if name == "xray:BatchGetTraces"]
-    assert 2 <= len(fetches) <= 10  # backed off; aws-iatk made 1,100-2,000 requests in 5 s
+    # Retried (the first retry comes after ~0.2 s, so even a loaded machine makes two in 2 s), and
+    # backed off: aws-iatk made 1,100-2,000 requests in 5 s.
+    assert 2 <= len(fetches) <= 12
 
 
 def test_retry_until_of_an_unknown_trace_is_false(kit: AwsIatk):
