@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 SHARED_TOOLS = Path(__file__).resolve().parents[2] / "shared" / "tools"
 sys.path.insert(0, str(SHARED_TOOLS))
@@ -539,6 +540,23 @@ def table(ops: list[Op], results: dict[str, dict[str, Samples]], with_aws: bool)
     return "\n".join(lines), misses
 
 
+class RelaySession(IatkSession):
+    """An iatk session flagged embedded whose clients go through the relay.
+
+    Embedded sessions ignore proxies from the environment (their server is on 127.0.0.1), so the
+    relay's proxy is given to each client explicitly.
+    """
+
+    def __init__(self, proxy: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._proxy = proxy
+
+    def client(self, *args: Any, **kwargs: Any) -> Any:
+        via = Config(proxies={"https": self._proxy})
+        kwargs["config"] = kwargs["config"].merge(via) if kwargs.get("config") else via
+        return super().client(*args, **kwargs)
+
+
 def machine() -> str:
     uname = subprocess.run(["uname", "-a"], capture_output=True, text=True, check=False).stdout.strip()
     return f"`{uname}`, {os.cpu_count()} CPUs (nproc), Python {platform.python_version()}"
@@ -614,8 +632,12 @@ def main() -> int:
         bare_session = boto3.Session(aws_access_key_id="bench", aws_secret_access_key="bench", region_name=REGION)
         ctx = setup(direct, bare_session, relay)
         # iatk through the relay: no endpoint (real AWS host names, proxied), embedded behaviour.
-        relay_session = IatkSession(
-            aws_access_key_id="bench", aws_secret_access_key="bench", region_name=REGION, embedded=True
+        relay_session = RelaySession(
+            relay.env()["HTTPS_PROXY"],
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+            region_name=REGION,
+            embedded=True,
         )
         ctx["kit"] = iatk.AwsIatk(session=relay_session)
         ctx["parts"] = {"PutEvents": [], "ReceiveMessage": [], "DeleteMessageBatch": []}

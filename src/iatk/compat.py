@@ -874,8 +874,8 @@ class AwsIatk:
             IatkException: 400 a missing argument; 404 no such stack or resource (the message lists
                 the closest logical ids); 500 another AWS error.
 
-        IAM permissions: cloudformation:DescribeStackResource (cloudformation:ListStackResources to
-        explain a miss).
+        IAM permissions: cloudformation:DescribeStackResource (cloudformation:DescribeStacks and
+        ListStackResources to explain a miss).
         """
         from .stack import Stack
 
@@ -883,7 +883,9 @@ class AwsIatk:
             raise IatkException('missing required param "LogicalResourceId"', 400)
         if not stack_name:
             raise IatkException('missing required param "StackName"', 400)
-        return PhysicalIdFromStackOutput(Stack(stack_name, session=self.session).physical_id(logical_resource_id))
+        # aws-iatk reads the resource alone (one DescribeStackResource, no stack status): so does this.
+        stack = Stack(stack_name, session=self.session)
+        return PhysicalIdFromStackOutput(stack.physical_id(logical_resource_id, check_status=False))
 
     @_translated
     def get_stack_outputs(self, stack_name: str, output_names: Sequence[str]) -> GetStackOutputsOutput:

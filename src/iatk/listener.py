@@ -93,6 +93,10 @@ _DETAIL_PATH = re.compile(r"^\$\.detail((?:\.[A-Za-z0-9_-]+)+)$")
 _WHOLE_EVENT_PATHS = frozenset({"$", "$.detail", "$.detail-type", "$.id"})
 _PATTERN_LIMIT = 4096  # PutRule's EventPattern length limit
 _MAX_DRAIN = 10  # extra immediate receives at a deadline (100 messages)
+# A listener's queue hides a received message for 12 h (SQS's maximum), so a wait can delete what it
+# received later, ten at a time, off the put -> matched path: the events are in the buffer already,
+# and a message that comes back anyway (a listener older than that) is deduplicated.
+_VISIBILITY_TIMEOUT = 43200
 # What only a canary carries into a transformed body: its detail's key (InputPath $.detail, or a
 # template with the whole event) or its detail-type.
 _CANARY_MARK = re.compile(r'"iatk-canary"\s*:\s*"iatk_eb_[0-9a-v]{20}"|iatk\.canary iatk_eb_[0-9a-v]{20}')
@@ -893,6 +897,7 @@ class Listener:
                 "Policy": self._policy(),
                 "MessageRetentionPeriod": str(self._retention),
                 "SqsManagedSseEnabled": "true",
+                "VisibilityTimeout": str(_VISIBILITY_TIMEOUT),
             },
             tags=self._tags,
         )
@@ -1113,10 +1118,13 @@ class Listener:
     def _receive(
         self, ctx: AwsContext, wait_seconds: int, max_messages: int, *, defer_delete: bool = False
     ) -> tuple[list[_Entry], int, int]:
-        """One ReceiveMessage (+ one DeleteMessageBatch, now or, with ``defer_delete``, before the next receive).
+        """One ReceiveMessage, and its DeleteMessageBatch now or, with ``defer_delete``, later.
 
-        A deferred delete is safe: the events are already in the buffer, and should the delete come
-        after the visibility timeout, a redelivery is deduplicated by event id.
+        Deferred deletes go out ten at a time (one full DeleteMessageBatch), before a receive, once ten
+        are pending; the queue's 12 h visibility timeout keeps those messages hidden meanwhile, and
+        ``close()`` deletes the queue with whatever is left. A deferred delete is safe: the events are
+        already in the buffer, and a redelivery (a listener attached to a queue with a shorter
+        visibility timeout, or older than 12 h) is deduplicated by event id.
 
         Returns:
             The new entries, the number of canaries seen, and the number of messages received.
@@ -1162,16 +1170,17 @@ class Listener:
             fresh.append(entry)
         # Kept before deleting: a failed delete loses nothing (a redelivery is deduplicated).
         if defer_delete:
-            self._undeleted = list(messages)
+            self._undeleted.extend(messages)
         else:
             self._delete(ctx, messages)
         return fresh, canaries, len(messages)
 
     def _flush_deletes(self, ctx: AwsContext) -> None:
+        """Delete deferred messages in full batches of ten; fewer wait for more (or for close())."""
         __tracebackhide__ = True
-        if self._undeleted:
-            pending, self._undeleted = self._undeleted, []
-            self._delete(ctx, pending)
+        while len(self._undeleted) >= MAX_MESSAGES:
+            batch, self._undeleted = self._undeleted[:MAX_MESSAGES], self._undeleted[MAX_MESSAGES:]
+            self._delete(ctx, batch)
 
     def _remember(self, event_id: str) -> None:
         self._seen[event_id] = None

@@ -240,6 +240,27 @@ class Stack:
             f"Its logical ids, closest first: {', '.join(ranked) or '(none)'}."
         )
 
+    def _single_resource(self, logical_id: str) -> StackResource | None:
+        """One DescribeStackResource, for a Stack with no resource list yet (else None: use the list).
+
+        Any error (an unknown id; moto answers one with HTTP 500) and a resource that is not complete
+        give None, so the full path explains what exists or what state the stack is in.
+        """
+        with self._lock:
+            listed = self._resources is not None
+        if listed or "/" in logical_id:
+            return None
+        try:
+            detail = self._aws.cloudformation.describe_stack_resource(StackName=self._ref, LogicalResourceId=logical_id)
+        except Exception:
+            return None
+        item = detail.get("StackResourceDetail", {})
+        if not str(item.get("ResourceStatus", "")).endswith("_COMPLETE") or str(item.get("ResourceStatus")).startswith(
+            "DELETE"
+        ):
+            return None
+        return StackResource.from_api(item, str(item.get("StackName", self._ref)))
+
     def nested(self, logical_id: str) -> Stack:
         """The nested stack created by resource ``logical_id`` (an ``AWS::CloudFormation::Stack``)."""
         with self._lock:
@@ -256,17 +277,31 @@ class Stack:
         with self._lock:
             return self._nested.setdefault(logical_id, child)
 
-    def physical_id(self, logical_id: str) -> str:
+    def physical_id(self, logical_id: str, *, check_status: bool = True) -> str:
         """The physical id of ``logical_id`` (a queue's URL, a rule's name, a state machine's ARN...).
 
         ``"Child/Queue"`` follows the nested stack ``Child``. Raises :class:`ResourceNotInStack`
         with the logical ids that exist, closest first.
+
+        Args:
+            logical_id: The resource's logical id, or ``"Nested/LogicalId"``.
+            check_status: Raise :class:`StackNotReady` when the stack is not in a ready ``*_COMPLETE``
+                state (the default). With False, the first look-up on a fresh Stack is one
+                DescribeStackResource and only the resource's own status is checked: aws-iatk's
+                ``get_physical_id_from_stack`` does this, and the drop-in keeps its one call.
+
+        IAM permissions:
+            ``cloudformation:DescribeStacks`` and ``cloudformation:ListStackResources``
+            (``check_status=False``: ``cloudformation:DescribeStackResource``).
         """
-        # Two calls for a fresh Stack: DescribeStacks (status, cached) and the ListStackResources walk
-        # (cached for every later look-up). A single DescribeStackResource cannot stand in for both:
-        # its StackResourceDetail has the resource's status but not the stack's, and a resource is
-        # already CREATE_COMPLETE while its stack is CREATE_IN_PROGRESS, so it would hide a stack that
-        # is not ready. resource() goes through .resources, which checks the stack status first.
+        # With check_status, two calls for a fresh Stack: DescribeStacks (status, cached) and the
+        # ListStackResources walk (cached for every later look-up). A single DescribeStackResource
+        # cannot stand in for both: its StackResourceDetail has the resource's status but not the
+        # stack's, and a resource is already CREATE_COMPLETE while its stack is CREATE_IN_PROGRESS.
+        if not check_status:
+            single = self._single_resource(logical_id)
+            if single is not None and single.physical_id:
+                return single.physical_id
         resource = self.resource(logical_id)
         if resource.physical_id:
             return resource.physical_id

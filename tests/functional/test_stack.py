@@ -285,6 +285,44 @@ def test_first_physical_id_on_a_fresh_stack_checks_the_stack_status(stack_status
     assert "DescribeStacks" in called
 
 
+def test_physical_id_without_status_check_is_one_call():
+    """check_status=False (aws-iatk's way): one DescribeStackResource, whatever the stack's state."""
+    session = _stubbed_session()
+    queue = {
+        "StackName": "s",
+        "StackId": "arn:aws:cloudformation:us-east-1:111122223333:stack/s/1",
+        "LogicalResourceId": "Queue",
+        "PhysicalResourceId": "https://sqs.us-east-1.amazonaws.com/111122223333/q",
+        "ResourceType": "AWS::SQS::Queue",
+        "LastUpdatedTimestamp": "2026-01-01T00:00:01Z",
+        "ResourceStatus": "CREATE_COMPLETE",
+    }
+    called = _answer(aws(session).cloudformation, {"DescribeStackResource": {"StackResourceDetail": queue}})
+    assert iatk.Stack("s", session=session).physical_id("Queue", check_status=False) == queue["PhysicalResourceId"]
+    assert called == ["DescribeStackResource"]
+
+
+def test_physical_id_without_status_check_explains_a_miss_like_the_default():
+    """check_status=False: a resource still in progress falls back to the full path, which reports the stack."""
+    session = _stubbed_session()
+    queue = {
+        "StackName": "s",
+        "StackId": "arn:aws:cloudformation:us-east-1:111122223333:stack/s/1",
+        "LogicalResourceId": "Queue",
+        "PhysicalResourceId": "q",
+        "ResourceType": "AWS::SQS::Queue",
+        "LastUpdatedTimestamp": "2026-01-01T00:00:01Z",
+        "ResourceStatus": "CREATE_IN_PROGRESS",
+    }
+    called = _answer(
+        aws(session).cloudformation,
+        {"DescribeStackResource": {"StackResourceDetail": queue}, "DescribeStacks": _described("CREATE_IN_PROGRESS")},
+    )
+    with pytest.raises(StackNotReady, match="stack 's' is CREATE_IN_PROGRESS"):
+        iatk.Stack("s", session=session).physical_id("Queue", check_status=False)
+    assert called[:2] == ["DescribeStackResource", "DescribeStacks"]
+
+
 def test_deploy_failure_raises_with_the_stacks_failure_events():
     """A create that ends ROLLBACK_COMPLETE raises DeployError naming each failed resource, with .events, and deletes the stack."""
     session = _stubbed_session()

@@ -190,12 +190,28 @@ def test_poll_makes_exactly_one_receive_and_one_delete(app: Any, listener: Liste
 
 
 def test_a_wait_on_an_event_already_queued_costs_one_poll(app: Any, listener: Listener, sqs_calls: Any) -> None:
-    """expect_event on a queued event makes one receive; its delete comes before the next receive, off the wait's path."""
+    """expect_event on a queued event makes one receive; its delete waits for a full batch, off the wait's path."""
     app.put("OrderPlaced", {"n": 1})
     listener.expect_event(within=5)
     assert sqs_calls() == ["ReceiveMessage"]
-    listener.poll(wait=0)
-    assert sqs_calls() == ["DeleteMessageBatch", "ReceiveMessage"]
+    assert listener.poll(wait=0) == []  # hidden (12 h visibility timeout), not redelivered
+    assert sqs_calls() == ["ReceiveMessage"]
+
+
+def test_waits_delete_in_full_batches_of_ten(app: Any, listener: Listener, sqs_calls: Any, session: Any) -> None:
+    """Waits defer deletes; ten pending go out as one DeleteMessageBatch before the next receive."""
+    for n in range(12):
+        app.put("OrderPlaced", {"n": n})
+        listener.expect_event(match(detail={"n": [n]}), within=5)
+    calls = sqs_calls()
+    assert calls.count("DeleteMessageBatch") == 1
+    assert calls.count("ReceiveMessage") == 12
+    # The ten deleted are gone from the queue; two stay hidden (in flight) until close() deletes the queue.
+    attributes = session.client("sqs").get_queue_attributes(
+        QueueUrl=listener.queue_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible", "VisibilityTimeout"]
+    )["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "2"
+    assert attributes["VisibilityTimeout"] == "43200"
 
 
 def test_duplicates_count_once(session: Any, listener: Listener, app: Any) -> None:
