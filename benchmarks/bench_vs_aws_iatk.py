@@ -590,14 +590,16 @@ Notes:
 * Mock event: iatk caches a registry schema per session, so after the first call it makes no AWS call
   and only generates; bare boto3 is the DescribeSchema call alone (no generation). This row's iatk
   session is a plain one through the relay (iatk refuses registry reads on a session flagged embedded).
-* put → matched: the operation is three AWS calls for bare boto3 and iatk alike (PutEvents,
-  ReceiveMessage, DeleteMessageBatch; the line under the table times each). moto's PutEvents is the
-  largest part: it matches every rule on the bus (six here) and delivers to the targets synchronously. So
-  the 30 ms target sits at what the calls cost through the relay: iatk is within noise of bare boto3 and
-  cannot go below them. What iatk could still shave is the DeleteMessageBatch round trip (see the line
-  under the table), by deleting the received batch after returning the match instead of before (a change
-  in `iatk.listener`, proposed, not made). The same put is inside the aws-iatk figure, which is why that
-  ratio sits near 0.5× although aws-iatk makes 7 calls and spawns 2 processes.
+* put → matched: bare boto3 is three AWS calls (PutEvents, ReceiveMessage, DeleteMessageBatch; the line
+  under the table times each). iatk's wait makes two: a listener's queue hides received messages for
+  12 h, so a wait defers their delete and sends one DeleteMessageBatch per ten messages (0.1 call per
+  operation here); the events are in its buffer already. moto's PutEvents is the largest part: it
+  matches every rule on the bus (six here) and delivers to the targets synchronously. The same put is
+  inside the aws-iatk figure, which is why that ratio stays near 0.5× although aws-iatk makes 7 calls
+  and spawns 2 processes.
+* physical id: the drop-in makes aws-iatk's one DescribeStackResource
+  (`Stack.physical_id(check_status=False)`); iatk's own `Stack.physical_id` first reads the stack's
+  status and lists its resources once (two calls, then none for every later look-up on that Stack).
 * add + remove listener: iatk's session is flagged embedded, so `add_listener` does not put and await a
   readiness canary (on AWS it does, because a new rule takes effect eventually; aws-iatk does not wait,
   and may miss the first events). The bare boto3 row is the 8 calls a listener needs (DescribeEventBus,
