@@ -522,9 +522,6 @@ def _run_trace(args: argparse.Namespace) -> int:
     return 0
 
 
-# <<iatk:cli-commands>>
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``iatk`` argument parser with every subcommand."""
     from ._aws import VERSION

@@ -12,7 +12,6 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable, Generator, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -340,48 +339,15 @@ def _iatk_deploy(iatk_session: boto3.Session) -> Callable[..., Stack]:
     The first worker to ask deploys (under a file lock keyed by run id and stack name); the others
     reuse the stack. Stacks deployed on AWS are deleted at the end of the run unless ``--iatk-keep``.
     """
-    from .stack import deploy_stack
+    from .stack import deploy_once
 
     def deploy(template: str | Path, name: str, parameters: dict[str, str] | None = None) -> Stack:
         __tracebackhide__ = True
-        with _run_lock(f"deploy-{name}"):
-            existing = _existing_run_stack(name, iatk_session)
-            if existing is not None:
-                return existing
-            return deploy_stack(template, name, parameters, session=iatk_session)
+        return deploy_once(template, name, parameters, session=iatk_session)
 
     return deploy
 
 
-def _existing_run_stack(name: str, session: boto3.Session) -> Stack | None:
-    from ._aws import aws
-    from .stack import Stack
-
-    try:
-        found = aws(session).cloudformation.describe_stacks(StackName=name)["Stacks"]
-    except Exception:
-        return None
-    tags = {t["Key"]: t["Value"] for t in found[0].get("Tags", [])} if found else {}
-    if tags.get(_tags.TAG_RUN_ID) == _tags.current_run_id() and found[0].get("StackStatus") == "CREATE_COMPLETE":
-        return Stack(found[0]["StackId"], session=session)
-    return None
-
-
-@contextmanager
-def _run_lock(name: str) -> Iterator[None]:
-    """An exclusive lock shared by the processes of this run (the xdist FileLock recipe)."""
-    import fcntl
-
-    path = Path(tempfile.gettempdir()) / f"iatk-{_tags.current_run_id()}-{name}.lock"
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-# <<iatk:listener-fixtures>>
 WAIT_PROPERTY = "iatk_wait"
 KEPT_PROPERTY = "iatk_kept"
 
@@ -472,7 +438,6 @@ def _iatk_put_events(iatk_session: boto3.Session) -> Callable[..., list[str]]:
     return put
 
 
-# <<iatk:trace-fixtures>>
 TRACE_KEY: pytest.StashKey[Any] = pytest.StashKey()
 
 
@@ -501,7 +466,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-# <<iatk:mock-event-fixtures>>
 @pytest.fixture(name="iatk_mock_event", scope="session")
 def _iatk_mock_event(iatk_session: boto3.Session) -> Callable[..., dict[str, Any]]:
     """Factory over :func:`iatk.mock_event` with the run's session; each schema is read once per run.
@@ -538,16 +502,12 @@ def _iatk_mock_event(iatk_session: boto3.Session) -> Callable[..., dict[str, Any
     return make
 
 
-# <<iatk:states-fixtures>>
 @pytest.fixture(name="iatk_states", scope="session")
 def _iatk_states(iatk_session: boto3.Session) -> StateTester:
     """``iatk_states.test_state(...)`` / ``iatk_states.walk_states(...)`` on the run's session."""
     from .states import StateTester
 
     return StateTester(iatk_session)
-
-
-# <<iatk:cleanup-hooks>>
 
 
 # Cleanup wiring (core: iatk.cleanup). Hook functions carry unique names and name their hook with
@@ -736,7 +696,6 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     records = config.stash.get(RECORDS_KEY, None)
     if records is None:
         return
-    # <<iatk:summary>>
     _sla_summary(terminalreporter, records)
     _cleanup_summary(terminalreporter, config, records)
     if records.kept:

@@ -13,7 +13,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -37,7 +37,7 @@ from .exceptions import (
 if TYPE_CHECKING:
     import boto3
 
-__all__ = ["Stack", "StackResource", "deploy_stack"]
+__all__ = ["Stack", "StackResource", "deploy_once", "deploy_stack"]
 
 log = logging.getLogger("iatk.stack")
 
@@ -612,3 +612,54 @@ def deploy_stack(
 
         make_state_machines_executable(ctx, stack)
     return stack
+
+
+def deploy_once(
+    template: str | Path,
+    name: str,
+    parameters: Mapping[str, str] | None = None,
+    *,
+    session: boto3.Session | None = None,
+) -> Stack:
+    """:func:`deploy_stack`, once per run: the processes of one run (xdist workers) share the stack.
+
+    The first process to ask deploys, under an exclusive file lock keyed by the run id and the stack
+    name; the others find the stack (tagged with this run's id, ``CREATE_COMPLETE``) and reuse it.
+    A stack of that name from another run is not reused: deploying over it fails as
+    :func:`deploy_stack` does.
+
+    IAM permissions: those of :func:`deploy_stack`.
+    """
+    __tracebackhide__ = True
+    with _run_lock(f"deploy-{name}"):
+        existing = _existing_run_stack(name, aws(session))
+        if existing is not None:
+            return existing
+        return deploy_stack(template, name, parameters, session=session)
+
+
+def _existing_run_stack(name: str, ctx: AwsContext) -> Stack | None:
+    try:
+        found = ctx.cloudformation.describe_stacks(StackName=name)["Stacks"]
+    except Exception:  # no such stack (or unreadable): deploy it
+        return None
+    tags = {t["Key"]: t["Value"] for t in found[0].get("Tags", [])} if found else {}
+    if tags.get(TAG_RUN_ID) == current_run_id() and found[0].get("StackStatus") == "CREATE_COMPLETE":
+        return Stack(found[0]["StackId"], session=ctx.session)
+    return None
+
+
+@contextlib.contextmanager
+def _run_lock(name: str) -> Iterator[None]:
+    """An exclusive lock shared by the processes of this run (the xdist FileLock recipe)."""
+    import fcntl
+    import tempfile
+
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{current_run_id()}-{name}")
+    path = Path(tempfile.gettempdir()) / f"iatk-{safe}.lock"
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
