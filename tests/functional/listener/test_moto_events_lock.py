@@ -97,7 +97,7 @@ def test_delivery_to_another_bus_reenters_the_lock() -> None:
                 events.delete_event_bus(Name=bus)
             sqs.delete_queue(QueueUrl=queue)
         finally:
-            mock.stop()
+            mock.stop(remove_data=False)  # keep the embedded server's backends (shared in-process)
 
     thread = threading.Thread(target=scenario)
     thread.start()
