@@ -16,6 +16,7 @@ from .exceptions import (
     DeployError,
     IatkError,
     ListenerError,
+    MaxStepsReached,
     PatternError,
     PutEventsError,
     ResourceNotInStack,
@@ -92,7 +93,7 @@ if TYPE_CHECKING:
         to_put_events_entry,
     )
     from .stack import Stack, StackResource, deploy_stack
-    from .states import MaxStepsReached, StateInspection, StatePath, StateResult, StateTester, test_state, walk_states
+    from .states import StateInspection, StatePath, StateResult, StateTester, test_state, walk_states
     from .trace import (
         Link,
         Segment,
@@ -146,7 +147,6 @@ _LAZY: dict[str, str] = {
     "SkippedResource": "cleanup",
     "Stack": "stack",
     "StackResource": "stack",
-    "MaxStepsReached": "states",
     "StateInspection": "states",
     "StatePath": "states",
     "StateResult": "states",

@@ -37,7 +37,7 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -94,6 +94,7 @@ __all__ = [
 
 log = logging.getLogger("iatk.compat")
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 
 #: get_trace_tree's wait for a trace still arriving (aws-iatk's failed at once: "trace not found").
 TRACE_TREE_TIMEOUT = 10.0
@@ -306,6 +307,11 @@ class Link:
         )
 
 
+def _record(cls: type[R], document: Mapping[str, Any]) -> R:
+    """A record whose fields are named as the document's keys (missing keys give None)."""
+    return cls(**{f.name: document.get(f.name) for f in fields(cls)})  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True, slots=True)
 class Request:
     """``http.request``: ``method``, ``client_ip``, ``url``, ``user_agent``, ``x_forwarded_for``, ``traced``."""
@@ -320,14 +326,7 @@ class Request:
     @classmethod
     def from_api(cls, request: Mapping[str, Any]) -> Request:
         """Build from a document's ``http.request`` object."""
-        return cls(
-            method=request.get("method"),
-            client_ip=request.get("client_ip"),
-            url=request.get("url"),
-            user_agent=request.get("user_agent"),
-            x_forwarded_for=request.get("x_forwarded_for"),
-            traced=request.get("traced"),
-        )
+        return _record(cls, request)
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,7 +339,7 @@ class Response:
     @classmethod
     def from_api(cls, response: Mapping[str, Any]) -> Response:
         """Build from a document's ``http.response`` object."""
-        return cls(status=response.get("status"), content_length=response.get("content_length"))
+        return _record(cls, response)
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,16 +379,7 @@ class Sql:
         """Build from a document's ``sql`` object; None when there is none."""
         if not isinstance(sql, Mapping):
             return None
-        return cls(
-            connection_string=sql.get("connection_string"),
-            url=sql.get("url"),
-            sanitized_query=sql.get("sanitized_query"),
-            database_type=sql.get("database_type"),
-            database_version=sql.get("database_version"),
-            driver_version=sql.get("driver_version"),
-            user=sql.get("user"),
-            preparation=sql.get("preparation"),
-        )
+        return _record(cls, sql)
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,7 +393,7 @@ class StackFrame:
     @classmethod
     def from_api(cls, frame: Mapping[str, Any]) -> StackFrame:
         """Build from one entry of an exception's ``stack``."""
-        return cls(path=frame.get("path"), line=frame.get("line"), label=frame.get("label"))
+        return _record(cls, frame)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import ConfigError, PutEventsError
+from .exceptions import ConfigError, PutEventsError, frameless
 
 if TYPE_CHECKING:
     import boto3
@@ -309,22 +309,6 @@ _FROM_ENVELOPE = {
 _ENVELOPE_ASSIGNED = frozenset({"version", "id", "account", "region", "replay-name"})
 
 
-def _frameless(err: BaseException) -> BaseException:
-    """``err`` (and the errors it was raised from) without tracebacks; returns ``err``.
-
-    An iatk error keeps the botocore error it wraps as ``__cause__`` (its ``.response``, its type),
-    but that error's frames are botocore's internals: pytest would print dozens of them above the
-    one line that matters. Without its traceback the cause prints as one line, the AWS error itself.
-    """
-    seen: set[int] = set()
-    current: BaseException | None = err
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        current.__traceback__ = None
-        current = current.__cause__
-    return err
-
-
 def _json_default(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return _aware_utc(value).isoformat().replace("+00:00", "Z")
@@ -522,7 +506,7 @@ def put_events(
                 hint = ""
             failure = PutEventsError(f"{what}: {error_message(err)}.{hint} {_sent_and_pending(sent, pending)}")
             failure.code = code
-            raise failure from _frameless(err)
+            raise failure from frameless(err)
         results = response.get("Entries", [])
         failed: list[tuple[int, Any, str, str]] = []
         for position, index in enumerate(batch):

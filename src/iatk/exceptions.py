@@ -20,6 +20,7 @@ Every error is an :class:`IatkError`, so one ``except IatkError`` catches them a
      │    └── TraceIncomplete     the trace is still missing parts at the deadline
      ├── SchemaError              registry, schema or version not found; unsupported construct
      ├── StateTestError           a Step Functions state test could not run
+     │    └── MaxStepsReached     walk_states ran max_steps states; carries the path so far
      └── CleanupError             per-resource failures, aggregated
 
 Errors that wrap a botocore error keep the AWS error code in ``.code`` and the original error as
@@ -29,7 +30,10 @@ Errors that wrap a botocore error keep the AWS error code in ``.code`` and the o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .states import StatePath
 
 __all__ = [
     "AwsError",
@@ -38,6 +42,7 @@ __all__ = [
     "DeployError",
     "IatkError",
     "ListenerError",
+    "MaxStepsReached",
     "PatternError",
     "PutEventsError",
     "ResourceNotInStack",
@@ -216,6 +221,31 @@ class StateTestError(IatkError):
     help_section = "Testing Step Functions states"
 
 
+class MaxStepsReached(StateTestError):
+    """:func:`~iatk.walk_states` ran ``max_steps`` states and the workflow had not ended.
+
+    A loop is usually a bug worth a failing test, so the walk raises rather than returning a path
+    that only looks complete. The path so far is kept for the test to inspect.
+
+    Attributes:
+        path: The :class:`~iatk.StatePath` walked so far (``max_steps`` results).
+        next_state: The state that would have run next.
+        max_steps: The limit that was reached.
+    """
+
+    def __init__(self, path: StatePath, next_state: str, max_steps: int) -> None:
+        shown = " → ".join(path.names)
+        last = path[-1].render() if path else ""
+        super().__init__(
+            f"the walk did not end within max_steps={max_steps}; path so far: {shown} → {next_state!r}. "
+            "A loop in the workflow? Raise max_steps, or mock the state that decides the loop. "
+            f"The last step:\n{last}"
+        )
+        self.path = path
+        self.next_state = next_state
+        self.max_steps = max_steps
+
+
 class CleanupError(IatkError):
     """One or more harness resources could not be deleted.
 
@@ -229,3 +259,19 @@ class CleanupError(IatkError):
         self.failures = list(failures)
         #: The :class:`~iatk.cleanup.CleanupReport` of the attempt, when there was one.
         self.report = report
+
+
+def frameless(err: BaseException) -> BaseException:
+    """``err`` (and the errors it was raised from) without tracebacks; returns ``err``.
+
+    An iatk error keeps the botocore error it wraps as ``__cause__`` (its ``.response``, its type),
+    but that error's frames are botocore's internals: pytest would print dozens of them above the
+    one line that matters. Without its traceback the cause prints as one line, the AWS error itself.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.__traceback__ = None
+        current = current.__cause__
+    return err

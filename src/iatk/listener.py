@@ -51,8 +51,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ._aws import AwsContext, aws, error_code, error_message, wrap
 from ._config import current_settings, parse_duration
 from ._tags import TAG_TARGET, as_tag_list, check_user_tags, current_run_id, harness_tags, is_harness_id, new_harness_id
-from .events import Event, _frameless, _wait_observers, bus_names, put_events, subscribe_waits
-from .exceptions import ConfigError, IatkError, ListenerError, UnexpectedEvent, WaitTimeout
+from .events import Event, _wait_observers, bus_names, put_events, subscribe_waits
+from .exceptions import ConfigError, IatkError, ListenerError, UnexpectedEvent, WaitTimeout, frameless
 from .matchers import Matcher, MatcherLike, as_matcher, explain, validate_pattern
 from .waiting import NOT_YET, Deadline, NotYet, wait_until
 
@@ -422,19 +422,19 @@ class Listener:
                     f"no listener {listener_id} in {ctx.region}: its queue does not exist (closed, swept, or made "
                     "in another region or account)",
                     code=error_code(err),
-                ) from _frameless(err)
+                ) from frameless(err)
             raise ListenerError(
                 f"cannot find listener {listener_id}: {error_message(err)}", code=error_code(err)
-            ) from _frameless(err)
+            ) from frameless(err)
         except BotoCoreError as err:
-            raise wrap(err, f"cannot find listener {listener_id}", ListenerError) from _frameless(err)
+            raise wrap(err, f"cannot find listener {listener_id}", ListenerError) from frameless(err)
         try:
             tags = ctx.sqs.list_queue_tags(QueueUrl=url).get("Tags") or {}
             queue_arn = ctx.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
                 "QueueArn"
             ]
         except (ClientError, BotoCoreError) as err:
-            raise wrap(err, f"cannot read listener {listener_id}'s queue", ListenerError) from _frameless(err)
+            raise wrap(err, f"cannot read listener {listener_id}'s queue", ListenerError) from frameless(err)
         bus_arn = tags.get(TAG_TARGET)
         listener = cls.__new__(cls)
         listener._init_state(bus_arn or "default", listener_id, _buffer_size(buffer), session)
@@ -462,14 +462,14 @@ class Listener:
         except (ClientError, BotoCoreError) as err:
             if error_code(err) in _GONE_CODES:
                 return
-            raise wrap(err, f"cannot read listener {self.id}'s rule", ListenerError) from _frameless(err)
+            raise wrap(err, f"cannot read listener {self.id}'s rule", ListenerError) from frameless(err)
         self._rule_made = True
         self._rule_arn = found.get("Arn")
         self._pattern_text = found.get("EventPattern")
         try:
             targets = ctx.events.list_targets_by_rule(Rule=self.id, EventBusName=self._bus_name).get("Targets", [])
         except (ClientError, BotoCoreError) as err:
-            raise wrap(err, f"cannot read listener {self.id}'s target", ListenerError) from _frameless(err)
+            raise wrap(err, f"cannot read listener {self.id}'s target", ListenerError) from frameless(err)
         for target in targets:
             if target["Id"] == self.id:
                 self._target_made = True
@@ -686,11 +686,11 @@ class Listener:
                     step = "canary"
                     self._await_canary(ctx)
         except (ClientError, BotoCoreError) as err:
-            raise self._rolled_back(step, error_message(err), error_code(err)) from _frameless(err)
+            raise self._rolled_back(step, error_message(err), error_code(err)) from frameless(err)
         except _StepFailed as err:  # its message is all there is to it
             raise self._rolled_back(step, str(err), err.code) from None
         except IatkError as err:
-            raise self._rolled_back(step, str(err), err.code) from _frameless(err)
+            raise self._rolled_back(step, str(err), err.code) from frameless(err)
         except BaseException:
             # KeyboardInterrupt, a bug: still leave nothing behind, then let it through.
             self._failed = True
@@ -796,13 +796,13 @@ class Listener:
             found = ctx.events.describe_event_bus(Name=self._bus_given)
         except ClientError as err:
             if error_code(err) != "ResourceNotFoundException":
-                raise _describe_error(self, "events:DescribeEventBus", err) from _frameless(err)
+                raise _describe_error(self, "events:DescribeEventBus", err) from frameless(err)
             raise ListenerError(
                 f"event bus {self._bus_given!r} not found in {ctx.region}. {self._list_buses(ctx)}",
                 code="ResourceNotFoundException",
-            ) from _frameless(err)
+            ) from frameless(err)
         except BotoCoreError as err:
-            raise _describe_error(self, "events:DescribeEventBus", err) from _frameless(err)
+            raise _describe_error(self, "events:DescribeEventBus", err) from frameless(err)
         self._bus_name = found["Name"]
         self._bus_arn = found["Arn"]
 
@@ -829,14 +829,14 @@ class Listener:
             found = ctx.events.describe_rule(Name=rule_name, EventBusName=self._bus_name)
         except ClientError as err:
             if error_code(err) != "ResourceNotFoundException":
-                raise _describe_error(self, "events:DescribeRule", err) from _frameless(err)
+                raise _describe_error(self, "events:DescribeRule", err) from frameless(err)
             raise ListenerError(
                 f"rule {rule_name!r} not found on bus {self._bus_name!r} ({ctx.region}). "
                 f"{self._list_rules(ctx, rule_name)}",
                 code="ResourceNotFoundException",
-            ) from _frameless(err)
+            ) from frameless(err)
         except BotoCoreError as err:
-            raise _describe_error(self, "events:DescribeRule", err) from _frameless(err)
+            raise _describe_error(self, "events:DescribeRule", err) from frameless(err)
         pattern = found.get("EventPattern")
         if not pattern:
             schedule = found.get("ScheduleExpression")
@@ -883,7 +883,7 @@ class Listener:
                         return _plain_target(dict(target))
                     ids.append(target["Id"])
         except (ClientError, BotoCoreError) as err:
-            raise _describe_error(self, "events:ListTargetsByRule", err) from _frameless(err)
+            raise _describe_error(self, "events:ListTargetsByRule", err) from frameless(err)
         listed = ", ".join(ids) if ids else "(none)"
         raise ListenerError(
             f"target {self._target_given!r} not found on rule {rule_name!r} (bus {self._bus_name!r}). "
@@ -1138,7 +1138,7 @@ class Listener:
             )
         except (ClientError, BotoCoreError) as err:
             what = f"listener {self.id}: sqs:ReceiveMessage on {self._queue_url}"
-            raise wrap(err, what, ListenerError) from _frameless(err)
+            raise wrap(err, what, ListenerError) from frameless(err)
         self._polls += 1
         messages = response.get("Messages") or []
         if not messages:
@@ -1204,7 +1204,7 @@ class Listener:
                 failed = response.get("Failed") or []
         except (ClientError, BotoCoreError) as err:
             what = f"listener {self.id}: sqs:DeleteMessageBatch on {self._queue_url}"
-            raise wrap(err, what, ListenerError) from _frameless(err)
+            raise wrap(err, what, ListenerError) from frameless(err)
         if failed:
             details = "; ".join(f"{item.get('Code')}: {item.get('Message', '')}" for item in failed)
             raise ListenerError(

@@ -59,7 +59,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ._aws import AwsContext, aws, wrap
 from ._tags import TAG_RUN_ID, current_run_id, new_xid
-from .exceptions import ConfigError, StateTestError
+from .exceptions import ConfigError, MaxStepsReached, StateTestError
 
 if TYPE_CHECKING:
     import boto3
@@ -787,31 +787,6 @@ def walk_states(
             current_vars = result.inspection.variables
         # serialised here: a str output is a JSON string value, not JSON text
         data, current, retries = json.dumps(result.output), result.next_state, 0
-
-
-class MaxStepsReached(StateTestError):
-    """:func:`walk_states` ran ``max_steps`` states and the workflow had not ended.
-
-    A loop is usually a bug worth a failing test, so the walk raises rather than returning a path
-    that only looks complete. The path so far is kept for the test to inspect.
-
-    Attributes:
-        path: The :class:`StatePath` walked so far (``max_steps`` results).
-        next_state: The state that would have run next.
-        max_steps: The limit that was reached.
-    """
-
-    def __init__(self, path: StatePath, next_state: str, max_steps: int) -> None:
-        shown = " → ".join(path.names)
-        last = path[-1].render() if path else ""
-        super().__init__(
-            f"the walk did not end within max_steps={max_steps}; path so far: {shown} → {next_state!r}. "
-            "A loop in the workflow? Raise max_steps, or mock the state that decides the loop. "
-            f"The last step:\n{last}"
-        )
-        self.path = path
-        self.next_state = next_state
-        self.max_steps = max_steps
 
 
 class StateTester:

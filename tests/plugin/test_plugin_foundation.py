@@ -41,14 +41,6 @@ def suite(pytester, monkeypatch, tmp_path):
     return out
 
 
-# SERVER_CHILD_NOTE: a child run that calls this process's embedded server runs as a subprocess.
-# The server answers in a thread of this process and imports moto's service modules on first use. An
-# in-process child (pytester.runpytest) restores sys.modules when it ends, so modules first imported
-# during it are dropped, and the next import makes a second copy with its own backends: a queue
-# created through one copy is then missing for EventBridge's delivery through the other
-# (QueueDoesNotExist from PutEvents, lost events), in whatever test of this process comes later.
-
-
 @pytest.fixture
 def offline_aws(monkeypatch):
     """Dummy keys and an endpoint that refuses connections: a run on the aws backend never reaches AWS."""
@@ -169,8 +161,8 @@ def test_header_on_aws_backend_shows_the_account(pytester, embedded, monkeypatch
     """On the aws backend the header shows the account from one STS call (here a moto server as the endpoint)."""
     monkeypatch.setenv("IATK_ENDPOINT_URL", embedded.url)
     pytester.makepyfile("def test_x():\n    pass\n")
-    # A subprocess: this process's embedded server would import moto modules while an in-process run
-    # is going on, and pytester's sys.modules snapshot would drop them afterwards (SERVER_CHILD_NOTE).
+    # A subprocess whatever --runpytest says: the child calls this process's embedded server (see the
+    # addopts comment in pyproject.toml).
     result = pytester.runpytest_subprocess("--iatk-region=eu-west-1", "--iatk-stack=shop", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
@@ -195,7 +187,7 @@ def test_header_shows_the_region_from_aws_region_alone(pytester, embedded, monke
     monkeypatch.setenv("AWS_REGION", "eu-west-3")
     monkeypatch.setenv("IATK_ENDPOINT_URL", embedded.url)
     pytester.makepyfile("def test_region(iatk_session):\n    assert iatk_session.region_name == 'eu-west-3'\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")  # see SERVER_CHILD_NOTE
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")  # calls our server, like the test above
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["iatk: backend aws via http://127.0.0.1:*, region eu-west-3, account 123456789012, *"])
 
