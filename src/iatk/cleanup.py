@@ -42,7 +42,7 @@ from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._aws import AwsContext, aws, error_code, wrap
+from ._aws import THROTTLE_CODES, AwsContext, aws, error_code, is_gone, wrap
 from ._config import SPEC_BY_NAME, parse_duration
 from ._tags import HARNESS_PREFIX, TAG_CREATED, TAG_DEPLOY, TAG_EXPIRES, TAG_ID, TAG_RUN_ID, TAG_TARGET, parse_time
 from .exceptions import AwsError, CleanupError, ConfigError, IatkError, StackError
@@ -73,23 +73,6 @@ _KIND_OF = {aws_type: kind for kind, aws_type in KINDS.items()}
 #: Expiry of a resource without an ``iatk:expires-at`` tag (aws-iatk 0.1.0's): created + this.
 LEGACY_TTL = timedelta(seconds=float(SPEC_BY_NAME["ttl"].default))
 
-#: AWS error codes that mean "slow down"; retried a few times with backoff on top of botocore's retries.
-THROTTLING_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "RequestThrottled",
-        "RequestThrottledException",
-        "SlowDown",
-        "AWS.SimpleQueueService.RequestThrottled",
-    }
-)
-_GONE_CODES = frozenset(
-    {"ResourceNotFoundException", "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NotFoundException"}
-)
 RETRY_ATTEMPTS = 5
 RETRY_BASE = 0.2  # seconds; doubled per attempt, capped, with jitter
 RETRY_CAP = 5.0
@@ -380,7 +363,7 @@ def _retrying(call: Callable[..., T], /, **kwargs: Any) -> T:
         try:
             return call(**kwargs)
         except Exception as err:
-            if error_code(err) not in THROTTLING_CODES or attempt == RETRY_ATTEMPTS:
+            if error_code(err) not in THROTTLE_CODES or attempt == RETRY_ATTEMPTS:
                 raise
             log.debug("throttled (%s), attempt %d; retrying in %.2f s", error_code(err), attempt, delay)
             time.sleep(delay * random.uniform(0.5, 1.0))
@@ -406,7 +389,7 @@ def _pages(call: Callable[..., Any], /, **kwargs: Any) -> Iterator[dict[str, Any
 
 
 def _gone(err: BaseException) -> bool:
-    return error_code(err) in _GONE_CODES
+    return is_gone(err)
 
 
 def _parallel(fn: Callable[[T], R], items: Collection[T]) -> Iterator[tuple[T, R | BaseException]]:

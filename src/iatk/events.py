@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from ._text import truncate
 from .exceptions import ConfigError, PutEventsError, frameless
 
 if TYPE_CHECKING:
@@ -92,10 +93,6 @@ def _is_envelope(parsed: Any) -> bool:
 
 def _optional_str(value: Any) -> str | None:
     return None if value is None else str(value)
-
-
-def _truncate(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
 @dataclass(frozen=True)
@@ -208,7 +205,7 @@ class Event:
         """
         parsed = self._parsed
         if parsed is _NOT_JSON:
-            raise ValueError(f"the body of event {self.id} is not JSON: {_truncate(self.body, _BODY_PREVIEW)!r}")
+            raise ValueError(f"the body of event {self.id} is not JSON: {truncate(self.body, _BODY_PREVIEW)!r}")
         return parsed
 
     @property
@@ -262,7 +259,7 @@ class Event:
 
     def summary(self, width: int = _BODY_PREVIEW) -> str:
         """One line for messages: id, source, detail-type and the start of the body."""
-        preview = _truncate(self.body.replace("\n", " "), width)
+        preview = truncate(self.body.replace("\n", " "), width)
         if self.is_envelope:
             return f"id={self.id} source={self.source!r} detail-type={self.detail_type!r} body={preview}"
         return f"id={self.id} (not an EventBridge envelope) body={preview}"

@@ -48,9 +48,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ._aws import AwsContext, aws, error_code, error_message, wrap
+from ._aws import GONE_CODES, AwsContext, aws, error_code, error_message, is_gone, wrap
 from ._config import current_settings, parse_duration
 from ._tags import TAG_TARGET, as_tag_list, check_user_tags, current_run_id, harness_tags, is_harness_id, new_harness_id
+from ._text import truncate
 from .events import Event, _wait_observers, bus_names, put_events, subscribe_waits
 from .exceptions import ConfigError, IatkError, ListenerError, UnexpectedEvent, WaitTimeout, frameless
 from .matchers import Matcher, MatcherLike, as_matcher, explain, validate_pattern
@@ -85,9 +86,6 @@ CANARY_PREFIX = f"{CANARY_SOURCE} iatk_eb_"
 
 Readiness = Literal["auto", "canary", "none"]
 Outcome = Literal["matched", "held", "timeout", "surplus", "unexpected"]
-_GONE_CODES = frozenset(
-    {"ResourceNotFoundException", "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NonExistentQueue"}
-)
 # InputPath / InputPathsMap paths a canary can carry its marker in: $.detail.a.b (plain keys only).
 _DETAIL_PATH = re.compile(r"^\$\.detail((?:\.[A-Za-z0-9_-]+)+)$")
 _WHOLE_EVENT_PATHS = frozenset({"$", "$.detail", "$.detail-type", "$.id"})
@@ -417,7 +415,7 @@ class Listener:
         try:
             url = ctx.sqs.get_queue_url(QueueName=listener_id)["QueueUrl"]
         except ClientError as err:
-            if error_code(err) in _GONE_CODES:
+            if is_gone(err):
                 raise ListenerError(
                     f"no listener {listener_id} in {ctx.region}: its queue does not exist (closed, swept, or made "
                     "in another region or account)",
@@ -460,7 +458,7 @@ class Listener:
         try:
             found = ctx.events.describe_rule(Name=self.id, EventBusName=self._bus_name)
         except (ClientError, BotoCoreError) as err:
-            if error_code(err) in _GONE_CODES:
+            if is_gone(err):
                 return
             raise wrap(err, f"cannot read listener {self.id}'s rule", ListenerError) from frameless(err)
         self._rule_made = True
@@ -752,13 +750,13 @@ class Listener:
             try:
                 response = events.remove_targets(Rule=self.id, EventBusName=bus, Ids=[self.id])
             except (ClientError, BotoCoreError) as err:
-                if error_code(err) in _GONE_CODES:
+                if is_gone(err):
                     self._target_made = False
                 else:
                     failures.append(("events:RemoveTargets", err))
             else:
                 failed = response.get("FailedEntries") or []
-                if failed and failed[0].get("ErrorCode") not in _GONE_CODES:
+                if failed and failed[0].get("ErrorCode") not in GONE_CODES:
                     entry = failed[0]
                     failures.append(
                         ("events:RemoveTargets", _StepFailed(f"{entry.get('ErrorCode')}: {entry.get('ErrorMessage')}"))
@@ -769,7 +767,7 @@ class Listener:
             try:
                 events.delete_rule(Name=self.id, EventBusName=bus)
             except (ClientError, BotoCoreError) as err:
-                if error_code(err) in _GONE_CODES:
+                if is_gone(err):
                     self._rule_made = False
                 else:
                     failures.append(("events:DeleteRule", err))
@@ -780,7 +778,7 @@ class Listener:
             try:
                 sqs.delete_queue(QueueUrl=self._queue_url)
             except (ClientError, BotoCoreError) as err:
-                if error_code(err) in _GONE_CODES:
+                if is_gone(err):
                     self._queue_made = False
                 else:
                     failures.append(("sqs:DeleteQueue", err))
@@ -1473,7 +1471,7 @@ def _show(event: Event, number: int | None = None) -> str:
     lines = [head + event.summary()]
     if event.is_envelope:
         detail = json.dumps(event.detail, ensure_ascii=False, default=str)
-        lines.append(" " * len(head) + "detail: " + (detail if len(detail) <= 1000 else detail[:999] + "…"))
+        lines.append(" " * len(head) + "detail: " + truncate(detail, 1000))
     return "\n".join(lines)
 
 

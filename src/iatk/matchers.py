@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+from ._text import truncate
 from .events import Event
 from .exceptions import PatternError
 
@@ -137,7 +138,7 @@ def _render(value: Any, width: int = _RENDER_WIDTH) -> str:
         text = json.dumps(value, separators=(", ", ": "), ensure_ascii=False, default=repr)
     except ValueError:  # a circular structure in a hand-made event
         text = repr(value)
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return truncate(text, width)
 
 
 def _is_number(value: Any) -> bool:
@@ -785,7 +786,7 @@ class PatternMatcher(Matcher):
         result = self.test(document)
         if result.matched or event.is_envelope or not event.body:
             return result
-        preview = event.body if len(event.body) <= _RENDER_WIDTH else event.body[: _RENDER_WIDTH - 1] + "…"
+        preview = truncate(event.body, _RENDER_WIDTH)
         if not document:
             # A string or number body (a transformed target): there is nothing a pattern can look at.
             note = (

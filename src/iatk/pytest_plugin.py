@@ -19,6 +19,7 @@ import pytest
 
 from . import _config, _tags
 from ._config import SPECS, Settings, resolve_settings
+from ._text import truncate
 from .exceptions import ConfigError, ListenerError
 
 if TYPE_CHECKING:
@@ -228,8 +229,7 @@ def _account() -> str:
 
 
 def _short(err: BaseException, limit: int = 100) -> str:
-    text = " ".join(str(err).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return truncate(" ".join(str(err).split()), limit, ellipsis="...")
 
 
 # -- per-test settings (the marker) ------------------------------------------------------------

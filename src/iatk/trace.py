@@ -42,7 +42,7 @@ from pathlib import Path
 from types import EllipsisType, MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from ._aws import aws, calling
+from ._aws import THROTTLE_CODES, aws, calling
 from ._config import current_settings, parse_duration
 from .exceptions import AwsError, ConfigError, TraceError, TraceIncomplete, WaitTimeout
 from .waiting import Deadline, NotYet, wait_until
@@ -79,7 +79,6 @@ _HANDLER_ID = "iatk.trace_client"
 _CHILD_REFERENCE = "child"
 _REFERENCE_TYPE_KEY = "aws.xray.reserved.reference_type"
 _BATCH_LIMIT = 5  # BatchGetTraces takes at most 5 trace ids per request
-_THROTTLE_CODES = frozenset({"ThrottlingException", "ThrottledException", "Throttling", "TooManyRequestsException"})
 
 # Backoff between fetches: 0.2 s doubling to 2 s, each ±25 % (jitter), cut to the time left, with
 # one last look at the deadline. A 5 s deadline makes about 7 requests; a 60 s one about 35.
@@ -1354,7 +1353,7 @@ def get_trace_tree(
         try:
             outcome = _build(fetcher, header.root, follow_links)
         except AwsError as err:
-            if err.code not in _THROTTLE_CODES:
+            if err.code not in THROTTLE_CODES:
                 raise
             return NotYet(_Outcome(None, [f"throttled ({err.code})"], False))
         if outcome.tree is None or outcome.problems:

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar, final
 
+from ._text import truncate
 from .exceptions import ConfigError, WaitTimeout
 
 __all__ = ["NOT_YET", "Deadline", "NotYet", "backoff_delays", "wait_until"]
@@ -234,5 +235,4 @@ def wait_until(
 
 
 def _short(value: Any, limit: int = 300) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return truncate(repr(value), limit)

@@ -118,12 +118,12 @@ def test_embedded_session_context_manager_installs_and_restores_default():
     """embedded_session() works without pytest and makes session=None calls use it, then restores."""
     from iatk import _aws
 
-    before = _aws._default_session
+    before = _aws.installed_session()
     with iatk.embedded_session() as session:
         assert _aws.default_session() is session
         session.client("sqs").create_queue(QueueName="ctx-q")
         assert iatk.Stack is not None
-    assert _aws._default_session is before
+    assert _aws.installed_session() is before
     assert isinstance(session, boto3.Session)
 
 

@@ -81,7 +81,7 @@ def test_region_and_profile_stay_on_the_embedded_backend(moto_session: Any, stac
     """Under --iatk-backend=moto, AwsIatk(region=..., profile=...) uses the embedded server, never AWS."""
     from iatk import _aws
 
-    previous = _aws._default_session
+    previous = _aws.installed_session()
     _aws.set_default_session(moto_session)
     try:
         assert AwsIatk().session is None  # the run's session, looked up at each call

@@ -1,4 +1,4 @@
-"""AWS access in one place: the run's boto3 Session, cached clients, botocore Config, error wrapping.
+"""The run's boto3 Session: iatk's botocore Config, the embedded and endpoint sessions, the default.
 
 The core never creates clients at import time. Each public call takes ``session=None``; with None it
 uses the run's default session (installed by the pytest plugin or by ``embedded_session``), else one
@@ -8,39 +8,24 @@ built from the ``IATK_*`` / ``AWS_*`` environment.
 from __future__ import annotations
 
 import os
-import threading
-import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
-from functools import cached_property
 from importlib import metadata
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any
 
 import boto3
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
+from botocore.exceptions import BotoCoreError, ProfileNotFound
 
-from ._config import Settings, current_settings
-from .exceptions import AwsError, ConfigError, IatkError
+from iatk._config import Settings, current_settings
+from iatk.exceptions import ConfigError
 
-if TYPE_CHECKING:
-    from mypy_boto3_cloudformation import CloudFormationClient
-    from mypy_boto3_events import EventBridgeClient
-    from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
-    from mypy_boto3_s3 import S3Client
-    from mypy_boto3_schemas import SchemasClient
-    from mypy_boto3_sqs import SQSClient
-    from mypy_boto3_stepfunctions import SFNClient
-    from mypy_boto3_sts import STSClient
-    from mypy_boto3_xray import XRayClient
+from .errors import wrap
 
 try:
     VERSION = metadata.version("iatk")
 except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
     VERSION = "0+unknown"
 
-E = TypeVar("E", bound=IatkError)
 EMBEDDED_KEY_ID = "iatk-embedded"  # dummy credentials: the embedded session can never sign for AWS
 
 
@@ -196,121 +181,6 @@ def _profile_not_found_message(settings: Settings, err: ProfileNotFound) -> str:
     )
 
 
-class AwsContext:
-    """A session plus its cached clients. Get one with :func:`aws`."""
-
-    def __init__(self, session: boto3.Session) -> None:
-        self.session = session
-        self._clients: dict[str, Any] = {}
-        self._lock = threading.Lock()
-
-    @property
-    def region(self) -> str:
-        region = self.session.region_name
-        if not region:
-            raise ConfigError(
-                "no AWS region: pass --iatk-region or set IATK_REGION (pytest), --region (the iatk CLI) or "
-                "region=...; or set AWS_REGION / AWS_DEFAULT_REGION, or a region in your AWS profile"
-            )
-        return region
-
-    @property
-    def endpoint_url(self) -> str | None:
-        return getattr(self.session, "iatk_endpoint_url", None)
-
-    @property
-    def embedded(self) -> bool:
-        return bool(getattr(self.session, "iatk_embedded", False))
-
-    def client(self, service: str) -> Any:
-        """The cached client for ``service`` (created on first use, thread-safe)."""
-        with self._lock:
-            found = self._clients.get(service)
-            if found is None:
-                # IatkSession adds iatk's Config itself; a plain user session gets it here.
-                extra: dict[str, Any] = (
-                    {}
-                    if isinstance(self.session, IatkSession)
-                    else {"config": botocore_config(custom_endpoint=bool(env_endpoint(service)))}
-                )
-                found = self.session.client(service, region_name=self.region, **extra)  # type: ignore[call-overload]
-                self._clients[service] = found
-            return found
-
-    @property
-    def cloudformation(self) -> CloudFormationClient:
-        return cast("CloudFormationClient", self.client("cloudformation"))
-
-    @property
-    def events(self) -> EventBridgeClient:
-        return cast("EventBridgeClient", self.client("events"))
-
-    @property
-    def sqs(self) -> SQSClient:
-        return cast("SQSClient", self.client("sqs"))
-
-    @property
-    def stepfunctions(self) -> SFNClient:
-        return cast("SFNClient", self.client("stepfunctions"))
-
-    @property
-    def xray(self) -> XRayClient:
-        return cast("XRayClient", self.client("xray"))
-
-    @property
-    def tagging(self) -> ResourceGroupsTaggingAPIClient:
-        return cast("ResourceGroupsTaggingAPIClient", self.client("resourcegroupstaggingapi"))
-
-    @property
-    def schemas(self) -> SchemasClient:
-        return cast("SchemasClient", self.client("schemas"))
-
-    @property
-    def s3(self) -> S3Client:
-        return self.client("s3")  # type: ignore[no-any-return]
-
-    @property
-    def sts(self) -> STSClient:
-        return cast("STSClient", self.client("sts"))
-
-    @cached_property
-    def account_id(self) -> str:
-        """The caller's account id (one STS call, cached)."""
-        with calling("sts:GetCallerIdentity"):
-            return self.sts.get_caller_identity()["Account"]
-
-    @property
-    def partition(self) -> str:
-        return self.session.get_partition_for_region(self.region)
-
-
-def read_account(session: boto3.Session | None = None, *, timeout: float = 5.0) -> str:
-    """The caller's account id from one quick STS GetCallerIdentity (one attempt, short timeouts).
-
-    For a report header: it can neither retry for long nor hang. The answer is cached on the
-    session's :class:`AwsContext`, so ``aws(session).account_id`` makes no second call.
-
-    Raises:
-        AwsError: The call failed (no credentials, no network, access denied...).
-        ConfigError: There is no region.
-
-    IAM permissions: none (sts:GetCallerIdentity needs no permission).
-    """
-    ctx = aws(session)
-    cached = ctx.__dict__.get("account_id")  # where cached_property keeps its value
-    if cached is not None:
-        return str(cached)
-    quick = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=timeout, read_timeout=timeout)
-    config = quick if isinstance(ctx.session, IatkSession) else botocore_config().merge(quick)
-    with calling("sts:GetCallerIdentity"):
-        client = ctx.session.client("sts", region_name=ctx.region, config=config)
-        account = str(client.get_caller_identity()["Account"])
-    ctx.__dict__["account_id"] = account
-    return account
-
-
-_contexts: weakref.WeakKeyDictionary[boto3.Session, AwsContext] = weakref.WeakKeyDictionary()
-_contexts_lock = threading.Lock()
 _default_session: boto3.Session | None = None
 
 
@@ -331,78 +201,3 @@ def default_session() -> boto3.Session:
     if _default_session is None:
         _default_session = session_from_settings(current_settings())
     return _default_session
-
-
-def aws(session: boto3.Session | None = None) -> AwsContext:
-    """The :class:`AwsContext` for ``session`` (or the default session): one per session."""
-    target = session if session is not None else default_session()
-    with _contexts_lock:
-        context = _contexts.get(target)
-        if context is None:
-            context = _contexts[target] = AwsContext(target)
-        return context
-
-
-def error_code(err: BaseException) -> str | None:
-    """The AWS error code of a botocore ClientError (None for other errors)."""
-    if isinstance(err, ClientError):
-        code = err.response.get("Error", {}).get("Code")
-        return str(code) if code else None
-    return None
-
-
-def error_message(err: BaseException) -> str:
-    """The AWS error message of a ClientError, else ``str(err)``."""
-    if isinstance(err, ClientError):
-        message = err.response.get("Error", {}).get("Message")
-        if message:
-            return f"{error_code(err)}: {message}"
-    return str(err)
-
-
-def wrap(err: BaseException, message: str, cls: type[E] = AwsError, **kwargs: Any) -> E:  # type: ignore[assignment]
-    """Build ``cls(message + ": " + aws error)`` keeping the AWS code; raise it ``from err``."""
-    full = f"{message}: {error_message(err)}"
-    if issubclass(cls, AwsError):
-        operation = getattr(err, "operation_name", None)
-        return cls(full, code=error_code(err), operation=operation, **kwargs)
-    wrapped = cls(full, **kwargs)
-    if wrapped.code is None:
-        wrapped.code = error_code(err)
-    return wrapped
-
-
-@contextmanager
-def calling(what: str, cls: type[IatkError] = AwsError, **kwargs: Any) -> Iterator[None]:
-    """Translate botocore errors raised inside the block into ``cls``, with the cause kept."""
-    try:
-        yield
-    except (ClientError, BotoCoreError) as err:
-        raise wrap(err, what, cls, **kwargs) from err
-
-
-def session_env(session: boto3.Session | None = None) -> dict[str, str]:
-    """Environment variables that point a child process at the same backend as ``session``.
-
-    Gives the region, the credentials, the endpoint (on the embedded backend or with
-    ``--iatk-endpoint-url``) and ``AWS_XRAY_DAEMON_ADDRESS`` when set, so a worker started by a
-    test (``subprocess.Popen(..., env={**os.environ, **iatk.session_env()})``) calls the same AWS.
-    """
-    import os
-
-    ctx = aws(session)
-    env: dict[str, str] = {"AWS_REGION": ctx.region, "AWS_DEFAULT_REGION": ctx.region}
-    if ctx.endpoint_url:
-        env["AWS_ENDPOINT_URL"] = ctx.endpoint_url
-    if ctx.session.profile_name and ctx.session.profile_name != "default" and not ctx.embedded:
-        env["AWS_PROFILE"] = ctx.session.profile_name
-    credentials = ctx.session.get_credentials()
-    if credentials is not None and (ctx.embedded or not env.get("AWS_PROFILE")):
-        frozen = credentials.get_frozen_credentials()
-        env["AWS_ACCESS_KEY_ID"] = frozen.access_key or ""
-        env["AWS_SECRET_ACCESS_KEY"] = frozen.secret_key or ""
-        if frozen.token:
-            env["AWS_SESSION_TOKEN"] = frozen.token
-    if os.environ.get("AWS_XRAY_DAEMON_ADDRESS"):
-        env["AWS_XRAY_DAEMON_ADDRESS"] = os.environ["AWS_XRAY_DAEMON_ADDRESS"]
-    return env
