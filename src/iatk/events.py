@@ -12,7 +12,6 @@ This module imports no boto3 until :func:`put_events` is called.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import decimal
@@ -20,19 +19,19 @@ import difflib
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ._text import truncate
 from .exceptions import ConfigError, PutEventsError, frameless
+from .waiting import subscribe_waits
 
 if TYPE_CHECKING:
     import boto3
 
     from ._aws import AwsContext
-    from .listener import Listener, WaitRecord
 
 __all__ = ["MAX_ENTRIES_PER_CALL", "MAX_REQUEST_BYTES", "Event", "put_events", "subscribe_waits"]
 
@@ -263,32 +262,6 @@ class Event:
         if self.is_envelope:
             return f"id={self.id} source={self.source!r} detail-type={self.detail_type!r} body={preview}"
         return f"id={self.id} (not an EventBridge envelope) body={preview}"
-
-
-# --- wait observers ---------------------------------------------------------------------------------
-# Kept here rather than in listener.py, which imports botocore: the pytest plugin subscribes for every
-# test without importing boto3 (a run that never listens must not pay for it).
-
-_wait_observers: list[Callable[[Listener, WaitRecord], None]] = []
-
-
-def subscribe_waits(callback: Callable[[Listener, WaitRecord], None]) -> Callable[[], None]:
-    """Call ``callback(listener, record)`` after every wait on any listener (the pytest plugin's hook).
-
-    Every :class:`~iatk.Listener` wait (``expect_event``, ``expect_events``, ``expect_no_event``)
-    reports its :class:`~iatk.listener.WaitRecord` to every subscriber, in the thread that waited,
-    whatever made the listener. An exception in ``callback`` is logged, never raised into the test.
-
-    Returns:
-        A function that unsubscribes ``callback`` (calling it twice is harmless).
-    """
-    _wait_observers.append(callback)
-
-    def unsubscribe() -> None:
-        with contextlib.suppress(ValueError):
-            _wait_observers.remove(callback)
-
-    return unsubscribe
 
 
 # --- put_events -------------------------------------------------------------------------------------

@@ -52,10 +52,10 @@ from ._aws import GONE_CODES, AwsContext, aws, error_code, error_message, is_gon
 from ._config import current_settings, parse_duration
 from ._tags import TAG_TARGET, as_tag_list, check_user_tags, current_run_id, harness_tags, is_harness_id, new_harness_id
 from ._text import truncate
-from .events import Event, _wait_observers, bus_names, put_events, subscribe_waits
+from .events import Event, bus_names, put_events
 from .exceptions import ConfigError, IatkError, ListenerError, UnexpectedEvent, WaitTimeout, frameless
 from .matchers import Matcher, MatcherLike, as_matcher, explain, validate_pattern
-from .waiting import NOT_YET, Deadline, NotYet, wait_until
+from .waiting import NOT_YET, Deadline, NotYet, notify_waits, subscribe_waits, wait_until
 
 if TYPE_CHECKING:
     import boto3
@@ -1245,11 +1245,7 @@ class Listener:
             started_at=wait.started_at,
         )
         self._waits.append(record)
-        for observer in list(_wait_observers):
-            try:
-                observer(self, record)
-            except Exception:  # a reporting hook must not change a test's outcome
-                log.exception("iatk: a wait observer failed")
+        notify_waits(self, record)
 
     def _explain(self, matcher: Matcher) -> str:
         # Every unclaimed event, nearest miss first: the buffer bounds how many there can be.

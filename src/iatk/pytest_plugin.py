@@ -263,7 +263,7 @@ def _marker_overrides(item: pytest.Item) -> dict[str, Any]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, object]:
-    from .events import subscribe_waits  # no boto3: the registry lives outside listener.py
+    from .waiting import subscribe_waits  # no boto3: the registry lives outside the listener
 
     # Every listener wait during the item (setup, call, teardown), whoever made the listener, goes to
     # the SLA table and to junit; the teardown report carries it, so xdist workers' waits reach it too.

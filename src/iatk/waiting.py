@@ -25,14 +25,19 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import random
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar, final
+from typing import TYPE_CHECKING, Any, TypeVar, final
 
 from ._text import truncate
 from .exceptions import ConfigError, WaitTimeout
+
+if TYPE_CHECKING:
+    from .listener import Listener, WaitRecord
 
 __all__ = ["NOT_YET", "Deadline", "NotYet", "backoff_delays", "wait_until"]
 
@@ -236,3 +241,41 @@ def wait_until(
 
 def _short(value: Any, limit: int = 300) -> str:
     return truncate(repr(value), limit)
+
+
+# --- wait observers ---------------------------------------------------------------------------------
+# Here, not in the listener package (which imports botocore): the pytest plugin subscribes for every
+# test without importing boto3, so a run that never listens does not pay for it. ``subscribe_waits``
+# is public as ``iatk.subscribe_waits`` (and from ``iatk.events`` / ``iatk.listener``); ``notify_waits``
+# is how a wait reports.
+
+_log = logging.getLogger("iatk.listener")  # where waits log
+_wait_observers: list[Callable[[Listener, WaitRecord], None]] = []
+
+
+def subscribe_waits(callback: Callable[[Listener, WaitRecord], None]) -> Callable[[], None]:
+    """Call ``callback(listener, record)`` after every wait on any listener (the pytest plugin's hook).
+
+    Every :class:`~iatk.Listener` wait (``expect_event``, ``expect_events``, ``expect_no_event``)
+    reports its :class:`~iatk.listener.WaitRecord` to every subscriber, in the thread that waited,
+    whatever made the listener. An exception in ``callback`` is logged, never raised into the test.
+
+    Returns:
+        A function that unsubscribes ``callback`` (calling it twice is harmless).
+    """
+    _wait_observers.append(callback)
+
+    def unsubscribe() -> None:
+        with contextlib.suppress(ValueError):
+            _wait_observers.remove(callback)
+
+    return unsubscribe
+
+
+def notify_waits(listener: Listener, record: WaitRecord) -> None:
+    """Give ``record`` to every subscriber of :func:`subscribe_waits`; a failing one is logged only."""
+    for observer in list(_wait_observers):
+        try:
+            observer(listener, record)
+        except Exception:  # a reporting hook must not change a test's outcome
+            _log.exception("iatk: a wait observer failed")

@@ -257,14 +257,18 @@ def test_subscribing_to_waits_imports_no_boto3() -> None:
 
 def test_unsubscribe_removes_the_callback_and_is_harmless_twice() -> None:
     """subscribe_waits registers the callback where listener waits report; unsubscribing removes it once."""
-    from iatk import events, listener
+    from iatk import listener, waiting
 
-    def callback(_listener: object, _record: object) -> None:
-        """A subscriber."""
+    seen: list[tuple[object, object]] = []
+
+    def callback(made: object, record: object) -> None:
+        seen.append((made, record))
 
     unsubscribe = subscribe_waits(callback)
-    assert listener.subscribe_waits is subscribe_waits
-    assert callback in events._wait_observers
+    assert listener.subscribe_waits is subscribe_waits is waiting.subscribe_waits
+    waiting.notify_waits("a listener", "a record")  # type: ignore[arg-type]
+    assert seen == [("a listener", "a record")]
     unsubscribe()
     unsubscribe()
-    assert callback not in events._wait_observers
+    waiting.notify_waits("a listener", "another record")  # type: ignore[arg-type]
+    assert seen == [("a listener", "a record")]
