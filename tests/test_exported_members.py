@@ -59,3 +59,25 @@ def test_version_comes_from_metadata():
     from importlib.metadata import version
 
     assert iatk.__version__ == version("iatk")
+
+
+def test_the_type_checkers_imports_match_the_one_table_of_names():
+    """The TYPE_CHECKING imports (for mypy and IDEs) name exactly iatk._PUBLIC, module by module, re-exported."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(iatk.__file__).read_text())
+    block = next(node for node in tree.body if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING")
+    imported: dict[str, set[str]] = {}
+    for node in block.body:
+        assert isinstance(node, ast.ImportFrom)
+        for alias in node.names:
+            assert alias.asname == alias.name, f"{alias.name}: re-export it as `{alias.name} as {alias.name}`"
+            imported.setdefault(str(node.module), set()).add(alias.name)
+    assert imported == {module: set(names) for module, names in iatk._PUBLIC.items()}
+
+
+def test_each_public_name_is_listed_once():
+    """No name appears under two modules of the table."""
+    names = [name for names in iatk._PUBLIC.values() for name in names]
+    assert len(names) == len(set(names))

@@ -2,6 +2,12 @@
 
 The public API is flat: ``iatk.Stack``, ``iatk.Listener``, ``iatk.get_trace_tree``... Names load on
 first use, so ``import iatk`` (and the pytest plugin) stays cheap and imports no boto3.
+
+Each public name is listed once, in :data:`_PUBLIC`, under the module that defines it; ``__all__``
+and the lazy loader are derived from it. The ``TYPE_CHECKING`` block repeats the imports for type
+checkers and IDEs only, and ``tests/test_exported_members.py`` checks that it matches the table.
+Secondary audiences have their own modules: :mod:`iatk.testing` (helpers for users' unit tests),
+:mod:`iatk.compat` (aws-iatk's names; those suites also reach them here), :mod:`iatk.waiting`.
 """
 
 from __future__ import annotations
@@ -9,302 +15,228 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import (
-    AwsError,
-    CleanupError,
-    ConfigError,
-    DeployError,
-    IatkError,
-    ListenerError,
-    MaxStepsReached,
-    PatternError,
-    PutEventsError,
-    ResourceNotInStack,
-    SchemaError,
-    StackError,
-    StackNotFound,
-    StackNotReady,
-    StackOutputNotFound,
-    StateTestError,
-    TraceError,
-    TraceIncomplete,
-    UnexpectedEvent,
-    WaitTimeout,
-)
+from . import exceptions as _exceptions
+from .exceptions import *  # noqa: F403 - the error tree is cheap and always loaded
 
 if TYPE_CHECKING:
-    from ._aws import session_env
-    from ._config import Settings, resolve_settings
+    from ._aws import (
+        session_env as session_env,
+    )
+    from ._config import (
+        Settings as Settings,
+        resolve_settings as resolve_settings,
+    )
     from .cleanup import (
-        CleanupProgress,
-        CleanupReport,
-        FailedResource,
-        HarnessResource,
-        SkippedResource,
-        cleanup,
-        delete_harness_resources,
-        find_harness_resources,
+        CleanupProgress as CleanupProgress,
+        CleanupReport as CleanupReport,
+        FailedResource as FailedResource,
+        HarnessResource as HarnessResource,
+        SkippedResource as SkippedResource,
+        cleanup as cleanup,
+        delete_harness_resources as delete_harness_resources,
+        find_harness_resources as find_harness_resources,
     )
-    from .compat import (  # noqa: F401 - _COMPAT_ONLY names are module attributes, not in __all__
-        AddEbListener_Resource,
-        AddEbListenerOutput,
-        AwsIatk,
-        GenerateBareboneEventOutput,
-        GenerateMockEventOutput,
-        GetStackOutputsOutput,
-        GetTraceTreeOutput,
-        IatkException,
-        InvalidParamException,
-        PhysicalIdFromStackOutput,
-        PollEventsOutput,
-        RemoveListeners_TagFilter,
-        RemoveListenersOutput,
-        RetryableException,
+    from .compat import (
+        AddEbListener_Resource as AddEbListener_Resource,
+        AddEbListenerOutput as AddEbListenerOutput,
+        AwsIatk as AwsIatk,
+        GenerateBareboneEventOutput as GenerateBareboneEventOutput,
+        GenerateMockEventOutput as GenerateMockEventOutput,
+        GetStackOutputsOutput as GetStackOutputsOutput,
+        GetTraceTreeOutput as GetTraceTreeOutput,
+        IatkException as IatkException,
+        InvalidParamException as InvalidParamException,
+        PhysicalIdFromStackOutput as PhysicalIdFromStackOutput,
+        PollEventsOutput as PollEventsOutput,
+        RemoveListeners_TagFilter as RemoveListeners_TagFilter,
+        RemoveListenersOutput as RemoveListenersOutput,
+        RetryableException as RetryableException,
     )
-    from .embedded import EmbeddedBackend, embedded_session
-    from .events import Event, put_events
-    from .listener import Listener, ListenerResource, WaitRecord, subscribe_waits
+    from .embedded import (
+        EmbeddedBackend as EmbeddedBackend,
+        embedded_session as embedded_session,
+    )
+    from .events import (
+        Event as Event,
+        put_events as put_events,
+    )
+    from .listener import (
+        Listener as Listener,
+        ListenerResource as ListenerResource,
+        WaitRecord as WaitRecord,
+        subscribe_waits as subscribe_waits,
+    )
     from .matchers import (
-        Matcher,
-        MatcherLike,
-        MatchResult,
-        Mismatch,
-        anything_but,
-        as_matcher,
-        callable_matcher,
-        cidr,
-        equals_ignore_case,
-        exists,
-        explain,
-        match,
-        numeric,
-        pattern,
-        prefix,
-        suffix,
-        validate_pattern,
-        wildcard,
+        Matcher as Matcher,
+        MatcherLike as MatcherLike,
+        MatchResult as MatchResult,
+        Mismatch as Mismatch,
+        anything_but as anything_but,
+        as_matcher as as_matcher,
+        callable_matcher as callable_matcher,
+        cidr as cidr,
+        equals_ignore_case as equals_ignore_case,
+        exists as exists,
+        explain as explain,
+        match as match,
+        numeric as numeric,
+        pattern as pattern,
+        prefix as prefix,
+        suffix as suffix,
+        validate_pattern as validate_pattern,
+        wildcard as wildcard,
     )
     from .mock_events import (
-        EventSchema,
-        eventbridge_envelope,
-        load_schema,
-        mock_event,
-        to_json_schema,
-        to_put_events_entry,
+        EventSchema as EventSchema,
+        eventbridge_envelope as eventbridge_envelope,
+        load_schema as load_schema,
+        mock_event as mock_event,
+        to_json_schema as to_json_schema,
+        to_put_events_entry as to_put_events_entry,
     )
-    from .stack import Stack, StackResource, deploy_stack
-    from .states import StateInspection, StatePath, StateResult, StateTester, test_state, walk_states
+    from .stack import (
+        Stack as Stack,
+        StackResource as StackResource,
+        deploy_stack as deploy_stack,
+    )
+    from .states import (
+        StateInspection as StateInspection,
+        StatePath as StatePath,
+        StateResult as StateResult,
+        StateTester as StateTester,
+        test_state as test_state,
+        walk_states as walk_states,
+    )
     from .trace import (
-        Link,
-        Segment,
-        Subsegment,
-        Trace,
-        TraceHeader,
-        TraceHelper,
-        TraceTree,
-        get_trace_tree,
-        new_trace_header,
-        trace_client,
-        untrace_client,
+        Link as Link,
+        Segment as Segment,
+        Subsegment as Subsegment,
+        Trace as Trace,
+        TraceHeader as TraceHeader,
+        TraceHelper as TraceHelper,
+        TraceTree as TraceTree,
+        get_trace_tree as get_trace_tree,
+        new_trace_header as new_trace_header,
+        trace_client as trace_client,
+        untrace_client as untrace_client,
     )
-    from .waiting import NOT_YET, Deadline, NotYet, wait_until
+    from .waiting import (
+        NOT_YET as NOT_YET,
+        Deadline as Deadline,
+        NotYet as NotYet,
+        wait_until as wait_until,
+    )
 
-#: Public name → the module that defines it (imported on first access).
-_LAZY: dict[str, str] = {
-    "AddEbListenerOutput": "compat",
-    "AddEbListener_Resource": "compat",
-    "AwsIatk": "compat",
-    "CleanupProgress": "cleanup",
-    "CleanupReport": "cleanup",
-    "Deadline": "waiting",
-    "EmbeddedBackend": "embedded",
-    "Event": "events",
-    "EventSchema": "mock_events",
-    "FailedResource": "cleanup",
-    "GenerateBareboneEventOutput": "compat",
-    "GenerateMockEventOutput": "compat",
-    "GetStackOutputsOutput": "compat",
-    "GetTraceTreeOutput": "compat",
-    "HarnessResource": "cleanup",
-    "IatkException": "compat",
-    "InvalidParamException": "compat",
-    "Link": "trace",
-    "Listener": "listener",
-    "ListenerResource": "listener",
-    "MatchResult": "matchers",
-    "Matcher": "matchers",
-    "MatcherLike": "matchers",
-    "Mismatch": "matchers",
-    "NOT_YET": "waiting",
-    "NotYet": "waiting",
-    "PhysicalIdFromStackOutput": "compat",
-    "PollEventsOutput": "compat",
-    "RemoveListenersOutput": "compat",
-    "RemoveListeners_TagFilter": "compat",
-    "RetryableException": "compat",
-    "Segment": "trace",
-    "Settings": "_config",
-    "SkippedResource": "cleanup",
-    "Stack": "stack",
-    "StackResource": "stack",
-    "StateInspection": "states",
-    "StatePath": "states",
-    "StateResult": "states",
-    "StateTester": "states",
-    "Subsegment": "trace",
-    "Trace": "trace",
-    "TraceHeader": "trace",
-    "TraceHelper": "trace",
-    "TraceTree": "trace",
-    "WaitRecord": "listener",
-    "anything_but": "matchers",
-    "as_matcher": "matchers",
-    "callable_matcher": "matchers",
-    "cidr": "matchers",
-    "cleanup": "cleanup",
-    "delete_harness_resources": "cleanup",
-    "deploy_stack": "stack",
-    "embedded_session": "embedded",
-    "equals_ignore_case": "matchers",
-    "eventbridge_envelope": "mock_events",
-    "exists": "matchers",
-    "explain": "matchers",
-    "find_harness_resources": "cleanup",
-    "get_trace_tree": "trace",
-    "load_schema": "mock_events",
-    "match": "matchers",
-    "mock_event": "mock_events",
-    "new_trace_header": "trace",
-    "numeric": "matchers",
-    "pattern": "matchers",
-    "prefix": "matchers",
-    "put_events": "events",
-    "resolve_settings": "_config",
-    "session_env": "_aws",
-    "subscribe_waits": "listener",
-    "suffix": "matchers",
-    "test_state": "states",
-    "to_json_schema": "mock_events",
-    "to_put_events_entry": "mock_events",
-    "trace_client": "trace",
-    "untrace_client": "trace",
-    "validate_pattern": "matchers",
-    "wait_until": "waiting",
-    "walk_states": "states",
-    "wildcard": "matchers",
+#: The public names, once: the module that defines them → the names (loaded on first access).
+_PUBLIC: dict[str, tuple[str, ...]] = {
+    # stacks: outputs, physical ids, deploys
+    "stack": ("Stack", "StackResource", "deploy_stack"),
+    # events: received events, putting them
+    "events": ("Event", "put_events"),
+    # listeners: harnesses on a bus, waits under SLAs
+    "listener": ("Listener", "ListenerResource", "WaitRecord", "subscribe_waits"),
+    # matchers: EventBridge patterns and composable checks
+    "matchers": (
+        "MatchResult",
+        "Matcher",
+        "MatcherLike",
+        "Mismatch",
+        "anything_but",
+        "as_matcher",
+        "callable_matcher",
+        "cidr",
+        "equals_ignore_case",
+        "exists",
+        "explain",
+        "match",
+        "numeric",
+        "pattern",
+        "prefix",
+        "suffix",
+        "validate_pattern",
+        "wildcard",
+    ),
+    # waits: deadlines and polls
+    "waiting": ("Deadline", "NOT_YET", "NotYet", "wait_until"),
+    # traces: headers, patched clients, trees
+    "trace": (
+        "Link",
+        "Segment",
+        "Subsegment",
+        "Trace",
+        "TraceHeader",
+        "TraceHelper",
+        "TraceTree",
+        "get_trace_tree",
+        "new_trace_header",
+        "trace_client",
+        "untrace_client",
+    ),
+    # mock events: schemas to events
+    "mock_events": (
+        "EventSchema",
+        "eventbridge_envelope",
+        "load_schema",
+        "mock_event",
+        "to_json_schema",
+        "to_put_events_entry",
+    ),
+    # Step Functions state tests
+    "states": ("StateInspection", "StatePath", "StateResult", "StateTester", "test_state", "walk_states"),
+    # harness cleanup
+    "cleanup": (
+        "CleanupProgress",
+        "CleanupReport",
+        "FailedResource",
+        "HarnessResource",
+        "SkippedResource",
+        "cleanup",
+        "delete_harness_resources",
+        "find_harness_resources",
+    ),
+    # the embedded (moto) backend
+    "embedded": ("EmbeddedBackend", "embedded_session"),
+    # settings
+    "_config": ("Settings", "resolve_settings"),
+    # sessions
+    "_aws": ("session_env",),
+    # aws-iatk's drop-in (AwsIatk and its output records)
+    "compat": (
+        "AddEbListenerOutput",
+        "AddEbListener_Resource",
+        "AwsIatk",
+        "GenerateBareboneEventOutput",
+        "GenerateMockEventOutput",
+        "GetStackOutputsOutput",
+        "GetTraceTreeOutput",
+        "IatkException",
+        "InvalidParamException",
+        "PhysicalIdFromStackOutput",
+        "PollEventsOutput",
+        "RemoveListenersOutput",
+        "RemoveListeners_TagFilter",
+        "RetryableException",
+    ),
 }
 
 #: aws-iatk names that ``import iatk as aws_iatk`` users reach as module attributes, kept out of
 #: ``__all__`` (as aws-iatk kept ``RetryableException`` out of its own).
 _COMPAT_ONLY: frozenset[str] = frozenset({"AddEbListener_Resource", "InvalidParamException", "RetryableException"})
 
-__all__ = [
-    "AddEbListenerOutput",
-    "AwsError",
-    "AwsIatk",
-    "CleanupError",
-    "CleanupProgress",
-    "CleanupReport",
-    "ConfigError",
-    "Deadline",
-    "DeployError",
-    "EmbeddedBackend",
-    "Event",
-    "EventSchema",
-    "FailedResource",
-    "GenerateBareboneEventOutput",
-    "GenerateMockEventOutput",
-    "GetStackOutputsOutput",
-    "GetTraceTreeOutput",
-    "HarnessResource",
-    "IatkError",
-    "IatkException",
-    "Link",
-    "Listener",
-    "ListenerError",
-    "ListenerResource",
-    "MatchResult",
-    "Matcher",
-    "MatcherLike",
-    "MaxStepsReached",
-    "Mismatch",
-    "NOT_YET",
-    "NotYet",
-    "PatternError",
-    "PhysicalIdFromStackOutput",
-    "PollEventsOutput",
-    "PutEventsError",
-    "RemoveListenersOutput",
-    "RemoveListeners_TagFilter",
-    "ResourceNotInStack",
-    "SchemaError",
-    "Segment",
-    "Settings",
-    "SkippedResource",
-    "Stack",
-    "StackError",
-    "StackNotFound",
-    "StackNotReady",
-    "StackOutputNotFound",
-    "StackResource",
-    "StateInspection",
-    "StatePath",
-    "StateResult",
-    "StateTestError",
-    "StateTester",
-    "Subsegment",
-    "Trace",
-    "TraceError",
-    "TraceHeader",
-    "TraceHelper",
-    "TraceIncomplete",
-    "TraceTree",
-    "UnexpectedEvent",
-    "WaitRecord",
-    "WaitTimeout",
-    "anything_but",
-    "as_matcher",
-    "callable_matcher",
-    "cidr",
-    "cleanup",
-    "delete_harness_resources",
-    "deploy_stack",
-    "embedded_session",
-    "equals_ignore_case",
-    "eventbridge_envelope",
-    "exists",
-    "explain",
-    "find_harness_resources",
-    "get_trace_tree",
-    "load_schema",
-    "match",
-    "mock_event",
-    "new_trace_header",
-    "numeric",
-    "pattern",
-    "prefix",
-    "put_events",
-    "resolve_settings",
-    "session_env",
-    "subscribe_waits",
-    "suffix",
-    "test_state",
-    "to_json_schema",
-    "to_put_events_entry",
-    "trace_client",
-    "untrace_client",
-    "validate_pattern",
-    "wait_until",
-    "walk_states",
-    "wildcard",
-]
+#: Public name → the module that defines it.
+_LAZY: dict[str, str] = {name: module for module, names in _PUBLIC.items() for name in names}
+
+__all__ = sorted([*_exceptions.__all__, *(name for name in _LAZY if name not in _COMPAT_ONLY)])  # noqa: PLE0605
 
 
 def __getattr__(name: str) -> Any:
     if name == "__version__":
-        from ._aws import VERSION
+        from importlib import metadata
 
-        return VERSION
+        try:
+            return metadata.version("iatk")
+        except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+            return "0+unknown"
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'iatk' has no attribute {name!r}")
