@@ -126,4 +126,3 @@ def read_machine(ctx: AwsContext, state_machine: Any) -> Machine:
     with _machines_lock:
         _machines.setdefault(ctx.session, {})[arn] = machine
     return machine
-

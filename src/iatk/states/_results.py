@@ -271,7 +271,6 @@ def _subset_mismatch(expected: Any, actual: Any, path: str) -> str | None:
     return None
 
 
-
 def _parse_json(value: Any) -> Any:
     if not isinstance(value, str):
         return value

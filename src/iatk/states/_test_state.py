@@ -289,9 +289,7 @@ def _run_offline(
     """
     from iatk._backend.moto import states as emulator
 
-    emulator.check_support(
-        name, machine.query_language(original), config, context=context, variables=variables
-    )
+    emulator.check_support(name, machine.query_language(original), config, context=context, variables=variables)
     outcome = emulator.run_state(
         ctx,
         emulator.OfflineRequest(

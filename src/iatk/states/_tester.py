@@ -1,6 +1,5 @@
 """The ``iatk_states`` fixture's object: :func:`test_state` and :func:`walk_states` on one session."""
 
-# ruff: noqa: PT028 - test_state is the API's name, not a pytest test (its __test__ is False)
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -42,4 +41,3 @@ class StateTester:
         __tracebackhide__ = True
         kwargs.setdefault("session", self.session)
         return walk_states(state_machine, input, **kwargs)
-

@@ -1,6 +1,5 @@
 """A path through a workflow: :func:`walk_states` chains :func:`test_state` from the start state."""
 
-# ruff: noqa: PT028 - test_state is the API's name, not a pytest test (its __test__ is False)
 from __future__ import annotations
 
 import json
