@@ -779,7 +779,7 @@ def test_every_operator_in_the_table_is_accepted_and_has_an_exported_helper():
     """OPERATORS is the table's names; each one's helper writes it, validates, and is public."""
     from iatk.matchers._operators import TABLE
 
-    assert iatk.matchers.OPERATORS == tuple(sorted(TABLE))
+    assert tuple(sorted(TABLE)) == iatk.matchers.OPERATORS
     assert set(HELPER_ARGS) == set(TABLE)
     for name, operator in TABLE.items():
         helper = operator.helper

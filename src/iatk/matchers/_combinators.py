@@ -16,7 +16,7 @@ from iatk.events import Event
 from iatk.exceptions import PatternError
 
 from ._pattern import compile_pattern, keywords_to_pattern
-from ._results import MATCHED, Mismatch, MatchResult
+from ._results import MATCHED, MatchResult, Mismatch
 from ._values import RENDER_WIDTH, render
 
 

@@ -10,7 +10,8 @@ Each operator has three parts, all in this module:
 * a public helper (``iatk.prefix``...) that writes the operator's dict, checked.
 
 Adding an operator is one :data:`TABLE` entry plus those three, here; then the helper's name in
-``iatk.matchers.__all__`` (tests/unit/test_matchers.py checks that every entry's helper is exported).
+``iatk.matchers`` (import and ``__all__``) and in ``iatk``'s public names (tests/unit/test_matchers.py
+checks that every entry's helper is exported from both).
 The names in messages ("operators are: ...") and in :data:`OPERATORS` come from the table.
 """
 
@@ -187,9 +188,7 @@ def _wildcard_regex(text: str, path: str) -> re.Pattern[str]:
         if char == "\\":
             following = text[index + 1 : index + 2]
             if following not in ("*", "\\"):
-                raise bad(
-                    path, f"wildcard {render(text)}: a backslash may only escape '*' or '\\' (position {index})"
-                )
+                raise bad(path, f"wildcard {render(text)}: a backslash may only escape '*' or '\\' (position {index})")
             parts.append(re.escape(following))
             index += 2
             previous_star = False

@@ -16,7 +16,7 @@ from typing import Any
 from iatk.exceptions import PatternError
 
 from ._operators import TABLE, Condition, Exact, Exists, compile_operator, is_operator
-from ._results import MATCHED, Mismatch, MatchResult
+from ._results import MATCHED, MatchResult, Mismatch
 from ._values import bad, is_number, render
 
 # match() keywords that are envelope keys with a dash.
@@ -267,7 +267,9 @@ def _leaf_miss(
             if isinstance(raw, Mapping):
                 return f'expected a value, got an object {render(raw)} ("exists" only sees leaf values){extra}'
             return (
-                f"missing (expected it to exist{extra})" if raw is _MISSING else f"expected a value, got {render(raw)}{extra}"
+                f"missing (expected it to exist{extra})"
+                if raw is _MISSING
+                else f"expected a value, got {render(raw)}{extra}"
             )
         if values:
             return f"expected to be absent, got {render(raw)}"
