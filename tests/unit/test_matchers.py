@@ -758,3 +758,83 @@ def test_explain_shows_function_reasons():
     """A function matcher's reason shows up in explain()."""
     text = explain(check_order, [event_of(envelope({"orderId": 1}))])
     assert "check_order raised AssertionError: order 1 is not 42" in text
+
+
+# --- the operator table is the single source of the operators ---------------------------------------
+
+#: A valid argument for each operator's helper (a new operator needs one here).
+HELPER_ARGS: dict[str, tuple[Any, ...]] = {
+    "anything-but": ("failed",),
+    "cidr": ("10.0.0.0/24",),
+    "equals-ignore-case": ("Order",),
+    "exists": (True,),
+    "numeric": (">", 0),
+    "prefix": ("plugin-",),
+    "suffix": (".png",),
+    "wildcard": ("*.png",),
+}
+
+
+def test_every_operator_in_the_table_is_accepted_and_has_an_exported_helper():
+    """OPERATORS is the table's names; each one's helper writes it, validates, and is public."""
+    from iatk.matchers._operators import TABLE
+
+    assert tuple(sorted(TABLE)) == iatk.matchers.OPERATORS
+    assert set(HELPER_ARGS) == set(TABLE)
+    for name, operator in TABLE.items():
+        helper = operator.helper
+        assert helper.__name__ in iatk.matchers.__all__, name
+        assert helper.__name__ in iatk.__all__, name
+        assert getattr(iatk, helper.__name__) is helper
+        written = helper(*HELPER_ARGS[name])
+        assert list(written) == [name]
+        validate_pattern({"detail": {"field": [written]}})
+
+
+def test_unknown_operator_lists_the_tables_names():
+    """The unknown-operator message lists exactly the table's operators."""
+    from iatk.matchers._operators import TABLE
+
+    with pytest.raises(iatk.PatternError) as err:
+        validate_pattern({"source": [{"prefx": "a"}]})
+    assert f"operators are: {', '.join(sorted(TABLE))} (did you mean 'prefix'?)" in str(err.value)
+
+
+def test_one_table_entry_adds_an_operator(monkeypatch: pytest.MonkeyPatch):
+    """An operator added to the table alone is validated, matched, named in messages and in match()."""
+    from dataclasses import dataclass
+
+    from iatk.matchers._operators import TABLE, Condition, Operator
+
+    @dataclass(frozen=True)
+    class Shout(Condition):
+        text: str
+
+        def accepts(self, value: Any) -> bool:
+            return value == self.text.upper()
+
+        def describe(self) -> str:
+            return f"shout {self.text!r}"
+
+    def compile_shout(value: Any, path: str) -> Condition:
+        if not isinstance(value, str):
+            raise iatk.PatternError(f"invalid event pattern at {path}: shout takes a string")
+        return Shout(value)
+
+    def shout(text: str) -> dict[str, Any]:
+        return {"shout": text}
+
+    monkeypatch.setitem(TABLE, "shout", Operator(compile_shout, shout))
+    validate_pattern({"source": [{"shout": "orders"}]})
+    assert pattern({"source": [{"shout": "orders"}]})(event_of(envelope(source="ORDERS")))
+    missed = match(source=shout("orders"))(event_of(envelope(source="orders")))
+    assert missed.reason == "source: expected shout 'orders', got \"orders\""
+    with pytest.raises(iatk.PatternError, match=r"at \$\.source\[0\]\.shout: shout takes a string"):
+        validate_pattern({"source": [{"shout": 5}]})
+    with pytest.raises(iatk.PatternError, match="an operator must be inside a list"):
+        validate_pattern({"source": {"shout": "orders"}})
+    with pytest.raises(iatk.PatternError) as err:
+        validate_pattern({"source": [{"shou": "a"}]})
+    assert "operators are: anything-but, cidr, equals-ignore-case, exists, numeric, prefix, shout, suffix" in str(
+        err.value
+    )

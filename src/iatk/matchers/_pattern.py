@@ -1,0 +1,335 @@
+"""An EventBridge event pattern: compiled once (checked as it goes), evaluated against a document,
+with a mismatch (what was expected, what the event has) for every field that differs.
+
+The semantics are in the package docstring (:mod:`iatk.matchers`); the operators themselves are in
+:mod:`._operators`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from iatk.exceptions import PatternError
+
+from ._operators import TABLE, Condition, Exact, Exists, compile_operator, is_operator
+from ._results import MATCHED, MatchResult, Mismatch
+from ._values import bad, is_number, render
+
+# match() keywords that are envelope keys with a dash.
+_PY_KEYS = {"detail_type": "detail-type", "replay_name": "replay-name"}
+
+
+# --- compiled patterns ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Leaf:
+    conditions: tuple[Condition, ...]
+
+    def describe(self) -> str:
+        if len(self.conditions) > 1 and all(isinstance(c, Exact) for c in self.conditions):
+            return "one of " + ", ".join(condition.describe() for condition in self.conditions)
+        return " or ".join(condition.describe() for condition in self.conditions)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPattern:
+    """A checked pattern object (the root, or a nested object): its fields and its ``$or`` branches."""
+
+    fields: tuple[tuple[str, _Leaf | CompiledPattern], ...]
+    alternatives: tuple[CompiledPattern, ...] = ()  # from "$or"
+
+    def describe(self, path: str = "") -> list[str]:
+        parts: list[str] = []
+        for key, node in self.fields:
+            sub = _join(path, key)
+            parts.extend([f"{sub}: {node.describe()}"] if isinstance(node, _Leaf) else node.describe(sub))
+        if self.alternatives:
+            branches = [", ".join(alternative.describe(path)) for alternative in self.alternatives]
+            parts.append("(" + " | ".join(branches) + ")")
+        return parts
+
+    def test(self, document: Mapping[str, Any]) -> MatchResult:
+        """Match a plain dict in envelope form (an event as EventBridge sees it)."""
+        outcome = _eval_object(self, document, [document], "", "")
+        if outcome.ok:
+            return MATCHED
+        return MatchResult(False, "; ".join(map(str, outcome.mismatches)), outcome.ratio, tuple(outcome.mismatches))
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+# --- validation + compilation -----------------------------------------------------------------------
+
+
+def _compile_leaf(items: list[Any], path: str) -> _Leaf:
+    if not items:
+        raise bad(path, "an empty list matches nothing; list at least one value")
+    conditions: list[Condition] = []
+    for position, item in enumerate(items):
+        where = f"{path}[{position}]"
+        if isinstance(item, Mapping):
+            conditions.append(compile_operator(item, where))
+        elif item is None or isinstance(item, (str, bool)) or is_number(item):
+            if isinstance(item, float) and not math.isfinite(item):
+                raise bad(where, f"{item} is not a JSON number")
+            conditions.append(Exact(item))
+        else:
+            raise bad(
+                where,
+                f"a match value must be a string, number, true, false, null or an operator object, got {render(item)}",
+            )
+    return _Leaf(tuple(conditions))
+
+
+def _looks_like_bare_operator(value: Mapping[str, Any]) -> bool:
+    """``{"prefix": "x"}`` where a list was due; a field named like an operator holds a list."""
+    if len(value) != 1:
+        return False
+    name, inner = next(iter(value.items()))
+    operator = TABLE.get(name)
+    if operator is None:
+        return False
+    if isinstance(inner, list):
+        return operator.list_argument(inner)
+    return True
+
+
+def _compile_object(raw: Any, path: str) -> CompiledPattern:
+    if not isinstance(raw, Mapping):
+        raise bad(path, f"expected an object of fields, got {render(raw)}")
+    if not raw:
+        raise bad(path, "an empty object matches nothing useful; name at least one field")
+    fields: list[tuple[str, _Leaf | CompiledPattern]] = []
+    alternatives: tuple[CompiledPattern, ...] = ()
+    for key, value in raw.items():
+        if not isinstance(key, str):
+            raise bad(path, f"field names are strings, got {key!r}")
+        sub = f"{path}.{key}"
+        if key == "$or":
+            if not isinstance(value, list) or len(value) < 2:
+                raise bad(sub, "$or takes a list of at least two patterns (with one, write its fields directly)")
+            branches = []
+            for position, branch in enumerate(value):
+                where = f"{sub}[{position}]"
+                if isinstance(branch, Mapping) and any(is_operator(name) for name in branch):
+                    raise bad(where, f"$or takes patterns (objects of fields), not operators: {render(branch)}")
+                branches.append(_compile_object(branch, where))
+            alternatives = tuple(branches)
+        elif isinstance(value, list):
+            fields.append((key, _compile_leaf(value, sub)))
+        elif isinstance(value, Mapping):
+            if _looks_like_bare_operator(value):
+                raise bad(sub, f"an operator must be inside a list: write [{render(dict(value))}]")
+            fields.append((key, _compile_object(value, sub)))
+        else:
+            raise bad(
+                sub,
+                f"a field's value must be a list of match values or a nested object, got {render(value)} "
+                f"(write [{render(value)}], or use iatk.match(...), which takes plain values)",
+            )
+    return CompiledPattern(tuple(fields), alternatives)
+
+
+def validate_pattern(p: Any) -> None:
+    """Check an EventBridge event pattern (envelope key names, leaf values in lists).
+
+    Checks what EventBridge checks at PutRule and more: structure, operator names and arguments,
+    numeric ranges, wildcard escapes, cidr blocks and the ``$or`` shape. moto has no
+    ``TestEventPattern``, so this runs before anything is created.
+
+    Args:
+        p: The pattern: a dict, or its JSON text.
+
+    Raises:
+        PatternError: What is wrong and where, as a JSON path (``$.detail.state[0].anything-but``).
+    """
+    compile_pattern(p)
+
+
+def compile_pattern(p: Any) -> CompiledPattern:
+    """Check and compile a whole pattern (a dict, or its JSON text)."""
+    if isinstance(p, (str, bytes)):
+        try:
+            p = json.loads(p)
+        except ValueError as err:
+            raise PatternError(f"invalid event pattern: not JSON ({err})") from None
+    if not isinstance(p, Mapping):
+        raise PatternError(f"invalid event pattern: expected a JSON object, got {render(p)}")
+    return _compile_object(p, "$")
+
+
+def _is_operator(value: Any) -> bool:
+    return isinstance(value, Mapping) and len(value) == 1 and is_operator(next(iter(value)))
+
+
+def _to_leaf(value: Any) -> list[Any]:
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def keywords_to_pattern(fields: Mapping[str, Any], *, top: bool) -> dict[str, Any]:
+    """match()'s keywords to a raw pattern: plain values in lists, ``detail_type`` to ``detail-type``."""
+    raw: dict[str, Any] = {}
+    for key, value in fields.items():
+        name = _PY_KEYS.get(key, key) if top else key
+        if name == "$or":
+            if not isinstance(value, (list, tuple)):
+                raise PatternError(f"invalid matcher: $or takes a list of field dicts, got {render(value)}")
+            raw[name] = [
+                keywords_to_pattern(branch, top=top) if isinstance(branch, Mapping) else branch for branch in value
+            ]
+        elif isinstance(value, Mapping) and not _is_operator(value):
+            raw[name] = keywords_to_pattern(value, top=False)
+        else:
+            raw[name] = _to_leaf(value)
+    return raw
+
+
+# --- evaluation -------------------------------------------------------------------------------------
+
+_MISSING: Any = object()
+
+
+@dataclass(slots=True)
+class _Outcome:
+    ok: bool
+    matched: int
+    total: int
+    mismatches: list[Mismatch]
+
+    @property
+    def ratio(self) -> float:
+        return self.matched / self.total if self.total else 1.0
+
+
+def _leaf_values(raw: Any) -> list[Any]:
+    """The scalar values at a path: arrays are flattened, objects are not leaves."""
+    if raw is _MISSING or isinstance(raw, Mapping):
+        return []
+    if isinstance(raw, list):
+        values: list[Any] = []
+        for item in raw:
+            if isinstance(item, list):
+                values.extend(_leaf_values(item))
+            elif not isinstance(item, Mapping):
+                values.append(item)
+        return values
+    return [raw]
+
+
+def _objects(raw: Any, path: str) -> list[tuple[str, Mapping[str, Any]]]:
+    """The objects at a path, each with its path: one object, or the objects inside an array."""
+    if isinstance(raw, Mapping):
+        return [(path, raw)]
+    if isinstance(raw, list):
+        found: list[tuple[str, Mapping[str, Any]]] = []
+        for position, item in enumerate(raw):
+            found.extend(_objects(item, f"{path}[{position}]"))
+        return found
+    return []
+
+
+def _get(doc: Mapping[str, Any], key: str) -> Any:
+    return doc.get(key, _MISSING)
+
+
+def _eval_leaf(
+    leaf: _Leaf, doc: Mapping[str, Any], scope: Sequence[Mapping[str, Any]], key: str, *, path: str, note: str
+) -> _Outcome:
+    raw = _get(doc, key)
+    values = _leaf_values(raw)
+    for condition in leaf.conditions:
+        if isinstance(condition, Exists):
+            # exists:false means "no value at this path anywhere": EventBridge flattens arrays.
+            hit = bool(values) if condition.flag else not any(_leaf_values(_get(other, key)) for other in scope)
+        else:
+            hit = any(condition.accepts(value) for value in values)
+        if hit:
+            return _Outcome(True, 1, 1, [])
+    return _Outcome(False, 0, 1, [Mismatch(path, _leaf_miss(leaf, raw, values, scope, key=key, note=note))])
+
+
+def _leaf_miss(
+    leaf: _Leaf, raw: Any, values: list[Any], scope: Sequence[Mapping[str, Any]], *, key: str, note: str
+) -> str:
+    expected = leaf.describe()
+    extra = f"; {note}" if note else ""
+    if len(leaf.conditions) == 1 and isinstance(leaf.conditions[0], Exists):
+        if leaf.conditions[0].flag:
+            if isinstance(raw, Mapping):
+                return f'expected a value, got an object {render(raw)} ("exists" only sees leaf values){extra}'
+            return (
+                f"missing (expected it to exist{extra})"
+                if raw is _MISSING
+                else f"expected a value, got {render(raw)}{extra}"
+            )
+        if values:
+            return f"expected to be absent, got {render(raw)}"
+        elsewhere = next((_get(other, key) for other in scope if _leaf_values(_get(other, key))), None)
+        return f"expected to be absent, but another array element has {render(elsewhere)}"
+    if raw is _MISSING:
+        return f"missing (expected {expected}{extra})"
+    if isinstance(raw, Mapping):
+        return f"expected {expected}, got an object {render(raw)} (patterns match leaf values; nest the pattern){extra}"
+    if not values:
+        return f"expected {expected}, got {render(raw)} (no values){extra}"
+    return f"expected {expected}, got {render(raw)}"
+
+
+def _eval_object(
+    node: CompiledPattern, doc: Mapping[str, Any], scope: Sequence[Mapping[str, Any]], path: str, note: str
+) -> _Outcome:
+    total = _Outcome(True, 0, 0, [])
+    for key, sub in node.fields:
+        sub_path = _join(path, key)
+        if isinstance(sub, _Leaf):
+            outcome = _eval_leaf(sub, doc, scope, key, path=sub_path, note=note)
+        else:
+            outcome = _eval_nested(sub, doc, scope, key, path=sub_path, note=note)
+        total.ok = total.ok and outcome.ok
+        total.matched += outcome.matched
+        total.total += outcome.total
+        total.mismatches.extend(outcome.mismatches)
+    if node.alternatives:
+        outcomes = [_eval_object(branch, doc, scope, path, note) for branch in node.alternatives]
+        chosen = next((outcome for outcome in outcomes if outcome.ok), None)
+        if chosen is None:
+            chosen = max(outcomes, key=lambda outcome: outcome.ratio)
+            described = " | ".join(
+                f"#{number}: " + "; ".join(str(mismatch) for mismatch in outcome.mismatches)
+                for number, outcome in enumerate(outcomes, 1)
+            )
+            total.mismatches.append(Mismatch(_join(path, "$or"), f"no alternative matched ({described})"))
+            total.ok = False
+        total.matched += chosen.matched
+        total.total += chosen.total
+    return total
+
+
+def _eval_nested(
+    node: CompiledPattern, doc: Mapping[str, Any], scope: Sequence[Mapping[str, Any]], key: str, *, path: str, note: str
+) -> _Outcome:
+    raw = _get(doc, key)
+    candidates = _objects(raw, path)
+    wider = [child for other in scope for _, child in _objects(_get(other, key), path)]
+    if not candidates:
+        if raw is not _MISSING and not note:
+            note = f"{path} is {render(raw)}, not an object"
+        return _eval_object(node, {}, wider, path, note)
+    best: _Outcome | None = None
+    for candidate_path, candidate in candidates:
+        outcome = _eval_object(node, candidate, wider, candidate_path, note)
+        if outcome.ok:
+            return outcome
+        if best is None or outcome.ratio > best.ratio:
+            best = outcome
+    assert best is not None  # candidates is not empty
+    return best
