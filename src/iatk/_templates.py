@@ -1,20 +1,33 @@
 """CloudFormation templates: loading (YAML with the short intrinsic tags, JSON, files or text), and
-leaving out what the embedded backend cannot create.
+the nested stacks a template names by local path.
+
+What the embedded backend leaves out of a template lives with the backend
+(:mod:`iatk._backend.moto.templates`); :data:`MOTO_SKIPPED_TYPES`, :class:`LeftOut` and
+:func:`leave_out` are re-exported here for their old callers.
 """
 
 from __future__ import annotations
 
-import copy
 import json
-import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .exceptions import ConfigError, DeployError
+from ._backend.moto.templates import MOTO_SKIPPED_TYPES, LeftOut, leave_out
+from .exceptions import ConfigError
+
+__all__ = [
+    "MOTO_SKIPPED_TYPES",
+    "LeftOut",
+    "TemplateSource",
+    "leave_out",
+    "load_template",
+    "nested_local_templates",
+    "parse_template",
+    "read_template",
+]
 
 _SHORT_TAGS = (
     "Ref", "Condition", "Base64", "Cidr", "FindInMap", "GetAZs", "ImportValue", "Join", "Select",
@@ -68,6 +81,11 @@ class TemplateSource:
     folder: Path | None
     name: str
 
+    @property
+    def local_templates(self) -> dict[str, str]:
+        """Logical id → TemplateURL of the nested stacks given by local path (see :func:`nested_local_templates`)."""
+        return nested_local_templates(self.body)
+
 
 def read_template(template: str | Path) -> TemplateSource:
     """Read a template from a path or from text, keeping the text exactly as given (line ends too)."""
@@ -100,118 +118,3 @@ def nested_local_templates(body: dict[str, Any]) -> dict[str, str]:
             if isinstance(url, str) and not url.startswith(("https://", "http://", "s3://")):
                 found[logical_id] = url
     return found
-
-
-#: Resource types the embedded backend leaves out of a template before CreateStack. Each one is a
-#: resource policy that moto 5.2.5's CloudFormation has no model for: moto skips it with a
-#: ``UserWarning`` ("Tried to parse ... not supported"), which ``-W error`` turns into an HTTP 500,
-#: and then lists it with no logical id. moto enforces no resource policies (EventBridge delivers to a
-#: queue without one), so leaving them out changes nothing that moto creates. Checked against moto by
-#: tests/functional/test_stack.py; AWS::Lambda::Permission is not here, because moto creates it.
-MOTO_SKIPPED_TYPES = frozenset(
-    {
-        "AWS::Events::EventBusPolicy",
-        "AWS::S3::BucketPolicy",
-        "AWS::SNS::TopicInlinePolicy",
-        "AWS::SNS::TopicPolicy",
-        "AWS::SQS::QueueInlinePolicy",
-        "AWS::SQS::QueuePolicy",
-    }
-)
-
-_SUB_NAME = re.compile(r"\$\{([^}]*)\}")
-
-
-@dataclass(frozen=True, slots=True)
-class LeftOut:
-    """A resource left out of a template: its logical id and type."""
-
-    logical_id: str
-    type: str
-
-    def __str__(self) -> str:
-        return f"{self.logical_id} ({self.type})"
-
-
-def _references(node: Any) -> Iterator[tuple[str, str]]:
-    """(logical id, intrinsic) for every Ref, Fn::GetAtt and Fn::Sub name inside ``node``."""
-    if isinstance(node, list):
-        for item in node:
-            yield from _references(item)
-        return
-    if not isinstance(node, dict):
-        return
-    for key, value in node.items():
-        if key == "Ref" and isinstance(value, str):
-            yield value, "Ref"
-        elif key == "Fn::GetAtt" and isinstance(value, (str, list)) and value:
-            target = value.split(".", 1)[0] if isinstance(value, str) else value[0]
-            if isinstance(target, str):
-                yield target, "Fn::GetAtt"
-            yield from _references(value if isinstance(value, list) else [])
-        elif key == "Fn::Sub":
-            text, variables = (value[0], value[1]) if isinstance(value, list) and len(value) == 2 else (value, {})
-            names = frozenset(variables) if isinstance(variables, dict) else frozenset()
-            if isinstance(text, str):
-                for found in _SUB_NAME.finditer(text):
-                    name = found.group(1).split(".", 1)[0].strip()
-                    if name and not name.startswith("!") and name not in names:
-                        yield name, "Fn::Sub"
-            yield from _references(variables)
-        else:
-            yield from _references(value)
-
-
-def leave_out(
-    body: dict[str, Any], types: frozenset[str] = MOTO_SKIPPED_TYPES, *, source: str = "template"
-) -> tuple[dict[str, Any], tuple[LeftOut, ...]]:
-    """A copy of ``body`` without the resources of ``types``, and what was left out.
-
-    ``DependsOn`` entries naming a left-out resource are dropped with it. A Ref, Fn::GetAtt or
-    Fn::Sub that names one, from a resource or an Output, is an error: the value does not exist
-    without the resource, and quietly dropping the Output (or the property) would only move the
-    failure to a confusing place later. ``body`` itself is not changed.
-
-    Raises:
-        DeployError: A kept resource or an Output refers to a left-out resource; lists each one.
-    """
-    resources = body.get("Resources") or {}
-    removed = tuple(
-        LeftOut(logical_id, resource["Type"])
-        for logical_id, resource in resources.items()
-        if isinstance(resource, dict) and resource.get("Type") in types
-    )
-    if not removed:
-        return copy.deepcopy(body), ()
-    gone = {r.logical_id: r for r in removed}
-    kept = copy.deepcopy(body)
-    kept["Resources"] = {k: v for k, v in kept["Resources"].items() if k not in gone}
-    problems: list[str] = []
-    for logical_id, resource in kept["Resources"].items():
-        if not isinstance(resource, dict):
-            continue
-        depends = resource.get("DependsOn")
-        if isinstance(depends, str) and depends in gone:
-            del resource["DependsOn"]
-        elif isinstance(depends, list) and any(d in gone for d in depends):
-            remaining = [d for d in depends if d not in gone]
-            if remaining:
-                resource["DependsOn"] = remaining
-            else:
-                del resource["DependsOn"]
-        problems += [
-            f"resource {logical_id!r} refers to {name!r} with {how}"
-            for name, how in _references({k: v for k, v in resource.items() if k != "DependsOn"})
-            if name in gone
-        ]
-    for key, output in (kept.get("Outputs") or {}).items():
-        problems += [
-            f"Output {key!r} refers to {name!r} with {how}" for name, how in _references(output) if name in gone
-        ]
-    if problems:
-        raise DeployError(
-            f"{source}: the embedded backend leaves out {', '.join(map(str, removed))}, because moto cannot "
-            f"create {'it' if len(removed) == 1 else 'them'}; but {'; '.join(dict.fromkeys(problems))}. "
-            "Remove the reference (a policy's id is rarely needed by a test), or run this template on AWS"
-        )
-    return kept, removed

@@ -1,5 +1,19 @@
 """The embedded backend: everything that exists only to run iatk's suites on a local moto server.
 
 Nothing outside this package imports moto. The public entry points stay in :mod:`iatk.embedded`
-(``EmbeddedBackend``, ``embedded_session``); the modules here are its parts.
+(``EmbeddedBackend``, ``embedded_session``); the modules here are its parts:
+
+- :mod:`.server`: :class:`~.server.EmbeddedBackend`, ``embedded_session``, the werkzeug server;
+- :mod:`.control`: the server's control API (``/moto-api/reset``, ``/moto-api/config``);
+- :mod:`.patches`: fix-ups of moto itself (the serialised EventBridge backend, the primed boto3 session);
+- :mod:`.xray_relay`: the X-Ray daemon relay (UDP → ``PutTraceSegments``);
+- :mod:`.templates`: what a template loses or gains on moto (skipped types, nested-template upload);
+- :mod:`.stepfunctions`: CloudFormation's state machines made executable on moto's interpreter;
+- :mod:`.states`: the offline TestState emulator.
+
+The core reaches this package lazily, and only when a session is embedded (``AwsContext.embedded``):
+``iatk.stack`` calls :mod:`.templates` and :mod:`.stepfunctions` from ``deploy_stack``. Nothing
+here imports ``iatk.stack`` or ``iatk.embedded``, so the dependency runs one way: core → backend.
+
+This file imports nothing, so importing one part does not load the others (or moto).
 """

@@ -1,4 +1,4 @@
-"""CloudFormation stacks: outputs, resources and physical ids (nested stacks too), and deploy_stack.
+"""Reading a deployed stack: :class:`Stack` (outputs, resources, physical ids, nested stacks).
 
 A :class:`Stack` is lazy and cached: the first look-up makes one DescribeStacks call, the first
 resource look-up one ListStackResources walk; later look-ups make none (``refresh()`` forgets both).
@@ -6,27 +6,19 @@ resource look-up one ListStackResources walk; later look-ups make none (``refres
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import json
-import logging
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
-from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from ._aws import AwsContext, aws, calling, error_code, error_message, wrap
-from ._config import current_settings
-from ._tags import TAG_RUN_ID, as_tag_list, current_run_id, deploy_tags
-from ._templates import LeftOut, leave_out, nested_local_templates, read_template
-from .exceptions import (
+from iatk._aws import AwsContext, aws, calling, error_code, frameless, wrap
+from iatk._text import closest
+from iatk.exceptions import (
     ConfigError,
-    DeployError,
     ResourceNotInStack,
     StackError,
     StackNotFound,
@@ -36,10 +28,6 @@ from .exceptions import (
 
 if TYPE_CHECKING:
     import boto3
-
-__all__ = ["Stack", "StackResource", "deploy_once", "deploy_stack"]
-
-log = logging.getLogger("iatk.stack")
 
 #: Stable states a test can read from. ROLLBACK_COMPLETE ends in _COMPLETE but means "failed".
 READY_STATES = frozenset(
@@ -125,7 +113,7 @@ class Stack:
             stacks = cfn.describe_stacks(StackName=self._ref)["Stacks"]
         except Exception as err:
             if error_code(err) == "ValidationError" and "does not exist" in str(err):
-                raise StackNotFound(self._not_found_message(), code="ValidationError") from err
+                raise StackNotFound(self._not_found_message(), code="ValidationError") from frameless(err)
             raise wrap(err, f"cannot describe stack {self._ref!r}", StackError) from err
         if not stacks:
             raise StackNotFound(self._not_found_message())
@@ -139,7 +127,7 @@ class Stack:
                 names += [s["StackName"] for s in page["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"]
         except Exception:  # noqa: S110 - the list only enriches the message
             pass
-        close = difflib.get_close_matches(self._ref, names, n=5, cutoff=0.4)
+        close = closest(self._ref, names, n=5, cutoff=0.4)
         where = f"region {self._aws.region}"
         if close:
             hint = "did you mean: " + ", ".join(close)
@@ -197,7 +185,7 @@ class Stack:
         if key in outputs:
             return outputs[key]
         existing = ", ".join(sorted(outputs)) or "(none)"
-        close = difflib.get_close_matches(key, list(outputs), n=3)
+        close = closest(key, outputs, n=3)
         hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         raise StackOutputNotFound(f"stack {self.name!r} has no output {key!r}; its outputs are: {existing}.{hint}")
 
@@ -233,7 +221,7 @@ class Stack:
                 return resource
         ids = [r.logical_id for r in self.resources]
         ranked = sorted(ids, key=lambda i: (-difflib.SequenceMatcher(None, logical_id.lower(), i.lower()).ratio(), i))
-        close = difflib.get_close_matches(logical_id, ids, n=1, cutoff=0.6)
+        close = closest(logical_id, ids)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ResourceNotInStack(
             f"stack {self.name!r} has no resource {logical_id!r}.{hint} "
@@ -365,17 +353,17 @@ class Stack:
         with calling(f"cannot delete stack {self.name!r}", StackError):
             self._aws.cloudformation.delete_stack(StackName=arn)
         if wait:
-            _wait_for_stack(self._aws, arn, timeout=timeout, goal="DELETE")
+            wait_for_stack(self._aws, arn, timeout=timeout, goal="DELETE")
         self.refresh()
 
 
 def _parse_body(text: str) -> dict[str, Any]:
-    from ._templates import parse_template
+    from iatk._templates import parse_template
 
     return parse_template(text)
 
 
-def _wait_for_stack(ctx: AwsContext, stack_id: str, *, timeout: float, goal: str) -> dict[str, Any]:
+def wait_for_stack(ctx: AwsContext, stack_id: str, *, timeout: float, goal: str) -> dict[str, Any]:
     """Poll DescribeStacks with capped backoff until the stack leaves *_IN_PROGRESS."""
     deadline = time.monotonic() + timeout
     delay = 0.05
@@ -390,276 +378,3 @@ def _wait_for_stack(ctx: AwsContext, stack_id: str, *, timeout: float, goal: str
             )
         time.sleep(delay)
         delay = min(delay * 2, 5.0)
-
-
-def _remove_half_made(ctx: AwsContext, name: str, err: BaseException) -> str:
-    """Best effort: delete the stack a failed CreateStack left behind; a note for the error message.
-
-    moto answers some templates with an HTTP 500 after it has registered the stack, which then stays
-    CREATE_IN_PROGRESS forever. Only a stack tagged with this run's id is touched, and never after
-    AlreadyExistsException (the stack there is someone else's).
-    """
-    if error_code(err) == "AlreadyExistsException":
-        return ""
-    try:
-        found = ctx.cloudformation.describe_stacks(StackName=name)["Stacks"]
-    except Exception:  # no stack was made (the usual case), or it cannot be read
-        return ""
-    removed = ""
-    for stack in found:
-        tags = {t["Key"]: t["Value"] for t in stack.get("Tags") or []}
-        if tags.get(TAG_RUN_ID) != current_run_id() or stack.get("StackStatus") == "DELETE_COMPLETE":
-            continue
-        try:
-            ctx.cloudformation.delete_stack(StackName=stack["StackId"])
-        except Exception:
-            return f" (the half-made stack {stack['StackId']} could not be deleted: delete it yourself)"
-        removed = f" (the half-made stack {stack['StackId']} was deleted)"
-    return removed
-
-
-def _failure_events(ctx: AwsContext, stack_id: str) -> list[dict[str, Any]]:
-    try:
-        events = ctx.cloudformation.describe_stack_events(StackName=stack_id)["StackEvents"]
-    except Exception:
-        return []
-    return [dict(e) for e in events if str(e.get("ResourceStatus", "")).endswith("FAILED")]
-
-
-TEMPLATE_BUCKET = "iatk-templates"
-
-
-def _embedded_template(
-    body: dict[str, Any],
-    folder: Path | None,
-    *,
-    stack: str,
-    source: str,
-    path: str = "",
-    uploads: list[tuple[str, str]],
-    left_out: list[LeftOut],
-) -> dict[str, Any]:
-    """The body to create on moto: skipped types left out, local nested templates queued for upload.
-
-    Recurses into nested templates given as local paths; each child is read, transformed the same
-    way and queued in ``uploads`` as (S3 key, JSON text). Nothing is uploaded here, so a template
-    that cannot be deployed fails before any call. ``path`` is the nested-stack path ("Child/").
-    """
-    kept, removed = leave_out(body, source=source)
-    left_out += [LeftOut(f"{path}{r.logical_id}", r.type) for r in removed]
-    local = nested_local_templates(kept)
-    if local and folder is None:
-        raise ConfigError(
-            f"nested stack(s) {', '.join(local)} use a local TemplateURL, but the template was given as text; "
-            "pass the template as a file path"
-        )
-    for logical_id, relative in local.items():
-        child_path = (folder / relative).resolve() if folder else Path(relative)
-        child = read_template(child_path)
-        child_body = _embedded_template(
-            child.body,
-            child.folder,
-            stack=stack,
-            source=f"nested template {relative!r} ({path}{logical_id})",
-            path=f"{path}{logical_id}/",
-            uploads=uploads,
-            left_out=left_out,
-        )
-        key = f"{stack}/{path}{logical_id}/{child_path.name}.json"
-        uploads.append((key, json.dumps(child_body)))
-        kept["Resources"][logical_id]["Properties"]["TemplateURL"] = f"https://{TEMPLATE_BUCKET}.s3.amazonaws.com/{key}"
-    return kept
-
-
-def _template_body(ctx: AwsContext, template: str | Path, name: str, parameters: Mapping[str, str] | None) -> str:
-    """The TemplateBody to send: the text as given on AWS; on the embedded backend, what moto can create.
-
-    On the embedded backend the resource types moto skips (MOTO_SKIPPED_TYPES: resource policies,
-    which moto does not enforce) are left out, of nested templates too, and local nested templates
-    are uploaded to the server's S3.
-    """
-    source = read_template(template)
-    declared = source.body.get("Parameters") or {}
-    unknown = sorted(set(parameters or {}) - set(declared))
-    if unknown:
-        raise ConfigError(
-            f"unknown template parameter(s) {', '.join(unknown)}; the template declares: "
-            f"{', '.join(sorted(declared)) or '(none)'}"
-        )
-    if not ctx.embedded:
-        local = nested_local_templates(source.body)
-        if local:
-            raise ConfigError(
-                f"nested stack(s) {', '.join(local)} use a local TemplateURL; on AWS run "
-                "`aws cloudformation package` first (deploy_stack uploads local children only on the embedded backend)"
-            )
-        return source.text  # unchanged, byte for byte: what AWS gets is what the user wrote
-    uploads: list[tuple[str, str]] = []
-    left_out: list[LeftOut] = []
-    body = _embedded_template(
-        source.body,
-        source.folder,
-        stack=name,
-        source=f"stack {name!r} ({source.name})",
-        uploads=uploads,
-        left_out=left_out,
-    )
-    if left_out:
-        log.info(
-            "embedded backend: left out %d resource%s moto cannot create from stack %r: %s",
-            len(left_out),
-            "" if len(left_out) == 1 else "s",
-            name,
-            ", ".join(map(str, left_out)),
-        )
-    if uploads:
-        with calling("cannot create the template bucket on the embedded backend", DeployError):
-            try:
-                ctx.s3.head_bucket(Bucket=TEMPLATE_BUCKET)
-            except Exception:
-                ctx.s3.create_bucket(Bucket=TEMPLATE_BUCKET)
-        for key, text in uploads:
-            with calling(f"cannot upload nested template {key!r}", DeployError):
-                ctx.s3.put_object(Bucket=TEMPLATE_BUCKET, Key=key, Body=text.encode())
-    return json.dumps(body)
-
-
-def deploy_stack(
-    template: str | Path,
-    name: str,
-    parameters: Mapping[str, str] | None = None,
-    session: boto3.Session | None = None,
-    *,
-    ttl: float | timedelta | None = None,
-    timeout: float = 900.0,
-) -> Stack:
-    """Deploy a CloudFormation template as a tagged test stack and wait for it.
-
-    Args:
-        template: A path to a YAML or JSON template, or the template text.
-        name: The stack name.
-        parameters: Template parameters.
-        session: The boto3 Session (default: the run's session).
-        ttl: Expiry tagged on the stack (default: the ``ttl`` setting), for ``iatk cleanup``.
-        timeout: Seconds to wait for CREATE_COMPLETE.
-
-    Returns:
-        The :class:`Stack`. On AWS it is an ephemeral test stack: remove it with ``Stack.delete()``.
-
-    Raises:
-        ConfigError: The template cannot be read, a parameter is not declared, or a nested template
-            is a local path where it cannot be uploaded.
-        DeployError: The create failed; the message and ``.events`` hold the stack's failure events.
-            The failed stack is deleted. On the embedded backend also, before any create, when a
-            resource or an Output refers (Ref, Fn::GetAtt, Fn::Sub) to a resource left out.
-
-    On AWS the template text is sent as given, byte for byte. On the embedded backend:
-
-    - the resource types moto cannot create are left out first, with any ``DependsOn`` on them,
-      and logged at INFO: the resource policies ``AWS::SQS::QueuePolicy``,
-      ``AWS::SQS::QueueInlinePolicy``, ``AWS::SNS::TopicPolicy``, ``AWS::SNS::TopicInlinePolicy``,
-      ``AWS::Events::EventBusPolicy`` and ``AWS::S3::BucketPolicy`` (moto enforces none of them, and
-      would skip each with a warning that ``-W error`` turns into a failed create);
-    - nested templates given as local paths are uploaded for you (left out the same way);
-    - every state machine of the template is made executable (moto runs executions in a separate
-      backend that cannot see state machines created by CloudFormation; MOTO.md §1b).
-
-    IAM permissions: cloudformation:CreateStack, DescribeStacks, DescribeStackEvents, DeleteStack,
-    ListStackResources; plus whatever the template creates.
-    """
-    ctx = aws(session)
-    template_body = _template_body(ctx, template, name, parameters)
-    settings = current_settings()
-    ttl_delta = (
-        timedelta(seconds=settings.ttl)
-        if ttl is None
-        else (ttl if isinstance(ttl, timedelta) else timedelta(seconds=float(ttl)))
-    )
-    request: dict[str, Any] = {
-        "StackName": name,
-        "TemplateBody": template_body,
-        "Parameters": [{"ParameterKey": k, "ParameterValue": str(v)} for k, v in (parameters or {}).items()],
-        "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
-        "Tags": as_tag_list(deploy_tags(current_run_id(), ttl_delta)),
-        "OnFailure": "DO_NOTHING",  # keep the events readable; the stack is deleted below
-    }
-    hint = (
-        " On the embedded backend, keep to what moto runs: see the README section 'Embedded backend'."
-        if ctx.embedded
-        else ""
-    )
-    try:
-        stack_id = ctx.cloudformation.create_stack(**request)["StackId"]
-    except Exception as err:
-        removed = _remove_half_made(ctx, name, err)
-        message = f"cannot create stack {name!r}: {error_message(err)}{removed}.{hint}"
-        raise DeployError(message, code=error_code(err)) from err
-    description = _wait_for_stack(ctx, stack_id, timeout=timeout, goal="CREATE")
-    if description.get("StackStatus") != "CREATE_COMPLETE":
-        events = _failure_events(ctx, stack_id)
-        reasons = "; ".join(
-            f"{e.get('LogicalResourceId')} ({e.get('ResourceType')}): {e.get('ResourceStatusReason')}" for e in events
-        )
-        with contextlib.suppress(Exception):  # the create error is what the user needs
-            ctx.cloudformation.delete_stack(StackName=stack_id)
-        raise DeployError(
-            f"stack {name!r} ended {description.get('StackStatus')}: {reasons or 'no failure events'}.{hint}",
-            events=events,
-        )
-    stack = Stack(stack_id, session=session)
-    if ctx.embedded:
-        from .embedded import make_state_machines_executable
-
-        make_state_machines_executable(ctx, stack)
-    return stack
-
-
-def deploy_once(
-    template: str | Path,
-    name: str,
-    parameters: Mapping[str, str] | None = None,
-    *,
-    session: boto3.Session | None = None,
-) -> Stack:
-    """:func:`deploy_stack`, once per run: the processes of one run (xdist workers) share the stack.
-
-    The first process to ask deploys, under an exclusive file lock keyed by the run id and the stack
-    name; the others find the stack (tagged with this run's id, ``CREATE_COMPLETE``) and reuse it.
-    A stack of that name from another run is not reused: deploying over it fails as
-    :func:`deploy_stack` does.
-
-    IAM permissions: those of :func:`deploy_stack`.
-    """
-    __tracebackhide__ = True
-    with _run_lock(f"deploy-{name}"):
-        existing = _existing_run_stack(name, aws(session))
-        if existing is not None:
-            return existing
-        return deploy_stack(template, name, parameters, session=session)
-
-
-def _existing_run_stack(name: str, ctx: AwsContext) -> Stack | None:
-    try:
-        found = ctx.cloudformation.describe_stacks(StackName=name)["Stacks"]
-    except Exception:  # no such stack (or unreadable): deploy it
-        return None
-    tags = {t["Key"]: t["Value"] for t in found[0].get("Tags", [])} if found else {}
-    if tags.get(TAG_RUN_ID) == current_run_id() and found[0].get("StackStatus") == "CREATE_COMPLETE":
-        return Stack(found[0]["StackId"], session=ctx.session)
-    return None
-
-
-@contextlib.contextmanager
-def _run_lock(name: str) -> Iterator[None]:
-    """An exclusive lock shared by the processes of this run (the xdist FileLock recipe)."""
-    import fcntl
-    import tempfile
-
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{current_run_id()}-{name}")
-    path = Path(tempfile.gettempdir()) / f"iatk-{safe}.lock"
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,26 @@
+"""The moto server's control API: ``POST /moto-api/reset`` and ``POST /moto-api/config``."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Any
+
+
+def post_json(url: str, payload: dict[str, Any]) -> None:
+    """POST ``payload`` as JSON to ``url`` (a control endpoint of a moto server) and read the answer."""
+    request = urllib.request.Request(  # noqa: S310 - a fixed http://127.0.0.1 URL
+        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        response.read()
+
+
+def set_stepfunctions_execution(url: str, *, enabled: bool) -> None:
+    """Turn moto's Step Functions interpreter on or off (``POST /moto-api/config``)."""
+    post_json(f"{url}/moto-api/config", {"stepfunctions": {"execute_state_machine": enabled}})
+
+
+def reset_backends(url: str) -> None:
+    """Forget every resource on the server (``POST /moto-api/reset``)."""
+    post_json(f"{url}/moto-api/reset", {})

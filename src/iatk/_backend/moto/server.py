@@ -1,0 +1,178 @@
+"""The embedded server: moto's werkzeug app on a free port of ``127.0.0.1``, in a thread of this process.
+
+:class:`EmbeddedBackend` starts it (or attaches to one another process started), turns on moto's
+Step Functions interpreter, starts the X-Ray relay and exports their addresses to the environment;
+:func:`embedded_session` wraps that for code without pytest. Both are public as :mod:`iatk.embedded`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from iatk._aws import IatkSession, embedded_boto_session, installed_session, set_default_session
+from iatk.exceptions import ConfigError
+
+from .control import reset_backends, set_stepfunctions_execution
+from .patches import prime_boto3_session, serialise_moto_events
+from .stepfunctions import mirror_cfn_state_machines
+from .xray_relay import ENV_XRAY, XRayRelay
+
+log = logging.getLogger("iatk.embedded")
+
+ENV_URL = "IATK_EMBEDDED_URL"
+
+
+@dataclass
+class _Server:
+    thread: threading.Thread
+    server: Any
+    url: str
+
+
+def _start_moto_server() -> _Server:
+    try:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+    except ImportError as err:  # pragma: no cover - depends on the install
+        raise ConfigError("the embedded backend needs moto's server: pip install 'iatk[moto]'") from err
+
+    prime_boto3_session()
+    serialise_moto_events()
+    mirror_cfn_state_machines()
+
+    class QuietHandler(MotoRequestHandler):
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            """Keep one access-log line per AWS call out of the test output."""
+
+    server = make_server(
+        "127.0.0.1", 0, DomainDispatcherApplication(create_backend_app), threaded=True, request_handler=QuietHandler
+    )
+    # A short poll interval: werkzeug's default 0.5 s makes every stop take half a second.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="iatk-moto-server", daemon=True
+    )
+    thread.start()
+    return _Server(thread=thread, server=server, url=f"http://127.0.0.1:{server.server_port}")
+
+
+_running: EmbeddedBackend | None = None
+
+
+class EmbeddedBackend:
+    """A running embedded backend: moto server + X-Ray relay, or an attachment to another process's.
+
+    Args:
+        region: The region of the session it hands out (default ``us-east-1``).
+        url: Attach to a server already running (an xdist worker gets the controller's URL);
+            ``None`` starts a new server in this process.
+        xray_address: With ``url``, the relay address of that server's owner.
+    """
+
+    def __init__(self, region: str | None = None, *, url: str | None = None, xray_address: str | None = None) -> None:
+        self.region = region or "us-east-1"
+        self._server: _Server | None = None
+        self._relay: XRayRelay | None = None
+        self._saved_env: dict[str, str | None] = {}
+        self.url = url
+        self.xray_address = xray_address
+        self.owner = url is None
+
+    def start(self) -> EmbeddedBackend:
+        """Start the server and relay (or attach) and export their addresses to the environment.
+
+        One server per process: moto's backends and its interpreter's ``MOTO_PORT`` are
+        process-wide, so a second backend started while one runs attaches to the running one (and
+        leaves it running when it stops).
+        """
+        global _running  # noqa: PLW0603 - the process's one server
+        if self.owner and _running is not None:
+            self.url, self.xray_address, self.owner = _running.url, _running.xray_address, False
+        if self.owner:
+            self._server = _start_moto_server()
+            self.url = self._server.url
+            # moto's state-machine interpreter calls services at localhost:$MOTO_PORT (MOTO.md §7).
+            self._setenv("MOTO_PORT", str(self._server.server.server_port))
+            set_stepfunctions_execution(self.url, enabled=True)
+            self._relay = XRayRelay(self.session()).start()
+            self.xray_address = self._relay.address
+            _running = self
+        if self.xray_address:
+            self._setenv(ENV_XRAY, self.xray_address)
+        log.info("embedded backend at %s (X-Ray relay %s)", self.url, self.xray_address)
+        return self
+
+    def _setenv(self, key: str, value: str) -> None:
+        self._saved_env.setdefault(key, os.environ.get(key))
+        os.environ[key] = value
+
+    def session(self) -> IatkSession:
+        """A new boto3 Session for this backend: its endpoint, dummy credentials, never real AWS."""
+        if not self.url:
+            raise ConfigError("the embedded backend is not started: call start() first")
+        return embedded_boto_session(self.url, self.region)
+
+    def reset(self) -> None:
+        """Forget every resource on the server (``POST /moto-api/reset``)."""
+        if self.url:
+            reset_backends(self.url)
+            set_stepfunctions_execution(self.url, enabled=True)
+
+    def stop(self) -> None:
+        """Stop what this process started and restore the environment."""
+        global _running  # noqa: PLW0603 - the process's one server
+        if _running is self:
+            _running = None
+        if self._relay is not None:
+            self._relay.stop()
+            self._relay = None
+        if self._server is not None:
+            self._server.server.shutdown()
+            self._server.server.server_close()
+            self._server.thread.join(timeout=5)
+            self._server = None
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+
+    def __enter__(self) -> EmbeddedBackend:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@contextmanager
+def embedded_session(region: str | None = None, *, make_default: bool = True) -> Iterator[IatkSession]:
+    """Start an embedded moto backend and yield a ready boto3 Session for it.
+
+    The session has dummy credentials and its own endpoint, so it can never reach real AWS. With
+    ``make_default`` (the default), iatk calls made without ``session=`` use it too.
+
+    Example::
+
+        with iatk.embedded_session() as session:
+            sqs = session.client("sqs")          # goes to the embedded server
+    """
+    previous = installed_session()
+    with EmbeddedBackend(region) as backend:
+        session = backend.session()
+        if make_default:
+            set_default_session(session)
+        try:
+            yield session
+        finally:
+            if make_default:
+                set_default_session(previous)
