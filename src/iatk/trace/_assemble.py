@@ -175,12 +175,19 @@ def _assemble(raw: RawTrace) -> _Assembled:
 
 @dataclass(slots=True)
 class Outcome:
+    """One attempt's result: the tree (if the source trace was there) and what is still missing."""
+
     tree: TraceTree | None  # None when the source trace is not there at all
     problems: list[str]
     found: bool
 
 
 def build(lookup: Lookup, source: str, follow_links: bool) -> Outcome:
+    """Read ``source`` (and, with ``follow_links``, its linked traces level by level) and build the tree.
+
+    ``lookup`` is called once for the source trace and once per level of links; the tree is built
+    even when parts are missing, so a "not complete yet" report can show what is there.
+    """
     found, _ = lookup([source])
     if source not in found:
         return Outcome(None, [f"trace {source} not found"], False)

@@ -11,13 +11,16 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from types import EllipsisType, MappingProxyType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from iatk._config import parse_duration
 from iatk.exceptions import ConfigError, TraceError, TraceIncomplete
 
 from ._header import TraceHeader
 from ._render import describe_paths, match_path, render_tree
+
+if TYPE_CHECKING:
+    from ._source import Fetched
 
 _T = TypeVar("_T")
 
@@ -413,10 +416,9 @@ class TraceTree:
             TraceIncomplete: A parent is missing, a segment is in progress, or a trace is absent.
             TraceError: A document is not JSON, or ``trace_id`` is not given and there are several.
         """
-        # Built by the shared assembly from X-Ray's response shape; imported here, not at the top,
-        # because the assembly builds this module's types.
+        # The X-Ray response is parsed by the X-Ray source's parser and built by the shared assembly;
+        # both import this module, so they are imported here rather than at the top.
         from ._assemble import build, incomplete_message
-        from ._source import RawTrace
         from ._xray import raw_trace
 
         items = list(traces["Traces"] if isinstance(traces, Mapping) else traces)
@@ -428,7 +430,7 @@ class TraceTree:
         else:
             source = TraceHeader.parse(trace_id).root
 
-        def lookup(ids: Sequence[str]) -> tuple[dict[str, RawTrace], set[str]]:
+        def lookup(ids: Sequence[str]) -> Fetched:
             return {i: store[i] for i in ids if i in store}, {i for i in ids if i not in store}
 
         outcome = build(lookup, source, follow_links)
