@@ -14,6 +14,7 @@ import string
 import warnings
 from typing import Any
 
+
 class _RegexUnsupported(Exception):
     pass
 
@@ -175,7 +176,6 @@ class _RegexParser:
         if not chars:
             raise _RegexUnsupported("an empty character class")
         return "".join(dict.fromkeys(chars))
-
 
 
 @functools.lru_cache(maxsize=512)

@@ -38,7 +38,6 @@ _RESIZABLE: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
-
 class _Scalars(_GeneratorBase):
     """The generator's leaf values: strings (formats, patterns, lengths) and numbers (bounds, steps)."""
 
