@@ -362,28 +362,8 @@ def _add_mock_event(subparsers: Any) -> None:
     parser.set_defaults(handler=_run_mock_event)
 
 
-def _seeded_envelope_fields(seed: int) -> tuple[str, datetime]:
-    """An envelope id and time that depend only on the seed (an event made with --seed is reproducible)."""
-    import random
-    import uuid
-    from datetime import timedelta
-
-    from .mock_events import _SEEDED_EPOCH
-
-    rng = random.Random(f"iatk mock-event envelope {seed}")  # a str seed hashes the same in every process
-    event_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-    return event_id, _SEEDED_EPOCH + timedelta(seconds=rng.randrange(366 * 86400))
-
-
 def _run_mock_event(args: argparse.Namespace) -> int:
-    from .mock_events import (
-        _deep_merge,
-        _is_envelope,
-        eventbridge_envelope,
-        load_schema,
-        mock_event,
-        to_put_events_entry,
-    )
+    from .mock_events import load_schema, merge_overrides, mock_event, seeded_envelope, to_put_events_entry
 
     overrides: dict[str, Any] = {}
     for text in args.override:
@@ -393,7 +373,7 @@ def _run_mock_event(args: argparse.Namespace) -> int:
             raise ConfigError(f"--override {text!r} is not JSON: {err.msg} (column {err.colno})") from err
         if not isinstance(value, dict):
             raise ConfigError(f'--override must be a JSON object like \'{{"detail": {{"id": 1}}}}\'; got {text!r}')
-        overrides = _deep_merge(overrides, value)
+        overrides = merge_overrides(overrides, value)
     if args.schema is not None and not args.registry:
         raise ConfigError("--schema needs --registry (or use --schema-file for a local file)")
     if args.schema_file is not None and (args.registry or args.schema_version):
@@ -416,13 +396,8 @@ def _run_mock_event(args: argparse.Namespace) -> int:
         seed=args.seed,
         session=session,
     )
-    if args.envelope or args.put_events_entry:
-        seeded: dict[str, Any] = {}
-        if args.seed is not None:
-            own = event if _is_envelope(event) else {}  # an AWSEvent's own (seeded) id and time stay
-            event_id, moment = _seeded_envelope_fields(args.seed)
-            seeded = {"event_id": None if own.get("id") else event_id, "time": None if own.get("time") else moment}
-        event = eventbridge_envelope(event, args.source, args.detail_type, schema=schema, session=session, **seeded)
+    if args.envelope or args.put_events_entry:  # with --seed, the envelope's id and time are seeded too
+        event = seeded_envelope(event, args.source, args.detail_type, seed=args.seed, schema=schema, session=session)
     _print_json(to_put_events_entry(event, bus=args.put_events_entry) if args.put_events_entry else event)
     return 0
 
