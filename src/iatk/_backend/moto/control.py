@@ -1,4 +1,8 @@
-"""The moto server's control API: ``POST /moto-api/reset`` and ``POST /moto-api/config``."""
+"""The moto server's control API: ``POST /moto-api/reset`` and ``POST /moto-api/config``.
+
+The server is on 127.0.0.1: these calls never go through a proxy, whatever ``HTTP_PROXY`` /
+``HTTPS_PROXY`` say (CI runners often set them without ``NO_PROXY``).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,16 @@ import json
 import urllib.request
 from typing import Any
 
+#: An opener that ignores the environment's proxies (an empty ProxyHandler turns them off).
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
 
 def post_json(url: str, payload: dict[str, Any]) -> None:
     """POST ``payload`` as JSON to ``url`` (a control endpoint of a moto server) and read the answer."""
     request = urllib.request.Request(  # noqa: S310 - a fixed http://127.0.0.1 URL
         url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, method="POST"
     )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+    with _DIRECT.open(request, timeout=10) as response:
         response.read()
 
 

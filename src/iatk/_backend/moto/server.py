@@ -66,6 +66,7 @@ def _start_moto_server() -> _Server:
 
 
 _running: EmbeddedBackend | None = None
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 
 
 class EmbeddedBackend:
@@ -97,6 +98,7 @@ class EmbeddedBackend:
         global _running  # noqa: PLW0603 - the process's one server
         if self.owner and _running is not None:
             self.url, self.xray_address, self.owner = _running.url, _running.xray_address, False
+        self._bypass_proxies()
         if self.owner:
             self._server = _start_moto_server()
             self.url = self._server.url
@@ -110,6 +112,19 @@ class EmbeddedBackend:
             self._setenv(ENV_XRAY, self.xray_address)
         log.info("embedded backend at %s (X-Ray relay %s)", self.url, self.xray_address)
         return self
+
+    def _bypass_proxies(self) -> None:
+        """Keep loopback calls off any proxy: add 127.0.0.1 and localhost to ``NO_PROXY``/``no_proxy``.
+
+        Clients that read the environment (moto's state-machine interpreter, which calls
+        localhost:$MOTO_PORT, and a test's own ``boto3.client(..., endpoint_url=...)``) would otherwise
+        send the embedded server's calls to ``HTTP_PROXY``; restored at :meth:`stop`.
+        """
+        for key in ("NO_PROXY", "no_proxy"):
+            current = [item.strip() for item in os.environ.get(key, "").split(",") if item.strip()]
+            missing = [host for host in _LOOPBACK_HOSTS if host not in current]
+            if missing:
+                self._setenv(key, ",".join([*current, *missing]))
 
     def _setenv(self, key: str, value: str) -> None:
         self._saved_env.setdefault(key, os.environ.get(key))
