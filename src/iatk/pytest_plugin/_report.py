@@ -103,7 +103,7 @@ class Report:
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Collect the waits and kept resources from reports' user_properties (the xdist controller sees the workers')."""
+        """Collect waits and kept resources from reports' user_properties (the xdist controller sees the workers')."""
         if report.when != "teardown":
             return
         import json
