@@ -5,7 +5,7 @@ no boto3: that happens when a fixture is first used, or at configure time when t
 embedded backend (``--iatk-backend=moto``).
 
 Like pytest-xdist, this module holds the options and one ``pytest_configure``, which resolves the
-settings and the run id and registers one plugin object per behaviour:
+settings and the run id; each behaviour is a plugin object, registered with this module:
 
 - ``_fixtures``: the ten ``iatk_*`` fixtures (a module registered as a plugin);
 - ``_marker.Marker``: ``@pytest.mark.iatk`` checked at collection, its settings installed per test;
@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 #: Hands back, at unconfigure, the run id, settings and session that were there before configure.
 RESTORE_KEY = pytest.StashKey[ExitStack]()
+#: The run's backend object (registered with the others; configure starts the embedded server).
+BACKEND_KEY = pytest.StashKey[Backend]()
 
 
 # -- options -----------------------------------------------------------------------------------
@@ -63,6 +65,33 @@ def _resolve(config: pytest.Config) -> Settings:
 
 
 # -- the run -----------------------------------------------------------------------------------
+def pytest_plugin_registered(plugin: object, manager: pytest.PytestPluginManager) -> None:
+    # The plugin objects are registered right after this module, when it is registered (before any
+    # conftest.py), not at configure: pluggy calls the plugin registered last first, so this keeps
+    # every hook's place among other plugins' as when the plugin was one module (a conftest's header
+    # lines come after iatk's; its deselection in pytest_collection_modifyitems runs before the marker
+    # check). Registered at configure, they would come after every conftest.
+    if plugin is sys.modules[__name__] and isinstance(config := manager.get_plugin("pytestconfig"), pytest.Config):
+        _register(config)
+
+
+def _register(config: pytest.Config) -> Backend:
+    """Register one plugin object per behaviour (once per config); the backend, for configure."""
+    backend = config.stash.get(BACKEND_KEY, None)
+    if backend is not None:
+        return backend
+    records = Records()
+    backend = config.stash[BACKEND_KEY] = Backend(config)
+    plugins = config.pluginmanager
+    # This order is the order of the hooks' effects (the last registered is called first):
+    plugins.register(_fixtures, "iatk-fixtures")
+    plugins.register(Marker(config), "iatk-marker")
+    plugins.register(Report(config, records, backend), "iatk-report")  # its wait recording wraps the marker's settings
+    plugins.register(SessionCleanup(config, records, backend), "iatk-cleanup")  # SIGTERM before this configure
+    plugins.register(backend, "iatk-backend")  # its sessionstart (the AWS session) runs before the sweep
+    return backend
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
     try:
@@ -82,20 +111,11 @@ def pytest_configure(config: pytest.Config) -> None:
     restore.enter_context(_tags.override_run_id(run_id))
     config.stash[RESTORE_KEY] = restore
     config.stash[RUN_KEY] = run
-
-    # pluggy calls the plugin registered last first, so this order is the order of the hooks' effects.
-    records = Records()
-    backend = Backend(run)
-    plugins = config.pluginmanager
-    plugins.register(_fixtures, "iatk-fixtures")
-    plugins.register(Marker(run), "iatk-marker")
-    plugins.register(Report(run, records, backend), "iatk-report")  # its wait recording wraps the marker's settings
-    plugins.register(SessionCleanup(run, records, backend), "iatk-cleanup")  # sets the SIGTERM handler now
-    plugins.register(backend, "iatk-backend")  # its sessionstart (the AWS session) runs before the sweep
+    backend = _register(config)  # already done, unless this module was registered after configure began
     if settings.backend == "moto":
         backend.start()
-    if plugins.hasplugin("xdist"):
-        plugins.register(XdistHooks(backend), "iatk-xdist")
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(XdistHooks(backend), "iatk-xdist")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

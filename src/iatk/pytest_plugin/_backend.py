@@ -10,17 +10,17 @@ import pytest
 from iatk import _tags
 from iatk.exceptions import ConfigError
 
-from ._run import Run, why
+from ._run import RunPlugin, why
 
 if TYPE_CHECKING:
     from iatk.embedded import EmbeddedBackend
 
 
-class Backend:
+class Backend(RunPlugin):
     """The run's backend: ``embedded`` is the moto server under ``--iatk-backend=moto``, else None (AWS)."""
 
-    def __init__(self, run: Run) -> None:
-        self.run = run
+    def __init__(self, config: pytest.Config) -> None:
+        super().__init__(config)
         self.embedded: EmbeddedBackend | None = None
 
     def start(self) -> None:

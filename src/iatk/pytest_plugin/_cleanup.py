@@ -13,7 +13,7 @@ from iatk import _tags
 
 from ._backend import Backend
 from ._report import Records
-from ._run import Run, why
+from ._run import RunPlugin, why
 
 
 def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
@@ -29,14 +29,14 @@ def _aws_used_marker() -> Path:
     return Path(tempfile.gettempdir()) / f"iatk-{safe}-used-aws"
 
 
-class SessionCleanup:
+class SessionCleanup(RunPlugin):
     """Per run and process: whether iatk touched AWS, the SIGTERM handler, the sweep and the session-end cleanup.
 
     What it swept, removed or failed to remove goes to the run's :class:`Records` (the summary's).
     """
 
-    def __init__(self, run: Run, records: Records, backend: Backend) -> None:
-        self.run = run
+    def __init__(self, config: pytest.Config, records: Records, backend: Backend) -> None:
+        super().__init__(config)
         self.records = records
         self.backend = backend
         self.used_aws = False

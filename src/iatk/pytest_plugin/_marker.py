@@ -10,7 +10,7 @@ import pytest
 from iatk import _config
 from iatk.exceptions import ConfigError
 
-from ._run import Run
+from ._run import RunPlugin
 
 #: Keywords the ``@pytest.mark.iatk(...)`` marker takes.
 MARKER_KEYS = ("sla", "stack", "trace_timeout", "ttl")
@@ -28,11 +28,8 @@ def marker_overrides(item: pytest.Item) -> dict[str, Any]:
     return overrides
 
 
-class Marker:
+class Marker(RunPlugin):
     """Checks every ``iatk`` marker at collection and installs each test's settings while it runs."""
-
-    def __init__(self, run: Run) -> None:
-        self.run = run
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         for item in items:

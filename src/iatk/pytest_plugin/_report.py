@@ -14,7 +14,7 @@ from iatk import _tags
 from iatk._text import truncate
 
 from ._backend import Backend
-from ._run import Run
+from ._run import RunPlugin
 
 WAIT_PROPERTY = "iatk_wait"
 KEPT_PROPERTY = "iatk_kept"
@@ -48,11 +48,11 @@ def wait_row(record: Any) -> str:
     return json.dumps(row)
 
 
-class Report:
+class Report(RunPlugin):
     """The plugin object that reports; it reads the run's backend for the header line."""
 
-    def __init__(self, run: Run, records: Records, backend: Backend) -> None:
-        self.run = run
+    def __init__(self, config: pytest.Config, records: Records, backend: Backend) -> None:
+        super().__init__(config)
         self.records = records
         self.backend = backend
 

@@ -34,8 +34,20 @@ class Run:
         return any(source != "default" for source in (self.settings.sources or {}).values())
 
 
-#: The run, for the fixtures (module-level functions, so they find it on the config).
+#: The run, set at configure (the fixtures, module-level functions, find it on the config too).
 RUN_KEY = pytest.StashKey[Run]()
+
+
+class RunPlugin:
+    """Base of the plugin objects: made when the plugin module is registered, before configure
+    resolves the run, so they read it from the config when a hook needs it."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @property
+    def run(self) -> Run:
+        return self.config.stash[RUN_KEY]
 
 
 def why(err: BaseException) -> str:
