@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 from typing import Any, Literal
@@ -219,3 +220,21 @@ def set_current_settings(settings: Settings | None) -> None:
     """Install (or clear, with None) the process-wide settings."""
     global _current  # noqa: PLW0603 - process-wide default, like boto3's default session
     _current = settings
+
+
+@contextmanager
+def override(settings: Settings | None) -> Iterator[Settings | None]:
+    """Install ``settings`` as the process-wide settings for the block, then hand back what was there.
+
+    What was there is the raw value: None when nothing was installed yet (so the block's end does not
+    freeze settings resolved from the environment meanwhile). The pytest plugin holds one for the
+    whole run (a nested in-process run, pytester's, gives the outer run its settings back) and one
+    per test for ``@pytest.mark.iatk`` overrides.
+    """
+    global _current  # noqa: PLW0603 - process-wide default, like boto3's default session
+    previous = _current
+    _current = settings
+    try:
+        yield settings
+    finally:
+        _current = previous

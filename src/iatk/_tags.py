@@ -12,7 +12,8 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 from .exceptions import ConfigError
@@ -166,3 +167,20 @@ def set_run_id(run_id: str) -> None:
     global _run_id  # noqa: PLW0603 - one id per process by design
     with _run_id_lock:
         _run_id = run_id
+
+
+@contextmanager
+def override_run_id(run_id: str) -> Iterator[str]:
+    """Fix the run id for the block, then hand back what was there (None: made again on first use).
+
+    The pytest plugin holds one from configure to unconfigure, so a nested in-process run
+    (pytester's) gives the outer run its id back.
+    """
+    global _run_id  # noqa: PLW0603 - one id per process by design
+    with _run_id_lock:
+        previous, _run_id = _run_id, run_id
+    try:
+        yield run_id
+    finally:
+        with _run_id_lock:
+            _run_id = previous

@@ -313,3 +313,32 @@ def test_embedded_backend_start_failure_is_a_usage_error(pytester):
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*iatk: cannot start the embedded backend (--iatk-backend=moto): *not a region*"])
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
+def test_hooks_keep_their_place_among_a_conftests(pytester):
+    """The plugin's parts are registered with it, before any conftest.py (as when it was one module):
+    iatk's header line comes before a conftest's, and a conftest's deselection runs before the marker check."""
+    pytester.makeconftest(
+        """
+def pytest_report_header(config):
+    return ["conftest header"]
+
+def pytest_collection_modifyitems(config, items):
+    items[:] = [item for item in items if "dropped" not in item.name]
+"""
+    )
+    pytester.makepyfile(
+        """
+import pytest
+
+def test_kept():
+    pass
+
+@pytest.mark.iatk(bogus=1)
+def test_dropped():
+    pass
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["iatk: backend aws, *", "conftest header"])

@@ -88,3 +88,26 @@ def test_every_setting_has_option_ini_and_env_names():
         assert spec.option == "--iatk-" + spec.name.replace("_", "-")
         assert spec.ini == "iatk_" + spec.name
         assert spec.env == "IATK_" + spec.name.upper()
+
+
+def test_override_installs_settings_and_hands_back_what_was_there(monkeypatch):
+    """override() installs settings for a block and restores the raw previous value (None included)."""
+    from iatk import _config
+
+    monkeypatch.setattr(_config, "_current", None)
+    outer = resolve_settings(environ={}).with_overrides(sla=5)
+    inner = outer.with_overrides(sla=20)
+    seen = []
+
+    def fail_inside() -> None:
+        with _config.override(inner):
+            seen.append(_config.current_settings())
+            raise RuntimeError("the block failed")
+
+    with _config.override(outer):
+        assert _config.current_settings() is outer
+        with pytest.raises(RuntimeError):
+            fail_inside()
+        assert seen == [inner]
+        assert _config.current_settings() is outer
+    assert _config._current is None  # not frozen to what the environment gives

@@ -62,3 +62,17 @@ def test_tag_list_round_trip():
     """Key/Value lists convert both ways."""
     tags = {"a": "1", "b": "2"}
     assert _tags.from_tag_list(_tags.as_tag_list(tags)) == tags
+
+
+def test_override_run_id_hands_back_the_previous_id(monkeypatch):
+    """override_run_id() fixes the run id for a block; after it the previous one (or a fresh one) is back."""
+    monkeypatch.setattr(_tags, "_run_id", "outer-run")
+    with _tags.override_run_id("inner-run") as run_id:
+        assert run_id == "inner-run"
+        assert _tags.current_run_id() == "inner-run"
+    assert _tags.current_run_id() == "outer-run"
+    monkeypatch.setattr(_tags, "_run_id", None)
+    monkeypatch.setenv("IATK_RUN_ID", "from-env")
+    with _tags.override_run_id("inner-run"):
+        pass
+    assert _tags.current_run_id() == "from-env"  # nothing was fixed before: made again on first use
