@@ -40,12 +40,10 @@ from datetime import timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from iatk._harness import (  # noqa: F401 - QUEUE, RULE, STACK: module attributes, as before (not in __all__)
+from iatk import _harness
+from iatk._harness import (
     LEGACY_TTL,
-    QUEUE,
     RESOURCE_KINDS,
-    RULE,
-    STACK,
     CleanupProgress,
     CleanupReport,
     FailedResource,
@@ -73,6 +71,8 @@ __all__ = [
     "find_harness_resources",
 ]
 
+#: The AWS types of the kinds, module attributes as before the core moved (not in __all__).
+QUEUE, RULE, STACK = _harness.QUEUE, _harness.RULE, _harness.STACK
 #: Short kind → AWS resource type. ``types=`` arguments accept either form.
 KINDS: Mapping[str, str] = MappingProxyType({kind.name: kind.aws_type for kind in RESOURCE_KINDS})
 
