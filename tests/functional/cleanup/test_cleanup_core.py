@@ -11,8 +11,8 @@ from cleanup_harness import bus_arn, make_harness, make_queue, make_rule, snapsh
 
 import iatk
 from iatk import _tags
-from iatk import cleanup as cleanup_module
 from iatk._aws import aws
+from iatk._harness import calls as harness_calls
 from iatk.cleanup import (
     LEGACY_TTL,
     CleanupProgress,
@@ -186,7 +186,7 @@ def _stub_rule(account, harness_id):
 
 def test_throttling_is_retried(account, monkeypatch):
     """ThrottlingException is retried with backoff; the delete then succeeds."""
-    monkeypatch.setattr(cleanup_module, "RETRY_BASE", 0.001)
+    monkeypatch.setattr(harness_calls, "RETRY_BASE", 0.001)
     record, stubber = _stub_rule(account, _tags.new_harness_id())
     for _ in range(2):
         stubber.add_client_error("delete_rule", "ThrottlingException", "Rate exceeded", 400)
@@ -199,9 +199,9 @@ def test_throttling_is_retried(account, monkeypatch):
 
 def test_throttling_retries_are_bounded(account, monkeypatch):
     """After RETRY_ATTEMPTS throttled tries the deletion fails with the AWS code kept."""
-    monkeypatch.setattr(cleanup_module, "RETRY_BASE", 0.001)
+    monkeypatch.setattr(harness_calls, "RETRY_BASE", 0.001)
     record, stubber = _stub_rule(account, _tags.new_harness_id())
-    for _ in range(cleanup_module.RETRY_ATTEMPTS):
+    for _ in range(harness_calls.RETRY_ATTEMPTS):
         stubber.add_client_error("delete_rule", "TooManyRequestsException", "Slow down", 429)
     with stubber:
         report = delete_harness_resources([record], session=account.session, check=False)
@@ -213,7 +213,7 @@ def test_throttled_listings_are_retried(account, monkeypatch):
     """ListQueues, ListEventBuses, ListRules, DescribeStacks and ListTargetsByRule are retried on throttling too."""
     from botocore.exceptions import ClientError
 
-    monkeypatch.setattr(cleanup_module, "RETRY_BASE", 0.001)
+    monkeypatch.setattr(harness_calls, "RETRY_BASE", 0.001)
     harness_id = make_harness(account.session, run_id="run-t")
     throttled: list[str] = []
 
