@@ -34,8 +34,7 @@ Where things live: :mod:`._errors` (``IatkException`` and the translation of cor
 from __future__ import annotations
 
 from ._client import AwsIatk
-from ._errors import IatkException, InvalidParamException, RetryableException
-from ._errors import error_code_for as error_code_for
+from ._errors import IatkException, InvalidParamException, RetryableException, error_code_for as error_code_for
 from ._outputs import (
     AddEbListener_Resource,
     AddEbListenerOutput,
@@ -48,8 +47,7 @@ from ._outputs import (
     RemoveListeners_TagFilter,
     RemoveListenersOutput,
 )
-from ._retry import RETRY_FIRST_DELAY as RETRY_FIRST_DELAY
-from ._retry import RETRY_MAX_DELAY as RETRY_MAX_DELAY
+from ._retry import RETRY_FIRST_DELAY as RETRY_FIRST_DELAY, RETRY_MAX_DELAY as RETRY_MAX_DELAY
 from ._traces import TRACE_TREE_TIMEOUT as TRACE_TREE_TIMEOUT
 from ._xray_records import (
     Cause,

@@ -257,9 +257,9 @@ def wait_until_matched(
             return False
         return assertion_fn(event.body)
 
+    # The wait's name in the SLA table and in timeouts: the user's assertion function, not this wrapper.
     passes.__name__ = getattr(assertion_fn, "__name__", "assertion_fn")
-    # The wait's name in the SLA table and in timeouts, as it was when this ran inside the method.
-    passes.__qualname__ = "AwsIatk.wait_until_event_matched.<locals>.passes"
+    passes.__qualname__ = getattr(assertion_fn, "__qualname__", passes.__name__)
     with found.lock:
         try:
             event = found.listener.expect_event(callable_matcher(passes), within=float(timeout))

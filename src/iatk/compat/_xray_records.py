@@ -11,8 +11,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from iatk.trace import Segment as CoreSegment
-    from iatk.trace import Subsegment as CoreSubsegment
+    from iatk.trace import Segment as CoreSegment, Subsegment as CoreSubsegment
 
 R = TypeVar("R")
 
