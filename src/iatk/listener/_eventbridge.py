@@ -96,7 +96,8 @@ def copy_rule(ctx: AwsContext, rule: str, *, bus_name: str, bus_arn: str, failur
     rule_bus, rule_name = split_rule(rule)
     if rule_bus is not None and rule_bus not in (bus_name, bus_arn):
         raise ListenerError(
-            f"rule={rule!r} belongs to bus {rule_bus!r}, but the listener is for bus {bus_name!r}: pass bus={rule_bus!r}"
+            f"rule={rule!r} belongs to bus {rule_bus!r}, but the listener is for bus "
+            f"{bus_name!r}: pass bus={rule_bus!r}"
         )
     try:
         found = ctx.events.describe_rule(Name=rule_name, EventBusName=bus_name)

@@ -70,7 +70,6 @@ class Listener:
         ConfigError: ``tags`` use a reserved key, or ``ttl``/``buffer`` are invalid.
     """
 
-
     def __init__(
         self,
         bus: str,
@@ -153,9 +152,7 @@ class Listener:
 
     @staticmethod
     def _inbox_of(harness: EventBridgeHarness, sqs: SQSClient, queue_url: str) -> SqsInbox:
-        return SqsInbox(
-            sqs, queue_url, listener_id=harness.id, size=harness.spec.buffer, skip=harness.canary.skip
-        )
+        return SqsInbox(sqs, queue_url, listener_id=harness.id, size=harness.spec.buffer, skip=harness.canary.skip)
 
     def _reader(self, sqs: SQSClient, queue_url: str) -> SqsInbox:
         """For the harness: the inbox of the queue it has just made (the canary receives through it)."""

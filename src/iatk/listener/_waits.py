@@ -167,7 +167,7 @@ class Waits:
 
     # -- the waits (see the Listener methods of the same names) -------------------------------------
 
-    def expect_event(self, matcher: MatcherLike, within: float | str | timedelta | None) -> Event:
+    def expect_event(self, matcher: MatcherLike = None, within: float | str | timedelta | None = None) -> Event:
         """The first unclaimed event that matches, claimed; the inbox is taken from until the deadline."""
         __tracebackhide__ = True
         inbox = self._inbox()
@@ -200,7 +200,9 @@ class Waits:
             raise
         return found(hit)
 
-    def expect_events(self, n: int, matcher: MatcherLike, within: float | str | timedelta | None) -> list[Event]:
+    def expect_events(
+        self, n: int, matcher: MatcherLike = None, within: float | str | timedelta | None = None
+    ) -> list[Event]:
         """Exactly ``n`` matching events over the whole window, claimed; fails at once on a surplus."""
         __tracebackhide__ = True
         count: Any = n
@@ -256,7 +258,7 @@ class Waits:
             elapsed=deadline.elapsed(),
         )
 
-    def expect_no_event(self, matcher: MatcherLike, during: float | str | timedelta | None) -> None:
+    def expect_no_event(self, matcher: MatcherLike = None, during: float | str | timedelta | None = None) -> None:
         """Hold for the whole window; fail at once when a matching unclaimed event is (or arrives) there."""
         __tracebackhide__ = True
         inbox = self._inbox()
