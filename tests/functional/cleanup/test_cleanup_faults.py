@@ -156,7 +156,7 @@ def test_sigterm_mid_test_runs_teardown_and_leaves_nothing(account, child_run):
     assert "KeyboardInterrupt" in output
     where = (child.folder / "interrupted").read_text().split()  # the frames the interrupt went through
     assert where[0] == "test_waits_mid_run"
-    assert {"expect_event", "_receive", "_make_api_call"} <= set(where)  # mid ReceiveMessage long poll
+    assert {"expect_event", "receive", "_make_api_call"} <= set(where)  # mid ReceiveMessage long poll
     assert (child.folder / "teardown-ran").exists(), output  # the fixture's finalizer ran
     extra = (child.folder / "extra").read_text()
     assert "harness resources left behind by this run (removed at session end)" in output
