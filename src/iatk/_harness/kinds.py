@@ -150,19 +150,27 @@ def _probe_queue(ctx: AwsContext, rule: HarnessResource) -> HarnessResource | No
     return _queue_at(ctx, url)
 
 
+def _live_check(resource: HarnessResource, tags: Mapping[str, str] | None, dry_run: bool) -> Outcome | None:
+    """The outcome decided by a resource's live tags (gone, not a harness's, a dry run), or None to go on."""
+    if tags is None:
+        return Outcome("skipped", GONE)
+    problem = _not_a_harness(resource, tags)
+    if problem:
+        return Outcome("skipped", problem)
+    if dry_run:
+        return Outcome("planned")
+    return None
+
+
 def _delete_queue(ctx: AwsContext, queue: HarnessResource, dry_run: bool) -> Outcome:
     url = queue.url or ""
     try:
         tags = _queue_tags(ctx, url)
     except IatkError as err:
         return Outcome("failed", error=err)
-    if tags is None:
-        return Outcome("skipped", GONE)
-    problem = _not_a_harness(queue, tags)
-    if problem:
-        return Outcome("skipped", problem)
-    if dry_run:
-        return Outcome("planned")
+    verdict = _live_check(queue, tags, dry_run)
+    if verdict is not None:
+        return verdict
     try:
         retrying(ctx.sqs.delete_queue, QueueUrl=url)
     except Exception as err:
@@ -222,14 +230,9 @@ def _probe_rule(ctx: AwsContext, queue: HarnessResource) -> HarnessResource | No
 
 def _prepare_rule(ctx: AwsContext, rule: HarnessResource, dry_run: bool) -> Outcome:
     """Check the rule's live tags, then remove its targets (the first step of the delete order)."""
-    tags = _rule_tags(ctx, rule.arn)
-    if tags is None:
-        return Outcome("skipped", GONE)
-    problem = _not_a_harness(rule, tags)
-    if problem:
-        return Outcome("skipped", problem)
-    if dry_run:
-        return Outcome("planned")
+    verdict = _live_check(rule, _rule_tags(ctx, rule.arn), dry_run)
+    if verdict is not None:
+        return verdict
     bus = bus_name(rule.bus or "default")
     try:
         ids: list[str] = []

@@ -150,22 +150,21 @@ def _short(err: BaseException, limit: int = 100) -> str:
 
 
 def _cleanup_summary(terminalreporter: Any, records: Records) -> None:
-    if records.swept:
-        terminalreporter.section("iatk: swept expired harness resources (--iatk-sweep)")
-        for line in records.swept:
-            terminalreporter.line(line)
-    if records.leftover:
-        terminalreporter.section("iatk: harness resources left behind by this run (removed at session end)")
-        for arn in records.leftover:
-            terminalreporter.line(arn)
-    if records.stacks_deleted:
-        terminalreporter.section("iatk: test stacks of this run (deleted at session end)")
-        for arn in records.stacks_deleted:
-            terminalreporter.line(arn)
-    if records.teardown_errors:
-        terminalreporter.section("iatk: cleanup errors (resources may be left: run `iatk cleanup --run-id ...`)")
-        for line in records.teardown_errors:
-            terminalreporter.line(line, red=True)
+    sections: tuple[tuple[list[str], str, dict[str, bool]], ...] = (
+        (records.swept, "iatk: swept expired harness resources (--iatk-sweep)", {}),
+        (records.leftover, "iatk: harness resources left behind by this run (removed at session end)", {}),
+        (records.stacks_deleted, "iatk: test stacks of this run (deleted at session end)", {}),
+        (
+            records.teardown_errors,
+            "iatk: cleanup errors (resources may be left: run `iatk cleanup --run-id ...`)",
+            {"red": True},
+        ),
+    )
+    for lines, title, markup in sections:
+        if lines:
+            terminalreporter.section(title)
+            for line in lines:
+                terminalreporter.line(line, **markup)
 
 
 def _sla_summary(terminalreporter: Any, records: Records) -> None:
