@@ -30,6 +30,7 @@ Errors that wrap a botocore error keep the AWS error code in ``.code`` and the o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -62,6 +63,25 @@ __all__ = [
 README = "README.md"
 
 
+def readme_url(section: str) -> str:
+    """An absolute link to ``section`` of the README that came with this install, with its anchor.
+
+    The wheel carries the README as ``iatk/README.md`` (a source checkout has it at the top of the
+    tree), so the link works offline, on the version installed, and terminals make it clickable.
+    """
+    here = Path(__file__).resolve().parent
+    for candidate in (here / README, here.parents[1] / README):
+        if candidate.is_file():
+            return f"{candidate.as_uri()}#{readme_anchor(section)}"
+    return f"{README}#{readme_anchor(section)}"
+
+
+def readme_anchor(section: str) -> str:
+    """The anchor a Markdown renderer gives a heading: lower case, punctuation dropped, spaces to ``-``."""
+    kept = "".join(char for char in section.lower() if char.isalnum() or char in " -_")
+    return kept.replace(" ", "-")
+
+
 class IatkError(Exception):
     """Base class of every iatk error.
 
@@ -75,7 +95,7 @@ class IatkError(Exception):
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         if self.help_section:
-            message = f"{message}\n(see {README}, section '{self.help_section}')"
+            message = f"{message}\n(see the README, section '{self.help_section}': {readme_url(self.help_section)})"
         super().__init__(message)
         self.message = message
         self.code = code

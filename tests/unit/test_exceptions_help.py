@@ -25,10 +25,24 @@ def test_every_help_section_is_a_readme_heading():
 
 
 @pytest.mark.parametrize(
-    ("cls", "section"), [(exceptions.ConfigError, "Configuration"), (exceptions.StackNotFound, "Stacks")]
+    ("cls", "section", "anchor"),
+    [(exceptions.ConfigError, "Configuration", "configuration"), (exceptions.StackNotFound, "Stacks", "stacks")],
 )
-def test_message_names_the_readme_section(cls, section):
-    """The message ends with the README section to read, and no made-up web address."""
+def test_message_links_to_the_readme_section(cls, section, anchor):
+    """The message ends with an absolute link to the README section (the installed README), no web address."""
     message = str(cls("stack 'x' not found"))
-    assert message.endswith(f"(see README.md, section '{section}')")
+    tail = message.rsplit("\n", 1)[-1]
+    assert tail.startswith(f"(see the README, section '{section}': file://")
+    assert tail.endswith(f"README.md#{anchor})")
+    path = Path(tail.split("file://", 1)[1].rsplit("#", 1)[0])
+    assert path.is_file()
+    assert f"## {section}" in path.read_text()
     assert "http" not in message
+
+
+def test_anchors_follow_the_markdown_renderers_rule():
+    """Lower case, punctuation dropped, spaces to dashes: the anchor GitHub and most renderers give."""
+    assert exceptions.readme_anchor("Waiting and SLAs") == "waiting-and-slas"
+    assert exceptions.readme_anchor("Unit-testing your own matchers, waits and traces (`iatk.testing`)") == (
+        "unit-testing-your-own-matchers-waits-and-traces-iatktesting"
+    )
