@@ -290,7 +290,8 @@ def _hint(code: str | None, message: str, state: str, state_type: str | None) ->
 
 def _refused(state: str, arn: str, code: str, message: str, state_type: str | None) -> StateTestError:
     return StateTestError(
-        f"TestState failed for state {state!r} of {arn}: {code}: {message}{_hint(code, message, state, state_type)}",
+        f"TestState failed for state {state!r} of {arn}: {code}: {message.rstrip('.')}"
+        f"{_hint(code, message, state, state_type)}",
         code=code,
     )
 

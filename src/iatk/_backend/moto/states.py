@@ -139,7 +139,6 @@ def run_state(ctx: AwsContext, request: OfflineRequest) -> Outcome:
             )
     execution_name = str(uuid.uuid4())
     retry = request.retry_count if request.state.get("Type") in ("Task", "Parallel", "Map") else None
-    role = request.role_arn or f"arn:{ctx.partition}:iam::{ctx.account_id}:role/iatk-state-test"
     runs: list[dict[str, Any]] = []
     outcome = run(
         Run(
@@ -163,7 +162,7 @@ def run_state(ctx: AwsContext, request: OfflineRequest) -> Outcome:
             error_caused_by_state=caused_by,
             inspection_level=request.inspection_level,
         ),
-        lambda state, parameters: _call_task(ctx, request.name, state, parameters, role, runs),
+        lambda state, parameters: _call_task(ctx, request.name, state, parameters, request.role_arn, runs),
     )
     response: dict[str, Any] = {"status": outcome.status}
     if outcome.next_state is not None and outcome.status in ("SUCCEEDED", "CAUGHT_ERROR"):
@@ -200,14 +199,17 @@ _TASK_FIELDS = ("Resource", "TimeoutSeconds", "HeartbeatSeconds", "Credentials")
 
 
 def _call_task(
-    ctx: AwsContext, name: str, state: Mapping[str, Any], parameters: Any, role: str, runs: list[dict[str, Any]]
+    ctx: AwsContext, name: str, state: Mapping[str, Any], parameters: Any, role: str | None, runs: list[dict[str, Any]]
 ) -> Any:
     """The Task's raw result: one execution of a one-Task state machine whose input is the parameters."""
+    role = role or f"arn:{ctx.partition}:iam::{ctx.account_id}:role/iatk-state-test"
     task: dict[str, Any] = {k: state[k] for k in _TASK_FIELDS if k in state and isinstance(state[k], (str, int, dict))}
     for key in ("TimeoutSeconds", "HeartbeatSeconds"):
         if isinstance(task.get(key), str):  # a JSONata expression: evaluated by the caller's timeouts only
             task.pop(key)
     task.update({"Type": "Task", "End": True})
+    if isinstance(parameters, dict):  # each field read from the execution's input: values stay as they are
+        task["Parameters"] = {f"{key}.$": "$['" + key.replace("'", "\\'") + "']" for key in parameters}
     definition = {"Comment": "iatk offline state test (temporary)", "StartAt": name, "States": {name: task}}
     sfn = ctx.stepfunctions
     with calling(f"the embedded backend rejected the temporary state machine for {name!r}", StateTestError):

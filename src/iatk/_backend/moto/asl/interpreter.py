@@ -200,6 +200,7 @@ def _handle_error(env: _Env, err: StatesError, state_input: Any) -> Outcome:
         else:
             env.assign(catcher, error_output, None)
             output = set_result(state_input, catcher.get("ResultPath", "$"), error_output)
+            env.report("afterResultPath", output)
     except StatesError as inner:
         return Outcome("FAILED", error=inner.error, cause=inner.cause)
     return Outcome("CAUGHT_ERROR", next_state=catcher.get("Next"), output=output, error=err.error, cause=err.cause)
