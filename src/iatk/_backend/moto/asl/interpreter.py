@@ -210,6 +210,10 @@ def _handle_error(env: _Env, err: StatesError, state_input: Any) -> Outcome:
 def _validate(request: Run) -> None:
     state_type = request.state.get("Type")
     mock = request.mock
+    if request.map_iteration_failure_count is not None and mock is None:
+        raise Refused(
+            "ValidationException", "TestState does not support MapIterationFailureCount when a mock is not specified."
+        )
     if state_type in ("Map", "Parallel") and mock is None:
         raise Refused(
             "InvalidDefinition",
@@ -218,10 +222,6 @@ def _validate(request: Run) -> None:
         )
     if request.context is not None and mock is None:
         raise Refused("ValidationException", "TestState does not support Context when a mock is not specified.")
-    if request.map_iteration_failure_count is not None and mock is None:
-        raise Refused(
-            "ValidationException", "TestState does not support MapIterationFailureCount when a mock is not specified."
-        )
     if state_type == "Task" and mock is None:
         resource = str(request.state.get("Resource", ""))
         if ":activity:" in resource or resource.endswith((".sync", ".sync:2", ".waitForTaskToken")):
