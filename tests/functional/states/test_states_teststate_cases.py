@@ -11,6 +11,7 @@ Both results must be the same.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -593,3 +594,49 @@ def test_both_backends_answer_as_teststate(case: Case, offline, sfn_session, aws
     assert (on_aws.status, on_aws.next_state, on_aws.output, on_aws.error) == (
         result.status, result.next_state, result.output, result.error
     )
+
+
+#: The cases moto's own interpreter answers wrongly (why iatk evaluates states itself).
+MOTO_WRONG = {
+    "choice-variable-missing": "moto takes the Default",
+    "format-with-escaped-quote": "moto fails with an IndexError",
+    "array-keeps-null": "moto drops the null",
+    "result-path-on-a-non-object": "moto fails with States.Runtime (a TypeError)",
+}
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=MOTO_WRONG[c.id]), id=c.id)
+        for c in CASES
+        if c.id in MOTO_WRONG
+    ],
+)
+def test_plain_moto_answers_these_wrongly(case: Case, sfn_session) -> None:
+    """The same state in an execution on moto's interpreter: not TestState's answer (xfail, strict).
+
+    Each case passes offline above because iatk does not use moto's interpreter for it; this test
+    fails (as expected) while moto keeps the bug, and turns into an XPASS failure once moto fixes it.
+    """
+    sfn = sfn_session.client("stepfunctions")
+    arn = sfn.create_state_machine(
+        name=f"plain-{case.id}-{uuid.uuid4().hex[:6]}", definition=json.dumps(_machine(case)), roleArn=ROLE
+    )["stateMachineArn"]
+    try:
+        data = case.input if isinstance(case.input, str) else json.dumps(case.input)
+        execution = sfn.start_execution(stateMachineArn=arn, input=data)["executionArn"]
+        for _ in range(500):
+            described = sfn.describe_execution(executionArn=execution)
+            if described["status"] != "RUNNING":
+                break
+            time.sleep(0.01)
+    finally:
+        sfn.delete_state_machine(stateMachineArn=arn)
+    assert case.response is not None
+    expected = case.response
+    assert described["status"] == expected["status"]
+    if expected["status"] == "FAILED":
+        assert (described.get("error"), described.get("cause")) == (expected["error"], expected.get("cause", described.get("cause")))
+    else:
+        assert json.loads(described["output"]) == expected["output"]
