@@ -130,7 +130,7 @@ def test_state(
 
     The definition is read from the deployed state machine (DescribeStateMachine, once per ARN per
     session) and sent whole to TestState with ``stateName``. On the embedded backend the state runs
-    on moto's interpreter instead (see the module docs for what is complete offline).
+    on iatk's offline TestState emulator instead (see the module docs for what it covers).
 
     Args:
         state_machine: The state machine's ARN, its name, or ``(stack, "LogicalId")``.

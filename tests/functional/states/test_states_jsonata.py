@@ -18,7 +18,11 @@ from iatk.states import test_state, walk_states
 
 ORDER = {"id": "o-1", "lines": [{"sku": "a", "qty": 2, "price": 30}, {"sku": "b", "qty": 1, "price": 50}]}
 CHARGED = {"result": {"Payload": {"receipt": "r-9"}, "StatusCode": 200}}
-MOCKS = {"Charge": CHARGED, "Pack": {"result": [{"sku": "a"}, {"sku": "b"}]}, "Notify": {"result": ["mailed", "texted"]}}
+MOCKS = {
+    "Charge": CHARGED,
+    "Pack": {"result": [{"sku": "a"}, {"sku": "b"}]},
+    "Notify": {"result": ["mailed", "texted"]},
+}
 VARIABLES = {"orderId": "o-1", "lines": ORDER["lines"]}
 
 
@@ -69,7 +73,9 @@ class TestEveryStateType:
 
     def test_task_retry(self, sfn_session, orders):
         busy = {"error": "Card.Busy"}
-        first = test_state(orders, "Charge", {"total": 1}, mock=busy, variables=VARIABLES | {"tier": "x"}, session=sfn_session)
+        first = test_state(
+            orders, "Charge", {"total": 1}, mock=busy, variables=VARIABLES | {"tier": "x"}, session=sfn_session
+        )
         assert first.status == "RETRIABLE"
         assert first.inspection.error_details == {"retryIndex": 0, "retryBackoffIntervalSeconds": 3}
         spent = test_state(
@@ -96,18 +102,26 @@ class TestEveryStateType:
         assert result.inspection.max_concurrency == 2
 
     def test_parallel_arguments_and_output(self, sfn_session, orders):
-        result = test_state(orders, "Notify", {"packed": 2}, mock=MOCKS["Notify"], variables=VARIABLES, session=sfn_session)
+        result = test_state(
+            orders, "Notify", {"packed": 2}, mock=MOCKS["Notify"], variables=VARIABLES, session=sfn_session
+        )
         result.expect_next("Done").expect_output({"packed": 2, "notified": ["mailed", "texted"]})
 
     def test_succeed_output(self, sfn_session, orders):
-        result = test_state(orders, "Done", {"packed": 2}, variables={**VARIABLES, "receipt": "r-9"}, session=sfn_session)
+        result = test_state(
+            orders, "Done", {"packed": 2}, variables={**VARIABLES, "receipt": "r-9"}, session=sfn_session
+        )
         assert result.status == "SUCCEEDED"
         tag = hashlib.md5(b"o-1").hexdigest()
         assert result.output == {"order": "o-1", "receipt": "r-9", "packed": 2, "tag": tag}
 
     def test_fail_error_and_cause_expressions(self, sfn_session, orders):
         result = test_state(
-            orders, "Declined", {"order": "o-1", "declined": "no funds"}, variables={"why": "Card.Declined"}, session=sfn_session
+            orders,
+            "Declined",
+            {"order": "o-1", "declined": "no funds"},
+            variables={"why": "Card.Declined"},
+            session=sfn_session,
         )
         assert (result.status, result.error, result.cause) == ("FAILED", "Order.Card.Declined", "order o-1: no funds")
 
@@ -161,7 +175,11 @@ AWS_FUNCTIONS = [
 def test_the_functions_step_functions_adds_to_jsonata(sfn_session, expression, expected):
     """$partition, $range, $hash, $random, $uuid and $parse, as the developer guide describes them."""
     sfn = sfn_session.client("stepfunctions")
-    definition = {"QueryLanguage": "JSONata", "StartAt": "F", "States": {"F": {"Type": "Pass", "Output": expression, "End": True}}}
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "F",
+        "States": {"F": {"Type": "Pass", "Output": expression, "End": True}},
+    }
     arn = sfn.create_state_machine(
         name=f"fn-{uuid.uuid4().hex[:8]}", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/x"
     )["stateMachineArn"]

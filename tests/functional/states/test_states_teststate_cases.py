@@ -21,7 +21,7 @@ from typing import Any
 import boto3
 import botocore.session
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 
 from iatk._aws import aws
 from iatk.exceptions import StateTestError
@@ -52,8 +52,14 @@ class Case:
 
 TASK = "arn:aws:states:::lambda:invoke"
 HELLO = {"Value": "HelloWorld"}
-NESTED = {"initialData": {"fieldFromInput": "value from input", "otherField": "other"}, "unrelatedData": {"someOtherField": 1234}}
-TWO_BRANCHES = [{"StartAt": "B1", "States": {"B1": {"Type": "Pass", "End": True}}}, {"StartAt": "B2", "States": {"B2": {"Type": "Pass", "End": True}}}]
+NESTED = {
+    "initialData": {"fieldFromInput": "value from input", "otherField": "other"},
+    "unrelatedData": {"someOtherField": 1234},
+}
+TWO_BRANCHES = [
+    {"StartAt": "B1", "States": {"B1": {"Type": "Pass", "End": True}}},
+    {"StartAt": "B2", "States": {"B2": {"Type": "Pass", "End": True}}},
+]
 
 CASES = [
     # -- issue item 1: Wait path checks ------------------------------------------------------------
@@ -66,7 +72,10 @@ CASES = [
             "status": "FAILED",
             "error": "States.Runtime",
             "cause": "The SecondsPath parameter references a negative value: $.input.waitSeconds == -1",
-            "inspectionData": {"input": {"input": {"waitSeconds": -1}}, "afterInputPath": {"input": {"waitSeconds": -1}}},
+            "inspectionData": {
+                "input": {"input": {"waitSeconds": -1}},
+                "afterInputPath": {"input": {"waitSeconds": -1}},
+            },
         },
     ),
     Case(
@@ -113,7 +122,12 @@ CASES = [
     Case(
         "retry-max-attempts-zero",
         f"{ISSUE}; {SPEC}, Retrying after error (MaxAttempts 0: never retried)",
-        {"Type": "Task", "Resource": TASK, "Retry": [{"ErrorEquals": ["States.Timeout"], "MaxAttempts": 0}], "End": True},
+        {
+            "Type": "Task",
+            "Resource": TASK,
+            "Retry": [{"ErrorEquals": ["States.Timeout"], "MaxAttempts": 0}],
+            "End": True,
+        },
         {},
         {"mock": {"error": "States.Timeout", "cause": "took too long"}},
         response={
@@ -126,7 +140,12 @@ CASES = [
     Case(
         "states-all-catches-a-custom-error",
         f"{SPEC}, Fallback states (Catch, ResultPath)",
-        {"Type": "Task", "Resource": TASK, "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "H"}], "End": True},
+        {
+            "Type": "Task",
+            "Resource": TASK,
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "H"}],
+            "End": True,
+        },
         {"a": 1},
         {"mock": {"error": "Custom.Boom", "cause": "why"}},
         response={
@@ -142,32 +161,55 @@ CASES = [
     Case(
         "retry-exhausted-keeps-error-details",
         RECORDED,
-        {"QueryLanguage": "JSONata", "Type": "Task", "Resource": TASK, "Arguments": {"FunctionName": "foo", "Payload": "bar"},
-         "Retry": [{"ErrorEquals": ["MockException"], "IntervalSeconds": 1, "MaxAttempts": 5, "BackoffRate": 2.0}], "End": True},
+        {
+            "QueryLanguage": "JSONata",
+            "Type": "Task",
+            "Resource": TASK,
+            "Arguments": {"FunctionName": "foo", "Payload": "bar"},
+            "Retry": [{"ErrorEquals": ["MockException"], "IntervalSeconds": 1, "MaxAttempts": 5, "BackoffRate": 2.0}],
+            "End": True,
+        },
         {"Values": ["first", "second", "third"]},
-        {"mock": {"error": "MockException", "cause": "Mock the cause of the error."}, "state_configuration": {"retrierRetryCount": 5}},
+        {
+            "mock": {"error": "MockException", "cause": "Mock the cause of the error."},
+            "state_configuration": {"retrierRetryCount": 5},
+        },
         response={
             "status": "FAILED",
             "error": "MockException",
             "cause": "Mock the cause of the error.",
-            "inspectionData": {"afterArguments": {"FunctionName": "foo", "Payload": "bar"}, "errorDetails": {"retryIndex": 0},
-                               "input": {"Values": ["first", "second", "third"]}},
+            "inspectionData": {
+                "afterArguments": {"FunctionName": "foo", "Payload": "bar"},
+                "errorDetails": {"retryIndex": 0},
+                "input": {"Values": ["first", "second", "third"]},
+            },
         },
     ),
     Case(
         "retry-below-max-is-retriable-with-backoff",
         RECORDED,
-        {"QueryLanguage": "JSONata", "Type": "Task", "Resource": TASK, "Arguments": {"FunctionName": "foo", "Payload": "bar"},
-         "Retry": [{"ErrorEquals": ["MockException"], "IntervalSeconds": 1, "MaxAttempts": 5, "BackoffRate": 2.0}], "End": True},
+        {
+            "QueryLanguage": "JSONata",
+            "Type": "Task",
+            "Resource": TASK,
+            "Arguments": {"FunctionName": "foo", "Payload": "bar"},
+            "Retry": [{"ErrorEquals": ["MockException"], "IntervalSeconds": 1, "MaxAttempts": 5, "BackoffRate": 2.0}],
+            "End": True,
+        },
         {"Values": ["first", "second", "third"]},
-        {"mock": {"error": "MockException", "cause": "Mock the cause of the error."}, "state_configuration": {"retrierRetryCount": 4}},
+        {
+            "mock": {"error": "MockException", "cause": "Mock the cause of the error."},
+            "state_configuration": {"retrierRetryCount": 4},
+        },
         response={
             "status": "RETRIABLE",
             "error": "MockException",
             "cause": "Mock the cause of the error.",
-            "inspectionData": {"afterArguments": {"FunctionName": "foo", "Payload": "bar"},
-                               "errorDetails": {"retryBackoffIntervalSeconds": 16, "retryIndex": 0},
-                               "input": {"Values": ["first", "second", "third"]}},
+            "inspectionData": {
+                "afterArguments": {"FunctionName": "foo", "Payload": "bar"},
+                "errorDetails": {"retryBackoffIntervalSeconds": 16, "retryIndex": 0},
+                "input": {"Values": ["first", "second", "third"]},
+            },
         },
     ),
     # -- issue item 4: mock shapes ---------------------------------------------------------------
@@ -177,7 +219,10 @@ CASES = [
         {"Type": "Parallel", "Branches": TWO_BRANCHES, "End": True},
         {},
         {"mock": {"result": [{"only": 1}]}},
-        refused=("ValidationException", "Mocked result must contain the same number of items as number of Parallel branches."),
+        refused=(
+            "ValidationException",
+            "Mocked result must contain the same number of items as number of Parallel branches.",
+        ),
     ),
     Case(
         "parallel-mock-not-an-array",
@@ -198,15 +243,27 @@ CASES = [
     Case(
         "parallel-mocked-io",
         RECORDED,
-        {"Type": "Parallel", "InputPath": "$.parallelInput", "ResultPath": "$.parallelResult", "OutputPath": "$",
-         "Branches": TWO_BRANCHES, "End": True},
+        {
+            "Type": "Parallel",
+            "InputPath": "$.parallelInput",
+            "ResultPath": "$.parallelResult",
+            "OutputPath": "$",
+            "Branches": TWO_BRANCHES,
+            "End": True,
+        },
         {"parallelInput": {"data": "input_value"}},
         {"mock": {"result": [{"branch1": "result"}, {"branch2": "result"}]}},
         response={
             "status": "SUCCEEDED",
-            "output": {"parallelInput": {"data": "input_value"}, "parallelResult": [{"branch1": "result"}, {"branch2": "result"}]},
+            "output": {
+                "parallelInput": {"data": "input_value"},
+                "parallelResult": [{"branch1": "result"}, {"branch2": "result"}],
+            },
             "inspectionData": {
-                "afterResultPath": {"parallelInput": {"data": "input_value"}, "parallelResult": [{"branch1": "result"}, {"branch2": "result"}]},
+                "afterResultPath": {
+                    "parallelInput": {"data": "input_value"},
+                    "parallelResult": [{"branch1": "result"}, {"branch2": "result"}],
+                },
                 "afterResultSelector": [{"branch1": "result"}, {"branch2": "result"}],
                 "input": {"parallelInput": {"data": "input_value"}},
             },
@@ -218,20 +275,30 @@ CASES = [
         RECORDED,
         {"Type": "Parallel", "Branches": TWO_BRANCHES, "End": True},
         {},
-        refused=("InvalidDefinition", "TestState API does not support Map or Parallel states. Supported state types include: [Task, Wait, Pass, Succeed, Fail, Choice]"),
+        refused=(
+            "InvalidDefinition",
+            "TestState API does not support Map or Parallel states. Supported state types include: [Task, Wait, Pass, Succeed, Fail, Choice]",
+        ),
     ),
     Case(
         "unmocked-map",
         RECORDED,
         {"Type": "Map", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, "End": True},
         [1],
-        refused=("InvalidDefinition", "TestState API does not support Map or Parallel states. Supported state types include: [Task, Wait, Pass, Succeed, Fail, Choice]"),
+        refused=(
+            "InvalidDefinition",
+            "TestState API does not support Map or Parallel states. Supported state types include: [Task, Wait, Pass, Succeed, Fail, Choice]",
+        ),
     ),
     # -- issue item 6: moto's interpreter bugs ---------------------------------------------------
     Case(
         "choice-variable-missing",
         f"{ISSUE}; {SPEC}, Choice Rules",
-        {"Type": "Choice", "Choices": [{"Variable": "$.type", "StringEquals": "Private", "Next": "Private"}], "Default": "Other"},
+        {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.type", "StringEquals": "Private", "Next": "Private"}],
+            "Default": "Other",
+        },
         {"value": 1},
         response={
             "status": "FAILED",
@@ -272,8 +339,13 @@ CASES = [
     Case(
         "pass-io-inspection",
         RECORDED,
-        {"Type": "Pass", "InputPath": "$.initialData", "Parameters": {"staticValue": "some value", "inputValue.$": "$.fieldFromInput"},
-         "ResultPath": "$.modifiedData", "End": True},
+        {
+            "Type": "Pass",
+            "InputPath": "$.initialData",
+            "Parameters": {"staticValue": "some value", "inputValue.$": "$.fieldFromInput"},
+            "ResultPath": "$.modifiedData",
+            "End": True,
+        },
         NESTED,
         response={
             "status": "SUCCEEDED",
@@ -281,7 +353,10 @@ CASES = [
             "inspectionData": {
                 "afterInputPath": {"fieldFromInput": "value from input", "otherField": "other"},
                 "afterParameters": {"staticValue": "some value", "inputValue": "value from input"},
-                "afterResultPath": {**NESTED, "modifiedData": {"staticValue": "some value", "inputValue": "value from input"}},
+                "afterResultPath": {
+                    **NESTED,
+                    "modifiedData": {"staticValue": "some value", "inputValue": "value from input"},
+                },
                 "afterResultSelector": {"staticValue": "some value", "inputValue": "value from input"},
                 "input": NESTED,
             },
@@ -295,8 +370,12 @@ CASES = [
         response={
             "status": "SUCCEEDED",
             "output": {"resultKey": "result value"},
-            "inspectionData": {"afterResultPath": {"resultKey": "result value"}, "afterResultSelector": {"resultKey": "result value"},
-                               "input": HELLO, "result": {"resultKey": "result value"}},
+            "inspectionData": {
+                "afterResultPath": {"resultKey": "result value"},
+                "afterResultSelector": {"resultKey": "result value"},
+                "input": HELLO,
+                "result": {"resultKey": "result value"},
+            },
         },
     ),
     Case(
@@ -321,17 +400,30 @@ CASES = [
     Case(
         "choice-inspection",
         RECORDED,
-        {"Type": "Choice", "Choices": [
-            {"Not": {"Variable": "$.type", "StringEquals": "Private"}, "Next": "Public"},
-            {"Variable": "$.value", "NumericEquals": 0, "Next": "ValueIsZero"},
-            {"And": [{"Variable": "$.value", "NumericGreaterThanEquals": 20}, {"Variable": "$.value", "NumericLessThan": 30}],
-             "Next": "ValueInTwenties"}], "Default": "DefaultState"},
+        {
+            "Type": "Choice",
+            "Choices": [
+                {"Not": {"Variable": "$.type", "StringEquals": "Private"}, "Next": "Public"},
+                {"Variable": "$.value", "NumericEquals": 0, "Next": "ValueIsZero"},
+                {
+                    "And": [
+                        {"Variable": "$.value", "NumericGreaterThanEquals": 20},
+                        {"Variable": "$.value", "NumericLessThan": 30},
+                    ],
+                    "Next": "ValueInTwenties",
+                },
+            ],
+            "Default": "DefaultState",
+        },
         {"type": "Private", "value": 22},
         response={
             "status": "SUCCEEDED",
             "nextState": "ValueInTwenties",
             "output": {"type": "Private", "value": 22},
-            "inspectionData": {"afterInputPath": {"type": "Private", "value": 22}, "input": {"type": "Private", "value": 22}},
+            "inspectionData": {
+                "afterInputPath": {"type": "Private", "value": 22},
+                "input": {"type": "Private", "value": 22},
+            },
         },
     ),
     Case(
@@ -345,9 +437,17 @@ CASES = [
     Case(
         "jsonata-task-catch-states",
         RECORDED,
-        {"QueryLanguage": "JSONata", "Type": "Task", "Resource": TASK, "Arguments": {"FunctionName": "foo", "Payload": "bar"},
-         "Catch": [{"ErrorEquals": ["MockException"], "Output": "{% $states.errorOutput %}", "Next": "HandleMockError"},
-                   {"ErrorEquals": ["States.TaskFailed"], "Output": "{% $states.input %}", "Next": "HandleThreshold"}], "End": True},
+        {
+            "QueryLanguage": "JSONata",
+            "Type": "Task",
+            "Resource": TASK,
+            "Arguments": {"FunctionName": "foo", "Payload": "bar"},
+            "Catch": [
+                {"ErrorEquals": ["MockException"], "Output": "{% $states.errorOutput %}", "Next": "HandleMockError"},
+                {"ErrorEquals": ["States.TaskFailed"], "Output": "{% $states.input %}", "Next": "HandleThreshold"},
+            ],
+            "End": True,
+        },
         HELLO,
         {"mock": {"error": "MockException", "cause": "Mock the cause of the error."}},
         response={
@@ -356,71 +456,126 @@ CASES = [
             "error": "MockException",
             "cause": "Mock the cause of the error.",
             "output": {"Error": "MockException", "Cause": "Mock the cause of the error."},
-            "inspectionData": {"afterArguments": {"FunctionName": "foo", "Payload": "bar"}, "errorDetails": {"catchIndex": 0}, "input": HELLO},
+            "inspectionData": {
+                "afterArguments": {"FunctionName": "foo", "Payload": "bar"},
+                "errorDetails": {"catchIndex": 0},
+                "input": HELLO,
+            },
         },
     ),
     Case(
         "jsonata-parallel-mocked",
         RECORDED,
-        {"Type": "Parallel", "QueryLanguage": "JSONata", "Arguments": "{% $states.input.parallelInput %}",
-         "Output": {"parallelInput": "{% $states.input.parallelInput %}", "parallelResult": "{% $states.result %}"},
-         "Branches": TWO_BRANCHES, "End": True},
+        {
+            "Type": "Parallel",
+            "QueryLanguage": "JSONata",
+            "Arguments": "{% $states.input.parallelInput %}",
+            "Output": {"parallelInput": "{% $states.input.parallelInput %}", "parallelResult": "{% $states.result %}"},
+            "Branches": TWO_BRANCHES,
+            "End": True,
+        },
         {"parallelInput": {"data": "input_value"}},
         {"mock": {"result": [{"branch1": "result"}, {"branch2": "result"}]}},
         response={
             "status": "SUCCEEDED",
-            "output": {"parallelInput": {"data": "input_value"}, "parallelResult": [{"branch1": "result"}, {"branch2": "result"}]},
+            "output": {
+                "parallelInput": {"data": "input_value"},
+                "parallelResult": [{"branch1": "result"}, {"branch2": "result"}],
+            },
             "inspectionData": {"input": {"parallelInput": {"data": "input_value"}}},
         },
     ),
     Case(
         "jsonata-pass-variables",
         RECORDED,
-        {"Type": "Pass", "QueryLanguage": "JSONata", "Assign": {"var_constant_1": 10},
-         "Output": {"ja_var_access": "{% $var_input_value %}", "ja_expr": "{% $sum($states.input.input_values) + $var_constant_1 %}"},
-         "End": True},
+        {
+            "Type": "Pass",
+            "QueryLanguage": "JSONata",
+            "Assign": {"var_constant_1": 10},
+            "Output": {
+                "ja_var_access": "{% $var_input_value %}",
+                "ja_expr": "{% $sum($states.input.input_values) + $var_constant_1 %}",
+            },
+            "End": True,
+        },
         {"input_values": [1, 2, 3]},
         {"variables": {"var_input_value": "test_value", "var_constant_1": 10}},
         response={
             "status": "SUCCEEDED",
             "output": {"ja_var_access": "test_value", "ja_expr": 16},
-            "inspectionData": {"input": {"input_values": [1, 2, 3]}, "variables": {"var_input_value": "test_value", "var_constant_1": 10}},
+            "inspectionData": {
+                "input": {"input_values": [1, 2, 3]},
+                "variables": {"var_input_value": "test_value", "var_constant_1": 10},
+            },
         },
     ),
     Case(
         "jsonata-constants-are-not-expressions",
         RECORDED,
-        {"Type": "Pass", "QueryLanguage": "JSONata",
-         "Output": {"constant_not_jsonata": " {% states.input %} ", "constant_jp_input.$": "$", "constant_if": "States.Format('Format:{}', 101)",
-                    "constant_lst": [None, 0, 0.1, True, [], {"constant": 0}, "$states.input"]}, "End": True},
+        {
+            "Type": "Pass",
+            "QueryLanguage": "JSONata",
+            "Output": {
+                "constant_not_jsonata": " {% states.input %} ",
+                "constant_jp_input.$": "$",
+                "constant_if": "States.Format('Format:{}', 101)",
+                "constant_lst": [None, 0, 0.1, True, [], {"constant": 0}, "$states.input"],
+            },
+            "End": True,
+        },
         {"input_values": [1, 2, 3]},
         response={
             "status": "SUCCEEDED",
-            "output": {"constant_not_jsonata": " {% states.input %} ", "constant_jp_input.$": "$", "constant_if": "States.Format('Format:{}', 101)",
-                       "constant_lst": [None, 0, 0.1, True, [], {"constant": 0}, "$states.input"]},
+            "output": {
+                "constant_not_jsonata": " {% states.input %} ",
+                "constant_jp_input.$": "$",
+                "constant_if": "States.Format('Format:{}', 101)",
+                "constant_lst": [None, 0, 0.1, True, [], {"constant": 0}, "$states.input"],
+            },
             "inspectionData": {"input": {"input_values": [1, 2, 3]}},
         },
     ),
     Case(
         "task-context-object",
         RECORDED,
-        {"Type": "Task", "Resource": TASK, "Parameters": {"FunctionName.$": "$.FunctionName", "Payload": {"Input.$": "$"}},
-         "ResultSelector": {"ContextObjectValue.$": "$$.Execution.Input.values", "LambdaOutput.$": "$"}, "End": True},
+        {
+            "Type": "Task",
+            "Resource": TASK,
+            "Parameters": {"FunctionName.$": "$.FunctionName", "Payload": {"Input.$": "$"}},
+            "ResultSelector": {"ContextObjectValue.$": "$$.Execution.Input.values", "LambdaOutput.$": "$"},
+            "End": True,
+        },
         {"FunctionName": "lambda_function_name", "Payload": {"input-value": 0}},
-        {"mock": {"result": {"pokemon": ["charizard", "pikachu", "bulbasaur"]}},
-         "context": {"Execution": {"Id": "arn:aws:states:::execution:MyStateMachine:execution-name-12345",
-                                   "Input": {"input-value": 0, "message": "test data", "values": ["charizard", "pikachu", "bulbasaur"]},
-                                   "Name": "execution-name-12345", "RoleArn": "arn:aws:iam:::role/StepFunctionsRole",
-                                   "StartTime": "2025-01-01T00:00:00.000Z"},
-                     "State": {"EnteredTime": "2025-01-01T00:00:00.000Z", "Name": "MyTaskState", "RetryCount": 0},
-                     "StateMachine": {"Id": "arn:aws:states:::stateMachine:MyStateMachine", "Name": "MyStateMachine"}}},
+        {
+            "mock": {"result": {"pokemon": ["charizard", "pikachu", "bulbasaur"]}},
+            "context": {
+                "Execution": {
+                    "Id": "arn:aws:states:::execution:MyStateMachine:execution-name-12345",
+                    "Input": {
+                        "input-value": 0,
+                        "message": "test data",
+                        "values": ["charizard", "pikachu", "bulbasaur"],
+                    },
+                    "Name": "execution-name-12345",
+                    "RoleArn": "arn:aws:iam:::role/StepFunctionsRole",
+                    "StartTime": "2025-01-01T00:00:00.000Z",
+                },
+                "State": {"EnteredTime": "2025-01-01T00:00:00.000Z", "Name": "MyTaskState", "RetryCount": 0},
+                "StateMachine": {"Id": "arn:aws:states:::stateMachine:MyStateMachine", "Name": "MyStateMachine"},
+            },
+        },
         response={
             "status": "SUCCEEDED",
-            "output": {"ContextObjectValue": ["charizard", "pikachu", "bulbasaur"], "LambdaOutput": {"pokemon": ["charizard", "pikachu", "bulbasaur"]}},
+            "output": {
+                "ContextObjectValue": ["charizard", "pikachu", "bulbasaur"],
+                "LambdaOutput": {"pokemon": ["charizard", "pikachu", "bulbasaur"]},
+            },
             "inspectionData": {
                 "afterInputPath": {"FunctionName": "lambda_function_name", "Payload": {"input-value": 0}},
-                "afterParameters": {"Payload": {"Input": {"FunctionName": "lambda_function_name", "Payload": {"input-value": 0}}},
-                                    "FunctionName": "lambda_function_name"},
+                "afterParameters": {
+                    "Payload": {"Input": {"FunctionName": "lambda_function_name", "Payload": {"input-value": 0}}},
+                    "FunctionName": "lambda_function_name",
+                },
                 "result": {"pokemon": ["charizard", "pikachu", "bulbasaur"]},
                 "input": {"FunctionName": "lambda_function_name", "Payload": {"input-value": 0}},
             },
@@ -440,16 +595,30 @@ CASES = [
         {"Type": "Task", "Resource": TASK, "End": True},
         {},
         {"mock": {"result": {}}, "context": {"Map": {"Item": {}}}},
-        refused=("ValidationException", "Invalid Context object provided: 'Map' field is not supported when mocking a Context object"),
+        refused=(
+            "ValidationException",
+            "Invalid Context object provided: 'Map' field is not supported when mocking a Context object",
+        ),
     ),
     Case(
         "map-tolerated-failures-exceeded-is-caught",
         RECORDED,
-        {"Type": "Map", "QueryLanguage": "JSONata", "Items": "{% $states.input.Values %}",
-         "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "T", "States": {"T": {"Type": "Pass", "End": True}}},
-         "Catch": [{"ErrorEquals": ["MockException"], "Next": "HandleMockError"},
-                   {"ErrorEquals": ["States.ExceedToleratedFailureThreshold"], "Next": "HandleThreshold"}],
-         "ToleratedFailureCount": 1, "End": True},
+        {
+            "Type": "Map",
+            "QueryLanguage": "JSONata",
+            "Items": "{% $states.input.Values %}",
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "INLINE"},
+                "StartAt": "T",
+                "States": {"T": {"Type": "Pass", "End": True}},
+            },
+            "Catch": [
+                {"ErrorEquals": ["MockException"], "Next": "HandleMockError"},
+                {"ErrorEquals": ["States.ExceedToleratedFailureThreshold"], "Next": "HandleThreshold"},
+            ],
+            "ToleratedFailureCount": 1,
+            "End": True,
+        },
         {"Values": ["first", "second", "third"]},
         {"mock": {"result": [0, 0, 1]}, "state_configuration": {"mapIterationFailureCount": 2}},
         response={
@@ -457,9 +626,16 @@ CASES = [
             "nextState": "HandleThreshold",
             "error": "States.ExceedToleratedFailureThreshold",
             "cause": "The specified tolerated failure threshold was exceeded",
-            "output": {"Error": "States.ExceedToleratedFailureThreshold", "Cause": "The specified tolerated failure threshold was exceeded"},
-            "inspectionData": {"errorDetails": {"catchIndex": 1}, "input": {"Values": ["first", "second", "third"]},
-                               "maxConcurrency": 0, "toleratedFailureCount": 1},
+            "output": {
+                "Error": "States.ExceedToleratedFailureThreshold",
+                "Cause": "The specified tolerated failure threshold was exceeded",
+            },
+            "inspectionData": {
+                "errorDetails": {"catchIndex": 1},
+                "input": {"Values": ["first", "second", "third"]},
+                "maxConcurrency": 0,
+                "toleratedFailureCount": 1,
+            },
         },
     ),
     Case(
@@ -468,7 +644,10 @@ CASES = [
         {"Type": "Map", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, "End": True},
         [1],
         {"state_configuration": {"mapIterationFailureCount": 1}},
-        refused=("ValidationException", "TestState does not support MapIterationFailureCount when a mock is not specified."),
+        refused=(
+            "ValidationException",
+            "TestState does not support MapIterationFailureCount when a mock is not specified.",
+        ),
     ),
     Case(
         "wait-seconds-inspection",
@@ -519,7 +698,9 @@ def _check(result: StateResult, expected: Mapping[str, Any]) -> None:
 
 @pytest.fixture(scope="module")
 def aws_session() -> boto3.Session:
-    return boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1", botocore_session=_CORE)
+    return boto3.Session(
+        aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1", botocore_session=_CORE
+    )
 
 
 @pytest.fixture
@@ -546,18 +727,37 @@ def _on_aws(session: boto3.Session, case: Case, arn: str) -> Any:
     with Stubber(client) as stub:
         stub.add_response(
             "describe_state_machine",
-            {"stateMachineArn": arn, "name": arn.rsplit(":", 1)[-1], "definition": definition, "roleArn": ROLE,
-             "type": "STANDARD", "creationDate": datetime(2026, 1, 1, tzinfo=timezone.utc)},
+            {
+                "stateMachineArn": arn,
+                "name": arn.rsplit(":", 1)[-1],
+                "definition": definition,
+                "roleArn": ROLE,
+                "type": "STANDARD",
+                "creationDate": datetime(2026, 1, 1, tzinfo=timezone.utc),
+            },
             {"stateMachineArn": arn},
         )
-        expected_request: dict[str, Any] = {"definition": definition, "stateName": "StateName", "roleArn": ROLE,
-                                            "inspectionLevel": "DEBUG"}
+        expected_request: dict[str, Any] = {
+            "definition": definition,
+            "stateName": "StateName",
+            "roleArn": ROLE,
+            "inspectionLevel": "DEBUG",
+        }
         if case.input is not None:
             expected_request["input"] = case.input if isinstance(case.input, str) else json.dumps(case.input)
-        for key in ("mock", "context", "variables", "state_configuration"):
-            if key in case.options:
-                wire = {"state_configuration": "stateConfiguration"}.get(key, key)
-                expected_request[wire] = ANY
+        options = case.options
+        if "mock" in options:  # TestState's mock: the result as JSON text, or the error output
+            mock = options["mock"]
+            expected_request["mock"] = (
+                {"result": json.dumps(mock["result"])}
+                if "result" in mock
+                else {"errorOutput": {k: mock[k] for k in ("error", "cause") if k in mock}}
+            )
+        for key in ("context", "variables"):
+            if key in options:
+                expected_request[key] = json.dumps(options[key])
+        if "state_configuration" in options:
+            expected_request["stateConfiguration"] = options["state_configuration"]
         if case.refused:
             stub.add_client_error("test_state", case.refused[0], case.refused[1], 400, expected_params=expected_request)
         else:
@@ -592,7 +792,10 @@ def test_both_backends_answer_as_teststate(case: Case, offline, sfn_session, aws
     assert isinstance(on_aws, StateResult), on_aws
     _check(on_aws, case.response)
     assert (on_aws.status, on_aws.next_state, on_aws.output, on_aws.error) == (
-        result.status, result.next_state, result.output, result.error
+        result.status,
+        result.next_state,
+        result.output,
+        result.error,
     )
 
 
@@ -637,6 +840,9 @@ def test_plain_moto_answers_these_wrongly(case: Case, sfn_session) -> None:
     expected = case.response
     assert described["status"] == expected["status"]
     if expected["status"] == "FAILED":
-        assert (described.get("error"), described.get("cause")) == (expected["error"], expected.get("cause", described.get("cause")))
+        assert (described.get("error"), described.get("cause")) == (
+            expected["error"],
+            expected.get("cause", described.get("cause")),
+        )
     else:
         assert json.loads(described["output"]) == expected["output"]

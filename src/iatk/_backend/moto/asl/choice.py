@@ -56,6 +56,8 @@ def _string_matches(value: str, pattern: str) -> bool:
 
 
 def _compare(kind: str, op: str, left: Any, right: Any) -> bool:
+    a: Any
+    b: Any
     if kind == "String":
         if not isinstance(left, str) or not isinstance(right, str):
             return False

@@ -35,7 +35,7 @@ def is_expression(value: Any) -> bool:
 
 def _library() -> Any:
     try:
-        import jsonata
+        import jsonata  # type: ignore[import-untyped]
         from jsonata import utils
     except ImportError:  # pragma: no cover - the moto extra installs it
         raise StatesError(
@@ -152,8 +152,7 @@ def evaluate(text: str, bindings: Mapping[str, Any], *, field: str) -> Any:
     if value is not utils.Utils.NULL_VALUE and (callable(value) or type(value).__module__.startswith("jsonata")):
         raise StatesError(
             QUERY_ERROR,
-            f"The JSONata expression '{source}' specified for the field '{field}' returned an unsupported "
-            "result type.",
+            f"The JSONata expression '{source}' specified for the field '{field}' returned an unsupported result type.",
         )
     return _plain(value, utils)
 

@@ -146,7 +146,7 @@ def read_or_missing(path: str, document: Any, scope: Scope | None = None) -> Any
 
 def _query(rest: str, value: Any, path: str) -> list[Any]:
     from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
-    from jsonpath_ng.ext import parse
+    from jsonpath_ng.ext.parser import parse
 
     try:
         expression = parse("$" + rest)
