@@ -190,13 +190,20 @@ class TestMotoBackend:
         assert "Traceback" not in err
 
     def test_a_server_that_does_not_execute_state_machines_is_refused(self, capsys, moto_session, moto, embedded):
-        """moto with its execution mode off only pretends to run executions: exit 1 and how to turn it on."""
+        """moto with its execution mode off only pretends to run executions: exit 1 and how to turn it on.
+
+        Only a Task's service call runs on moto (the other states are evaluated by iatk), so the
+        state tested is the unmocked Task that publishes.
+        """
         sfn = moto_session.client("stepfunctions")
         set_stepfunctions_execution(embedded.url, enabled=False)
         try:  # made while execution is off: only then does this moto backend see it
             arn = sfn.create_state_machine(name="cli-stub-mode", definition=DEFINITION, roleArn=ROLE)["stateMachineArn"]
             try:
-                code, out, err = run(capsys, "test-state", "--state-machine", arn, "--state", "Wait for plugin", *moto)
+                data = json.dumps({"inputs": LOADED, "validation": {"ok": True}})
+                code, out, err = run(
+                    capsys, "test-state", "--state-machine", arn, "--state", "Publish", "--input", data, *moto
+                )
             finally:
                 sfn.delete_state_machine(stateMachineArn=arn)
         finally:

@@ -76,15 +76,20 @@ def runs(monkeypatch: pytest.MonkeyPatch) -> list[emulator.OfflineRequest]:
 
     def fake(ctx: Any, request: emulator.OfflineRequest) -> emulator.Outcome:
         seen.append(request)
-        stages = {name: f"<{name}>" for name in StateInspection.__dataclass_fields__ if name != "raw"}
-        return emulator.Outcome(status="SUCCEEDED", next_state="Shape", output={"ok": 1}, stages=stages, raw={"r": 1})
+        response = {
+            "status": "SUCCEEDED",
+            "nextState": "Shape",
+            "output": '{"ok": 1}',
+            "inspectionData": {"afterResultPath": '{"ok": 1}', "errorDetails": {"retryIndex": 0}},
+        }
+        return emulator.Outcome(response=response, raw={"r": 1})
 
     monkeypatch.setattr(emulator, "run_state", fake)
     return seen
 
 
 def test_an_embedded_session_runs_the_state_on_the_emulator(session, stub, runs):
-    """The request carries the checked pieces; the result is the Outcome plus the state, its type, offline."""
+    """The request carries the checked pieces; the result is the Outcome's response read as AWS's is."""
     result = test_state(
         ARN, "Call", {"a": 1}, mock={"result": {"x": 1}}, state_configuration={"retrierRetryCount": 1}, session=session
     )
@@ -99,15 +104,22 @@ def test_an_embedded_session_runs_the_state_on_the_emulator(session, stub, runs)
     assert result.state == "Call"
     assert result.state_type == "Task"
     assert (result.status, result.next_state, result.output) == ("SUCCEEDED", "Shape", {"ok": 1})
-    assert result.inspection.after_result_path == "<after_result_path>"
+    assert request.machine_arn == ARN
+    assert request.query_language == "JSONPath"
+    assert request.inspection_level == "DEBUG"
+    assert result.inspection.after_result_path == {"ok": 1}
+    assert result.inspection.error_details == {"retryIndex": 0}
     assert dict(result.raw) == {"r": 1}
 
 
-def test_what_the_emulator_cannot_run_is_refused_before_the_input_is_read(session, stub, runs):
-    """check_support comes first: a JSONata state with a bad input is the JSONata error, and nothing runs."""
-    with pytest.raises(StateTestError, match="uses JSONata"):
-        test_state(ARN, "Shape", "not json", session=session)
-    assert runs == []
+def test_a_refusal_reads_as_on_aws_and_nothing_runs(session, stub):
+    """The emulator's Refused becomes the StateTestError the AWS path gives for TestState's refusal."""
+    with pytest.raises(StateTestError, match="ValidationException: Invalid Context object provided") as caught:
+        test_state(ARN, "Call", {}, mock={"result": {}}, context={"Pokedex": {}}, session=session)
+    assert caught.value.code == "ValidationException"
+    assert f"TestState failed for state 'Call' of {ARN}" in str(caught.value)
+    with pytest.raises(emulator.Refused, match="Mocked result must be valid JSON"):
+        emulator.run_state(aws(session), emulator.OfflineRequest(name="Call", state={}, mock={"result": "{bad"}))
 
 
 def test_a_bad_input_is_a_config_error_and_nothing_runs(session, stub, runs):
@@ -129,7 +141,8 @@ def test_a_mocked_error_a_retry_takes_is_decided_without_the_server(session):
                 retry_count=1,
             ),
         )
-    assert (outcome.status, outcome.error, outcome.cause) == ("RETRIABLE", "Boom", "why")
-    inspection = StateInspection(**outcome.stages)  # the stages are StateInspection's fields
+    response = outcome.response
+    assert (response["status"], response["error"], response["cause"]) == ("RETRIABLE", "Boom", "why")
+    inspection = StateInspection.from_api(response["inspectionData"])  # read as AWS's inspection data
     assert inspection.input == {"a": 1}
     assert inspection.error_details == {"retryIndex": 0, "retryBackoffIntervalSeconds": 6}

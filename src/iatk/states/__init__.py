@@ -5,40 +5,22 @@ input and optionally a mock, and returns a :class:`StateResult` (status, next st
 inspection data). :func:`walk_states` chains those calls from the start state, following
 ``next_state``, and returns the path taken.
 
-moto has no TestState. On the embedded backend the state runs on moto's own ASL interpreter instead:
-a temporary state machine holds the state, every transition out of it goes to a *recorder* (a Pass
-state that wraps the output with the name of the state that would come next), a mocked Task becomes a
-chain of Pass states that replays the Task's data flow around the mock's result (or a Fail, or the
-matching catcher's route, for a mocked error), and Retry is decided here rather than by moto. One
-execution per state (50–100 ms on the embedded server); the temporary state machine is always deleted.
+moto has no TestState, and its ASL interpreter gets parts of the data flow wrong. On the embedded
+backend the state is evaluated by iatk's own emulator (:mod:`iatk._backend.moto.states`), which
+answers as TestState does: every state type, JSONPath and JSONata, intrinsic functions, variables,
+the Context object, mocks, Retry and Catch, TestState's validation (a Map or Parallel without a mock
+is refused, as on AWS) and its inspection data, reported for the stages each state type has. The
+emulator returns a TestState-shaped response, parsed here exactly as AWS's is. Only an unmocked
+Task's service call runs on moto, in a temporary one-Task state machine that is always deleted.
 
-Offline fidelity (the embedded backend):
-
-============================  ==========================================================
-field                         offline
-============================  ==========================================================
-status, next_state            complete (RETRIABLE is decided from the state's Retry)
-output, error                 complete (moto's ``States.Runtime`` for an unmatched Choice
-                              is reported as ``States.NoChoiceMatched``)
-cause                         complete for mocks and Fail states; moto's wording for the
-                              errors of real Tasks
-inspection.input              complete
-inspection.after_input_path,  mocked Task/Map/Parallel: complete; real Task: after_parameters
-after_parameters, result,     and result from the execution history; other states: absent
-after_result_selector,
-after_result_path
-inspection.variables          only the variables the state itself assigns
-inspection.request/response   absent (TRACE level is AWS only)
-============================  ==========================================================
-
-Not offline: JSONata states, reading variables, ``context`` and the Map settings of
-``state_configuration`` (moto cannot evaluate them; a :class:`~iatk.exceptions.StateTestError`
-says so). A Wait state does not wait offline. A moto server with its Step Functions execution mode
-off only pretends to run executions; that is noticed (after half a second) and reported with how to
-turn it on, rather than waited out.
+Not offline: HTTP Tasks' request/response (TRACE), ``mapItemReaderData`` (accepted, not read) and
+the mock's ``fieldValidationMode`` checks against the service's API model. A Wait does not wait (as
+on AWS). A moto server with its Step Functions execution mode off only pretends to run executions;
+an unmocked Task notices (after half a second) and says how to turn it on, rather than waiting.
 
 Against AWS, a non-AWS endpoint that lacks TestState (moto's HTML 500, ``UnknownOperationException``)
-is reported as such, pointing to the emulation.
+is reported as such, pointing to the emulation. TestState's refusals (``ValidationException``,
+``InvalidDefinition``) read the same on both backends.
 """
 
 # The package: _results.py (StateResult, StatePath, StateInspection and their expect_* checks),

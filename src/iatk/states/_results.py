@@ -25,6 +25,13 @@ _INSPECTION_FIELDS = {
     "afterResultSelector": "after_result_selector",
     "afterResultPath": "after_result_path",
     "variables": "variables",
+    "afterItemsPath": "after_items_path",
+    "afterItemSelector": "after_item_selector",
+    "afterItemBatcher": "after_item_batcher",
+    "afterItemsPointer": "after_items_pointer",
+    "maxConcurrency": "max_concurrency",
+    "toleratedFailureCount": "tolerated_failure_count",
+    "toleratedFailurePercentage": "tolerated_failure_percentage",
 }
 
 
@@ -43,7 +50,14 @@ class StateInspection:
         result: The Task's result (the service's response, or the mock's).
         after_result_selector: After ``ResultSelector``.
         after_result_path: After ``ResultPath`` (before ``OutputPath``).
-        variables: The workflow variables after the state, as a dict.
+        variables: The workflow variables after the state (those given and those it assigned), as a dict.
+        after_items_path: A Map's items after ``ItemsPath`` (JSONPath).
+        after_item_selector: A Map's items after ``ItemSelector``, one per iteration.
+        after_item_batcher: A Map's batches after ``ItemBatcher``.
+        after_items_pointer: A Distributed Map's items after ``ItemsPointer``.
+        max_concurrency: A Map's ``MaxConcurrency`` (0: no limit).
+        tolerated_failure_count: A Map's ``ToleratedFailureCount``, when it has one.
+        tolerated_failure_percentage: A Map's ``ToleratedFailurePercentage``, when it has one.
         error_details: ``catchIndex`` / ``retryIndex`` / ``retryBackoffIntervalSeconds`` when a
             Catch or Retry handled an error.
         request: The HTTP request (TRACE level, HTTP Tasks).
@@ -59,6 +73,13 @@ class StateInspection:
     after_result_selector: Any = None
     after_result_path: Any = None
     variables: Any = None
+    after_items_path: Any = None
+    after_item_selector: Any = None
+    after_item_batcher: Any = None
+    after_items_pointer: Any = None
+    max_concurrency: Any = None
+    tolerated_failure_count: Any = None
+    tolerated_failure_percentage: Any = None
     error_details: Mapping[str, Any] | None = None
     request: Mapping[str, Any] | None = None
     response: Mapping[str, Any] | None = None

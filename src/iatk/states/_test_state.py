@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -23,7 +24,7 @@ from iatk._aws import BOTO_ERRORS, AwsContext, aws, error_code, frameless, wrap
 from iatk.exceptions import ConfigError, StateTestError
 
 from ._machine import Machine, StateMachineRef, read_machine
-from ._results import StateInspection, StateResult
+from ._results import StateResult
 
 if TYPE_CHECKING:
     import boto3
@@ -129,7 +130,7 @@ def test_state(
 
     The definition is read from the deployed state machine (DescribeStateMachine, once per ARN per
     session) and sent whole to TestState with ``stateName``. On the embedded backend the state runs
-    on moto's interpreter instead (see the module docs for what is complete offline).
+    on iatk's offline TestState emulator instead (see the module docs for what it covers).
 
     Args:
         state_machine: The state machine's ARN, its name, or ``(stack, "LogicalId")``.
@@ -185,6 +186,7 @@ def test_state(
             config=config,
             context=context,
             variables=variables,
+            level=level,
         )
     request: dict[str, Any] = {"definition": machine.definition_text, "stateName": state, "inspectionLevel": level}
     role = role_arn or machine.role_arn
@@ -216,6 +218,9 @@ def test_state(
                 f"`iatk test-state --backend moto --endpoint-url {endpoint} ...` for a moto server",
                 code=error_code(err),
             ) from frameless(err)
+        if isinstance(err, ClientError) and error_code(err) in ("ValidationException", "InvalidDefinition"):
+            message = str(err.response.get("Error", {}).get("Message") or "")
+            raise _refused(state, machine.arn, str(error_code(err)), message, state_type) from frameless(err)
         raise wrap(err, f"TestState failed for state {state!r} of {machine.arn}", StateTestError) from err
     return StateResult.from_api(state, response, state_type=state_type)
 
@@ -268,6 +273,44 @@ def _fit_to_model(client: Any, request: dict[str, Any], definition: Mapping[str,
     return fitted
 
 
+# -- refusals ----------------------------------------------------------------------------------
+def _hint(code: str | None, message: str, state: str, state_type: str | None) -> str:
+    """What to do about a refusal TestState gives (the same on both backends)."""
+    if code == "InvalidDefinition" and "Map or Parallel" in message:
+        shape = "[<branch 1 result>, <branch 2 result>, ...]" if state_type == "Parallel" else "[<item results>...]"
+        return (
+            f". TestState runs a {state_type or 'Map or Parallel'} state only with a mock of its result: "
+            f"test_state(..., {state!r}, mock={{'result': {shape}}}) or {{'error': 'Code', 'cause': '...'}}; in a "
+            f"walk, walk_states(..., mocks={{{state!r}: {{'result': ...}}}}). Test its inner states one by one"
+        )
+    if "mock is specified" in message or "when a mock is not specified" in message:
+        return ". Give the state a mock ({'result': ...} or {'error': ...}) to test it"
+    return ""
+
+
+def _refused(state: str, arn: str, code: str, message: str, state_type: str | None) -> StateTestError:
+    return StateTestError(
+        f"TestState failed for state {state!r} of {arn}: {code}: {message.rstrip('.')}"
+        f"{_hint(code, message, state, state_type)}",
+        code=code,
+    )
+
+
+def _inner_states(definition: Mapping[str, Any]) -> tuple[str, ...]:
+    names: list[str] = []
+    containers = [*(definition.get("Branches") or [])]
+    for key in ("ItemProcessor", "Iterator"):
+        if isinstance(definition.get(key), Mapping):
+            containers.append(definition[key])
+    for container in containers:
+        states = container.get("States") if isinstance(container, Mapping) else None
+        for name, inner in (states or {}).items():
+            names.append(name)
+            if isinstance(inner, Mapping):
+                names.extend(_inner_states(inner))
+    return tuple(names)
+
+
 # -- offline -----------------------------------------------------------------------------------
 def _run_offline(
     ctx: AwsContext,
@@ -281,35 +324,38 @@ def _run_offline(
     config: Mapping[str, Any] | None,
     context: Any,
     variables: Any,
+    level: str,
 ) -> StateResult:
     """Run the state on the embedded backend's emulator (moto has no TestState); see the module docs.
 
     The emulator is imported here, on embedded sessions only: it depends on no part of iatk.states
-    (it returns plain values; the result is built here), so the dependency goes one way.
+    (it returns a TestState-shaped response; the result is built here, as from AWS's), so the
+    dependency goes one way.
     """
     from iatk._backend.moto import states as emulator
 
     emulator.check_support(name, machine.query_language(original), config, context=context, variables=variables)
-    outcome = emulator.run_state(
-        ctx,
-        emulator.OfflineRequest(
-            name=name,
-            state=original,
-            input_text=None if input_value is None else _json_text(input_value, "input"),
-            mock=mock,
-            role_arn=role_arn or machine.role_arn,
-            retry_count=int((config or {}).get("retrierRetryCount") or 0),
-        ),
-    )
-    return StateResult(
-        state=name,
-        status=outcome.status,
-        next_state=outcome.next_state,
-        output=outcome.output,
-        error=outcome.error,
-        cause=outcome.cause,
-        inspection=StateInspection(**outcome.stages),
-        state_type=original.get("Type"),
-        offline=True,
-        raw=outcome.raw,
-    )
+    settings = dict(config or {})
+    try:
+        outcome = emulator.run_state(
+            ctx,
+            emulator.OfflineRequest(
+                name=name,
+                state=original,
+                input_text=None if input_value is None else _json_text(input_value, "input"),
+                mock=mock,
+                role_arn=role_arn or machine.role_arn,
+                retry_count=int(settings.pop("retrierRetryCount", 0) or 0),
+                machine_arn=machine.arn,
+                query_language=machine.query_language(original),
+                variables_text=None if variables is None else _json_text(variables, "variables"),
+                context_text=None if context is None else _json_text(context, "context"),
+                config=settings,
+                inspection_level=level,
+                inner_states=_inner_states(original),
+            ),
+        )
+    except emulator.Refused as refusal:
+        raise _refused(name, machine.arn, refusal.code, refusal.message, original.get("Type")) from None
+    result = StateResult.from_api(name, outcome.response, state_type=original.get("Type"))
+    return replace(result, offline=True, raw=outcome.raw)

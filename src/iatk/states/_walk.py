@@ -36,10 +36,13 @@ def walk_states(
     It starts at ``StartAt`` (or ``start``) and stops after an end state, a ``FAILED`` state, or
     ``max_steps``. A ``CAUGHT_ERROR`` goes on to the catcher's state. A ``RETRIABLE`` state is run
     again with ``retrierRetryCount`` one higher (so the path shows each attempt) until its Retry gives
-    up. On AWS, the variables a state reports are passed to the next one.
+    up. The workflow variables go along: those given, then after each step the variables it reports
+    (what it assigned with ``Assign`` added), on both backends. A machine that assigns variables is
+    walked at DEBUG level at least, since TestState reports variables only there.
 
-    Map and Parallel states are one step each: their inner states are not walked. Give them a mock,
-    or they run for real (their branches call the real services on AWS).
+    Map and Parallel states are one step each: their inner states are not walked, and TestState runs
+    them only with a mock (``mocks={"Fan out": {"result": [...]}}``); without one the walk stops with
+    TestState's ``InvalidDefinition`` refusal, as on AWS.
 
     Args:
         state_machine: The state machine's ARN, its name, or ``(stack, "LogicalId")``.
@@ -78,6 +81,9 @@ def walk_states(
     machine.state(current)
     path = StatePath()
     data, current_vars, retries = input, variables, 0
+    level = inspection_level
+    if str(level).upper() == "INFO" and '"Assign"' in machine.definition_text:
+        level = "DEBUG"  # variables are in the inspection data only
     while True:
         if len(path) >= max_steps:
             raise MaxStepsReached(path, current, max_steps)
@@ -86,7 +92,7 @@ def walk_states(
             current,
             data,
             mock=(mocks or {}).get(current),
-            inspection_level=inspection_level,
+            inspection_level=level,
             variables=current_vars,
             role_arn=role_arn,
             state_configuration={"retrierRetryCount": retries} if retries else None,
@@ -98,7 +104,7 @@ def walk_states(
             continue
         if result.status == "FAILED" or not result.next_state:
             return path
-        if not result.offline and isinstance(result.inspection.variables, dict):
+        if isinstance(result.inspection.variables, dict):
             current_vars = result.inspection.variables
         # serialised here: a str output is a JSON string value, not JSON text
         data, current, retries = json.dumps(result.output), result.next_state, 0

@@ -79,12 +79,14 @@ class TestSingleStates:
         assert stages.result == stages.after_result_selector == {"Entries": []}
         assert stages.after_result_path == data == result.output  # ResultPath null keeps the input
 
-    def test_unmocked_map_runs_its_items(self, sfn_session, make_machine):
-        """An unmocked Map runs its item processor on moto, as one step."""
+    def test_unmocked_map_is_refused_as_teststate_refuses_it(self, sfn_session, make_machine):
+        """TestState runs a Map or Parallel only with a mock: offline the same refusal, and how to mock it."""
         arn = make_machine("fan_out.json")
-        result = test_state(arn, "Resize", {"images": ["a", "b"]}, session=sfn_session)
-        result.expect_next(None)
-        assert result.output["resized"] == [{"image": "a", "size": "small"}, {"image": "b", "size": "small"}]
+        with pytest.raises(StateTestError, match="does not support Map or Parallel states") as caught:
+            test_state(arn, "Resize", {"images": ["a", "b"]}, session=sfn_session)
+        assert caught.value.code == "InvalidDefinition"
+        assert "mock={'result': [" in str(caught.value)
+        assert "mocks={'Resize'" in str(caught.value)
 
     def test_unmocked_task_calls_the_embedded_services(self, sfn_session, plugin):
         """An events:putEvents Task without a mock runs for real on moto; ResultPath null keeps the input."""
@@ -219,24 +221,26 @@ class TestWalks:
 
 
 class TestOfflineLimits:
-    def test_jsonata_state_is_refused_offline(self, sfn_session, make_machine):
-        """moto cannot evaluate JSONata: StateTestError says to run on AWS."""
-        with pytest.raises(StateTestError, match="uses JSONata.*--iatk-backend=aws"):
-            test_state(make_machine("edge_cases.json"), "Add one", {"n": 1}, session=sfn_session)
+    def test_jsonata_state_runs_offline(self, sfn_session, make_machine):
+        """A JSONata state runs offline: its Output is evaluated."""
+        result = test_state(make_machine("edge_cases.json"), "Add one", {"n": 1}, session=sfn_session)
+        assert (result.status, result.output) == ("SUCCEEDED", 2)
 
-    def test_reading_a_variable_is_refused_offline(self, sfn_session, make_machine):
-        """A state that reads a variable fails on moto; StateTestError explains, and nothing is left behind."""
-        with pytest.raises(StateTestError, match="reads a variable or evaluates JSONata"):
-            test_state(make_machine("edge_cases.json"), "Read variable", {"n": 20}, session=sfn_session)
+    def test_reading_a_variable_offline(self, sfn_session, make_machine):
+        """A state reads the variables given; an undefined one fails as States.Runtime, nothing left behind."""
+        arn = make_machine("edge_cases.json")
+        result = test_state(arn, "Read variable", {"n": 20}, variables={"count": 7}, session=sfn_session)
+        assert result.output == {"seen": 7}
+        assert result.inspection.variables == {"count": 7}
+        missing = test_state(arn, "Read variable", {"n": 20}, session=sfn_session)
+        missing.expect_error("States.Runtime", cause="'count'")
         assert _temporary_machines(sfn_session) == []
 
-    @pytest.mark.parametrize(
-        ("option", "value"), [("context", {"Execution": {"Id": "e"}}), ("variables", {"count": 1})]
-    )
-    def test_context_and_variables_are_refused_offline(self, sfn_session, plugin, option, value):
-        """The Context object and variables cannot be set on moto: StateTestError, not a silent run."""
-        with pytest.raises(StateTestError, match=f"test_state\\({option}=...\\) is not supported"):
-            test_state(plugin, "Load inputs", {}, session=sfn_session, **{option: value})
+    def test_context_needs_a_mock_as_on_aws(self, sfn_session, plugin):
+        """TestState takes a Context object only with a mock: the same ValidationException offline."""
+        with pytest.raises(StateTestError, match="does not support Context when a mock is not specified") as caught:
+            test_state(plugin, "Load inputs", {}, context={"Execution": {"Id": "e"}}, session=sfn_session)
+        assert caught.value.code == "ValidationException"
 
     def test_temporary_state_machines_are_deleted(self, sfn_session, plugin):
         """After passing, failing and caught runs, no temporary state machine remains."""
