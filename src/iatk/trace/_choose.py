@@ -75,7 +75,7 @@ def _named(setting: str, origin: str) -> str:
         "option": spec.option,
         "ini": f"ini {spec.ini}",
         "env": spec.env,
-        "argument": "source=",
+        "argument": "source",
     }.get(origin, origin)
     return f"set by {where}={setting}"
 
