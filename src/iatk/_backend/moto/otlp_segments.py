@@ -148,6 +148,12 @@ def span_records(request: Any) -> list[SpanRecord]:
     return records
 
 
+def seconds(nanos: int) -> float:
+    """Epoch nanoseconds as epoch seconds (whole seconds and fraction apart: no rounding drift)."""
+    whole, fraction = divmod(nanos, 1_000_000_000)
+    return whole + fraction / 1e9
+
+
 def xray_trace_id(hex_id: str) -> str:
     """A 32-hex OpenTelemetry trace id in X-Ray form, ``1-<8 hex>-<24 hex>``."""
     return f"1-{hex_id[:8]}-{hex_id[8:]}"
@@ -270,8 +276,8 @@ def segment_document(span: SpanRecord) -> dict[str, Any]:
         "id": span.span_id,
         "trace_id": xray_trace_id(span.trace_id),
         "name": name[:200],
-        "start_time": span.start_ns / 1e9,
-        "end_time": (span.end_ns or span.start_ns) / 1e9,
+        "start_time": seconds(span.start_ns),
+        "end_time": seconds(span.end_ns or span.start_ns),
     }
     if span.parent_span_id:
         document["parent_id"] = span.parent_span_id
