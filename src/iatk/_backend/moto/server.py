@@ -21,6 +21,7 @@ from iatk.exceptions import ConfigError
 from .control import reset_backends, set_stepfunctions_execution
 from .otlp_receiver import ENV_ENDPOINT, ENV_PROTOCOL, PROTOCOL, OtlpMiddleware, SpanStore, endpoint
 from .patches import prime_boto3_session, serialise_moto_events
+from .sfn_segments import record_sfn_segments
 from .stepfunctions import mirror_cfn_state_machines
 from .transaction_search import emulate_transaction_search
 from .xray_relay import ENV_XRAY, XRayRelay
@@ -52,6 +53,7 @@ def _start_moto_server(region: str = "us-east-1") -> _Server:
     serialise_moto_events()
     mirror_cfn_state_machines()
     emulate_transaction_search()
+    record_sfn_segments()
 
     class QuietHandler(MotoRequestHandler):
         def log_request(self, *args: Any, **kwargs: Any) -> None:
