@@ -57,9 +57,7 @@ if TYPE_CHECKING:
 
     from .events import Event
     from .listener import Listener
-    from .trace import Segment as CoreSegment
-    from .trace import Subsegment as CoreSubsegment
-    from .trace import TraceTree
+    from .trace import Segment as CoreSegment, Subsegment as CoreSubsegment, TraceTree
 
 __all__ = [
     "AddEbListenerOutput",

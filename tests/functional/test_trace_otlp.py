@@ -52,7 +52,7 @@ WORKER = textwrap.dedent(
 def post(url: str, body: bytes, content_type: str, **headers: str) -> tuple[int, bytes, str]:
     request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type, **headers}, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - the local server
+        with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, response.read(), response.headers["Content-Type"]
     except urllib.error.HTTPError as err:
         return err.code, err.read(), err.headers["Content-Type"]
@@ -98,12 +98,24 @@ def test_otlp_json_is_accepted_too(embedded: Any, moto_session: Any) -> None:
                 "scopeSpans": [
                     {
                         "spans": [
-                            {"traceId": trace_id, "spanId": "00f067aa0ba902b7", "name": "GET /", "kind": 2,
-                             "startTimeUnixNano": str(now), "endTimeUnixNano": str(now + 5_000_000),
-                             "attributes": [{"key": "http.response.status_code", "value": {"intValue": "503"}}]},
-                            {"traceId": trace_id, "spanId": "53995c3f42cd8ad8", "parentSpanId": "00f067aa0ba902b7",
-                             "name": "query", "kind": "SPAN_KIND_CLIENT",
-                             "startTimeUnixNano": str(now + 1_000_000), "endTimeUnixNano": str(now + 2_000_000)},
+                            {
+                                "traceId": trace_id,
+                                "spanId": "00f067aa0ba902b7",
+                                "name": "GET /",
+                                "kind": 2,
+                                "startTimeUnixNano": str(now),
+                                "endTimeUnixNano": str(now + 5_000_000),
+                                "attributes": [{"key": "http.response.status_code", "value": {"intValue": "503"}}],
+                            },
+                            {
+                                "traceId": trace_id,
+                                "spanId": "53995c3f42cd8ad8",
+                                "parentSpanId": "00f067aa0ba902b7",
+                                "name": "query",
+                                "kind": "SPAN_KIND_CLIENT",
+                                "startTimeUnixNano": str(now + 1_000_000),
+                                "endTimeUnixNano": str(now + 2_000_000),
+                            },
                         ]
                     }
                 ],
@@ -111,7 +123,9 @@ def test_otlp_json_is_accepted_too(embedded: Any, moto_session: Any) -> None:
         ]
     }
     status, body, content_type = post(
-        f"{embedded.url}/v1/traces", gzip.compress(json.dumps(export).encode()), "application/json",
+        f"{embedded.url}/v1/traces",
+        gzip.compress(json.dumps(export).encode()),
+        "application/json",
         **{"Content-Encoding": "gzip"},
     )
     assert (status, json.loads(body), content_type) == (200, {}, "application/json")
@@ -136,7 +150,7 @@ def test_the_receiver_refuses_what_is_not_an_export(
         f"{embedded.url}/v1/traces", data=body, headers={"Content-Type": content_type}, method=method
     )
     with pytest.raises(urllib.error.HTTPError) as caught:
-        urllib.request.urlopen(request, timeout=10)  # noqa: S310 - the local server
+        urllib.request.urlopen(request, timeout=10)
     assert caught.value.code == status
     assert caught.value.read().strip()  # a reason, not an empty answer
 
@@ -163,7 +177,13 @@ def test_a_retrieval_on_the_backend_can_be_cancelled_and_is_bounded_by_its_time_
     xray = moto_session.client("xray")
     header = iatk.new_trace_header()
     now = time.time()
-    document = {"id": "00f067aa0ba902b7", "trace_id": header.root, "name": "svc", "start_time": now, "end_time": now + 1}
+    document = {
+        "id": "00f067aa0ba902b7",
+        "trace_id": header.root,
+        "name": "svc",
+        "start_time": now,
+        "end_time": now + 1,
+    }
     xray.put_trace_segments(TraceSegmentDocuments=[json.dumps(document)])
 
     inside = xray.start_trace_retrieval(TraceIds=[header.root], StartTime=now - 60, EndTime=now + 60)["RetrievalToken"]
@@ -191,5 +211,8 @@ def test_a_trace_missing_from_transaction_search_says_which_source_was_asked(mot
         get_trace_tree(missing, within=1, session=moto_session, source="transaction-search")
     message = str(caught.value)
     assert f"trace {missing.root} not found after" in message
-    assert "Read from Transaction Search (set by source=transaction-search); it last answered: RetrievalStatus COMPLETE, 0 trace(s)" in message
+    assert (
+        "Read from Transaction Search (set by source=transaction-search); it last answered: RetrievalStatus COMPLETE, 0 trace(s)"
+        in message
+    )
     assert not isinstance(caught.value, AwsError)

@@ -57,7 +57,10 @@ def check_tree(tree: iatk.TraceTree, machine: dict[str, Any]) -> None:
     assert [(s.name, s.aws["state_type"]) for s in root.subsegments] == [("Prepare", "Pass"), ("Notify", "Task")]
     [call] = root.subsegments[1].subsegments
     assert (call.name, call.namespace, call.aws["operation"], call.aws["topic_arn"]) == (
-        "SNS", "aws", "Publish", machine["topic"],
+        "SNS",
+        "aws",
+        "Publish",
+        machine["topic"],
     )
     assert root.start_time <= root.subsegments[0].start_time <= call.start_time <= call.end_time <= root.end_time
     tree.assert_path(["AWS::StepFunctions::StateMachine"])
@@ -101,7 +104,9 @@ def test_an_untraced_execution_records_nothing_and_tracing_enabled_starts_a_trac
 
     definition = {"StartAt": "Only", "States": {"Only": {"Type": "Pass", "End": True}}}
     traced_arn = sfn.create_state_machine(
-        name=f"Traced{uuid.uuid4().hex[:8]}", definition=json.dumps(definition), roleArn=ROLE,
+        name=f"Traced{uuid.uuid4().hex[:8]}",
+        definition=json.dumps(definition),
+        roleArn=ROLE,
         tracingConfiguration={"enabled": True},
     )["stateMachineArn"]
     try:
@@ -137,12 +142,19 @@ def test_the_lambda_helper_records_the_service_and_function_segments(moto_sessio
     trace.initialised()
     trace.finish(error="Unhandled")
     now = time.time()
-    caller = {"id": "53995c3f42cd8ad8", "trace_id": header.root, "name": "caller", "start_time": now - 5, "end_time": now}
+    caller = {
+        "id": "53995c3f42cd8ad8",
+        "trace_id": header.root,
+        "name": "caller",
+        "start_time": now - 5,
+        "end_time": now,
+    }
     moto_session.client("xray").put_trace_segments(TraceSegmentDocuments=[json.dumps(caller)])
     tree = get_trace_tree(header, within=10, session=moto_session, source="xray")
     tree.assert_path(["caller", "AWS::Lambda", "AWS::Lambda::Function"])
     function = next(iter(tree.find(origin="AWS::Lambda::Function")))
     assert [s.name for s in function.subsegments] == ["Initialization", "Invocation", "Overhead"]
-    assert function.fault and function.aws["function_arn"] == arn
+    assert function.fault
+    assert function.aws["function_arn"] == arn
     assert LambdaInvocationTrace.begin(None, function_arn=arn, request_id="r") is None
     assert LambdaInvocationTrace.begin(f"Root={header.root};Sampled=0", function_arn=arn, request_id="r") is None

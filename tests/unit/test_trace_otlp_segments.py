@@ -85,7 +85,8 @@ def test_an_aws_sdk_call_is_an_aws_subsegment() -> None:
     }
     assert document["http"] == {"response": {"status": 200}}
     assert document["metadata"] == {"default": {"retry_attempts": 0}}
-    assert "origin" not in document and "fault" not in document
+    assert "origin" not in document
+    assert "fault" not in document
 
 
 def test_an_http_call_is_a_remote_subsegment_with_its_answer() -> None:
@@ -93,38 +94,60 @@ def test_an_http_call_is_a_remote_subsegment_with_its_answer() -> None:
         span(
             KIND_CLIENT,
             "00f067aa0ba902b7",
-            **{"http.request.method": "GET", "url.full": "https://example.com/x", "server.address": "example.com",
-               "http.response.status_code": 429},
+            **{
+                "http.request.method": "GET",
+                "url.full": "https://example.com/x",
+                "server.address": "example.com",
+                "http.response.status_code": 429,
+            },
         )
     )
     assert (document["name"], document["namespace"]) == ("example.com", "remote")
-    assert document["http"] == {"request": {"method": "GET", "url": "https://example.com/x"}, "response": {"status": 429}}
-    assert document["error"] is True and document["throttle"] is True and "fault" not in document
+    assert document["http"] == {
+        "request": {"method": "GET", "url": "https://example.com/x"},
+        "response": {"status": 429},
+    }
+    assert document["error"] is True
+    assert document["throttle"] is True
+    assert "fault" not in document
 
 
 def test_an_error_status_and_its_exception_are_a_fault_with_a_cause() -> None:
     record = span(KIND_SERVER, "", **{"db.system": "postgresql", "db.statement": "SELECT 1"})
     record.status_code = 2
     record.events.append(
-        ("exception", 1, {"exception.type": "ValueError", "exception.message": "bad", "exception.stacktrace": "a\n b\n"})
+        (
+            "exception",
+            1,
+            {"exception.type": "ValueError", "exception.message": "bad", "exception.stacktrace": "a\n b\n"},
+        )
     )
     document = segment_document(record)
     assert document["fault"] is True
     [exception] = document["cause"]["exceptions"]
-    assert (exception["type"], exception["message"], exception["stack"]) == ("ValueError", "bad", [{"label": "a"}, {"label": "b"}])
+    assert (exception["type"], exception["message"], exception["stack"]) == (
+        "ValueError",
+        "bad",
+        [{"label": "a"}, {"label": "b"}],
+    )
     assert len(exception["id"]) == 16
     assert document["sql"] == {"sanitized_query": "SELECT 1", "database_type": "postgresql"}
 
 
 def test_listed_attributes_are_annotations_and_links_are_kept() -> None:
-    record = span(KIND_INTERNAL, "00f067aa0ba902b7", **{"order.id": "o-1", "count": 3, "aws.xray.annotations": ["order.id"]})
+    record = span(
+        KIND_INTERNAL, "00f067aa0ba902b7", **{"order.id": "o-1", "count": 3, "aws.xray.annotations": ["order.id"]}
+    )
     record.links.append(("1" * 32, "2" * 16, {"aws.xray.reserved.reference_type": "child"}))
     document = segment_document(record)
     assert document["annotations"] == {"order_id": "o-1"}
     assert document["metadata"] == {"default": {"count": 3}}
     assert document["links"] == [
-        {"trace_id": "1-11111111-111111111111111111111111", "id": "2" * 16,
-         "attributes": {"aws.xray.reserved.reference_type": "child"}}
+        {
+            "trace_id": "1-11111111-111111111111111111111111",
+            "id": "2" * 16,
+            "attributes": {"aws.xray.reserved.reference_type": "child"},
+        }
     ]
     assert "namespace" not in document  # internal work: a plain subsegment
 
@@ -152,9 +175,15 @@ def test_span_records_reads_the_protobuf_message() -> None:
     )
     [record] = span_records(request)
     assert (record.trace_id, record.span_id, record.parent_span_id) == (TRACE, "53995c3f42cd8ad8", "")
-    assert (record.kind, record.status_code, record.status_message, record.scope) == (KIND_SERVER, 2, "boom", "my.scope")
+    assert (record.kind, record.status_code, record.status_message, record.scope) == (
+        KIND_SERVER,
+        2,
+        "boom",
+        "my.scope",
+    )
     assert record.attributes == {"tags": [1], "ok": True}
     assert record.resource == {"service.name": "svc"}
     document = segment_document(record)
-    assert document["name"] == "svc" and document["fault"] is True
+    assert document["name"] == "svc"
+    assert document["fault"] is True
     assert document["cause"]["exceptions"][0]["message"] == "boom"

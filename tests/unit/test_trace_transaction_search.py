@@ -98,7 +98,8 @@ def test_a_retrieval_still_running_at_the_deadline_is_cancelled(session: boto3.S
         pytest.raises(TraceIncomplete) as caught,
     ):
         get_trace_tree(trace_id, within=3, session=session, source="transaction-search", clock=clock, sleep=clock.sleep)
-    assert len(started) == 1 and started[0]["TraceIds"] == [trace_id]
+    assert len(started) == 1
+    assert started[0]["TraceIds"] == [trace_id]
     assert len(polls) == len(clock.sleeps) + 1 >= 3
     assert all(p == {"RetrievalToken": TOKEN, "TraceFormat": "XRAY"} for p in polls)
     assert cancelled == [{"RetrievalToken": TOKEN}]
@@ -120,7 +121,9 @@ def test_a_complete_retrieval_without_the_trace_starts_a_new_one(session: boto3.
     start(stubber, [trace_id], "token-3")
     listed(stubber, retrieved(response), "token-3")
     clock = FakeClock()
-    tree = get_trace_tree(trace_id, within=30, session=session, source="transaction-search", clock=clock, sleep=clock.sleep)
+    tree = get_trace_tree(
+        trace_id, within=30, session=session, source="transaction-search", clock=clock, sleep=clock.sleep
+    )
     assert tree.source_trace.id == trace_id
     assert len(tree.roots) == 2
 
@@ -139,7 +142,9 @@ def test_pages_of_a_retrieval_are_joined(session: boto3.Session, stubber: Stubbe
         {"RetrievalToken": TOKEN, "TraceFormat": "XRAY", "NextToken": "p2"},
     )
     clock = FakeClock()
-    tree = get_trace_tree(item["Id"], within=5, session=session, source="transaction-search", clock=clock, sleep=clock.sleep)
+    tree = get_trace_tree(
+        item["Id"], within=5, session=session, source="transaction-search", clock=clock, sleep=clock.sleep
+    )
     assert len(tree.source_trace.documents) == len(item["Segments"])
 
 
@@ -157,7 +162,13 @@ def test_linked_traces_are_retrieved_level_by_level(session: boto3.Session, stub
     listed(stubber, retrieved(response, [second]), "t3")
     clock = FakeClock()
     tree = get_trace_tree(
-        source, within=5, follow_links=True, session=session, source="transaction-search", clock=clock, sleep=clock.sleep
+        source,
+        within=5,
+        follow_links=True,
+        session=session,
+        source="transaction-search",
+        clock=clock,
+        sleep=clock.sleep,
     )
     assert [t.id for t in tree.linked_traces] == [first, second]
     assert clock.sleeps == []
@@ -186,7 +197,8 @@ def test_auto_follows_the_accounts_destination(
     again = choose_trace_source(session, source="auto")  # cached: one call per session
     assert first is again
     assert first.source == expected
-    assert first.destination == answer["Destination"] and first.status == answer["Status"]
+    assert first.destination == answer["Destination"]
+    assert first.status == answer["Status"]
     assert f"the account's trace destination is {answer['Destination']} ({answer['Status']})" in first.describe()
 
 

@@ -41,7 +41,8 @@ def test_a_header_without_a_parent_gets_one_for_its_traceparent() -> None:
     header = TraceHeader(XRAY_ID)
     assert header.traceparent is None
     made = header.to_traceparent()
-    assert made.startswith("00-5759e988bd862e3fe1be46a994272793-") and made.endswith("-01")
+    assert made.startswith("00-5759e988bd862e3fe1be46a994272793-")
+    assert made.endswith("-01")
     assert TraceHeader.parse(made).root == XRAY_ID
     assert header.to_traceparent("00f067aa0ba902b7") == "00-5759e988bd862e3fe1be46a994272793-00f067aa0ba902b7-01"
     with pytest.raises(TraceError, match="not a span id: '0000000000000000'"):
@@ -76,7 +77,8 @@ def test_new_trace_header_gives_either_form() -> None:
     text = new_trace_header(form="traceparent")
     assert type(text) is str
     parsed = TraceHeader.parse(text)
-    assert parsed.sampled is True and parsed.parent is not None
+    assert parsed.sampled is True
+    assert parsed.parent is not None
     assert parsed.to_traceparent() == text
     assert new_trace_header(False, form="traceparent").endswith("-00")
     with pytest.raises(ConfigError, match="form: expected 'xray' or 'traceparent'"):

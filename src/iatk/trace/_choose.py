@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from iatk._aws import aws, calling
-from iatk._config import TRACE_SOURCES, SPEC_BY_NAME, current_settings
+from iatk._config import SPEC_BY_NAME, TRACE_SOURCES, current_settings
 from iatk.exceptions import AwsError, ConfigError
 
 from ._transaction_search import TransactionSearchSource

@@ -111,10 +111,17 @@ class LambdaInvocationTrace:
         subsegments: list[dict[str, Any]] = []
         if self.cold_start and self.init_end is not None:
             subsegments.append(
-                {"id": secrets.token_hex(8), "name": "Initialization", "start_time": self.start, "end_time": self.init_end,
-                 "aws": {"function_arn": self.function_arn}}
+                {
+                    "id": secrets.token_hex(8),
+                    "name": "Initialization",
+                    "start_time": self.start,
+                    "end_time": self.init_end,
+                    "aws": {"function_arn": self.function_arn},
+                }
             )
-        subsegments.append({"id": secrets.token_hex(8), "name": "Invocation", "start_time": invoke_start, "end_time": overhead})
+        subsegments.append(
+            {"id": secrets.token_hex(8), "name": "Invocation", "start_time": invoke_start, "end_time": overhead}
+        )
         subsegments.append({"id": secrets.token_hex(8), "name": "Overhead", "start_time": overhead, "end_time": end})
         function: dict[str, Any] = {
             "id": self.function_id,

@@ -53,10 +53,14 @@ def _messages() -> tuple[Any, Any]:
     try:
         from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
     except ImportError as err:  # pragma: no cover - depends on the install
-        raise ConfigError(
-            "receiving OpenTelemetry spans needs opentelemetry-proto: pip install 'iatk[otel]'"
-        ) from err
+        raise ConfigError("receiving OpenTelemetry spans needs opentelemetry-proto: pip install 'iatk[otel]'") from err
     return trace_service_pb2.ExportTraceServiceRequest, trace_service_pb2.ExportTraceServiceResponse
+
+
+def _json_format() -> Any:
+    from google.protobuf import json_format  # type: ignore[import-untyped]
+
+    return json_format
 
 
 def _hex_ids_to_base64(node: Any) -> Any:
@@ -81,10 +85,8 @@ def decode(body: bytes, content_type: str) -> Any:
     """An ``ExportTraceServiceRequest`` from a request body (protobuf or OTLP/JSON)."""
     request_type, _ = _messages()
     if content_type == _JSON:
-        from google.protobuf import json_format
-
         data = json.loads(body.decode("utf-8"))
-        return json_format.ParseDict(_hex_ids_to_base64(data), request_type(), ignore_unknown_fields=True)
+        return _json_format().ParseDict(_hex_ids_to_base64(data), request_type(), ignore_unknown_fields=True)
     return request_type.FromString(body)
 
 
@@ -103,7 +105,7 @@ class SpanStore:
 
     def put(self, documents: Iterable[tuple[str | None, dict[str, Any]]]) -> list[str]:
         """Store each (region or None, document); returns the reasons of the rejected ones."""
-        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.core.models import DEFAULT_ACCOUNT_ID
         from moto.xray.exceptions import BadSegmentException
         from moto.xray.models import xray_backends
 
@@ -149,11 +151,15 @@ class OtlpMiddleware:
                 body = gzip.decompress(body)
             request = decode(body, content_type)
         except Exception as err:  # any decoding failure is the client's: answer 400 and keep serving
-            return _reply(start_response, "400 Bad Request", "text/plain", f"not an OTLP trace export: {err}\n".encode())
+            return _reply(
+                start_response, "400 Bad Request", "text/plain", f"not an OTLP trace export: {err}\n".encode()
+            )
         spans = span_records(request)
         problems = self.store.put(
-            (span.resource.get("cloud.region") if isinstance(span.resource.get("cloud.region"), str) else None,
-             segment_document(span))
+            (
+                span.resource.get("cloud.region") if isinstance(span.resource.get("cloud.region"), str) else None,
+                segment_document(span),
+            )
             for span in spans
         )
         if problems:
@@ -164,9 +170,7 @@ class OtlpMiddleware:
             response.partial_success.rejected_spans = len(problems)
             response.partial_success.error_message = "; ".join(problems[:10])
         if content_type == _JSON:
-            from google.protobuf import json_format
-
-            payload = json.dumps(json_format.MessageToDict(response)).encode()
+            payload = json.dumps(_json_format().MessageToDict(response)).encode()
         else:
             payload = response.SerializeToString()
         return _reply(start_response, "200 OK", content_type, payload)

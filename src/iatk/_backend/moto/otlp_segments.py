@@ -141,7 +141,10 @@ def span_records(request: Any) -> list[SpanRecord]:
                         status_code=int(span.status.code),
                         status_message=span.status.message,
                         events=[(e.name, int(e.time_unix_nano), _attributes(e.attributes)) for e in span.events],
-                        links=[(link.trace_id.hex(), link.span_id.hex(), _attributes(link.attributes)) for link in span.links],
+                        links=[
+                            (link.trace_id.hex(), link.span_id.hex(), _attributes(link.attributes))
+                            for link in span.links
+                        ],
                         scope=scope,
                     )
                 )
@@ -215,7 +218,11 @@ def _aws(span: SpanRecord, segment: bool) -> dict[str, Any]:
             aws["account_id"] = resource["cloud.account.id"]
         if resource.get("faas.name") or resource.get("cloud.platform") == "aws_lambda":
             aws["function_name"] = resource.get("faas.name") or resource.get("service.name")
-        sdk = {k: resource[r] for k, r in (("sdk", "telemetry.sdk.name"), ("sdk_version", "telemetry.sdk.version")) if r in resource}
+        sdk = {
+            k: resource[r]
+            for k, r in (("sdk", "telemetry.sdk.name"), ("sdk_version", "telemetry.sdk.version"))
+            if r in resource
+        }
         if sdk:
             aws["xray"] = sdk
     return aws

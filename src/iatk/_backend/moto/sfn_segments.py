@@ -121,7 +121,7 @@ def execution_documents(
             details = event.get("stateEnteredEventDetails") or {}
             name = str(details.get("name") or "?")
             state_type = kind[: -len("StateEntered")] or "State"
-            sub = {
+            sub: dict[str, Any] = {
                 "id": _segment_id(execution_arn, "state", ident),
                 "name": name,
                 "start_time": at,
@@ -131,9 +131,9 @@ def execution_documents(
             open_states[name] = sub
         elif kind.endswith("StateExited"):
             details = event.get("stateExitedEventDetails") or {}
-            sub = open_states.pop(str(details.get("name") or "?"), None)
-            if sub is not None:
-                sub["end_time"] = at
+            exited = open_states.pop(str(details.get("name") or "?"), None)
+            if exited is not None:
+                exited["end_time"] = at
         elif kind in ("TaskScheduled", "LambdaFunctionScheduled", "ActivityScheduled"):
             details = (
                 event.get("taskScheduledEventDetails")
