@@ -57,7 +57,9 @@ if TYPE_CHECKING:
 
     from .events import Event
     from .listener import Listener
-    from .trace import Segment as CoreSegment, Subsegment as CoreSubsegment, TraceTree
+    from .trace import Segment as CoreSegment
+    from .trace import Subsegment as CoreSubsegment
+    from .trace import TraceTree
 
 __all__ = [
     "AddEbListenerOutput",

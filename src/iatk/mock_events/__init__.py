@@ -51,20 +51,16 @@ around any of them.
 
 from __future__ import annotations
 
-from ._envelope import (
-    DEFAULT_ACCOUNT,
-    DEFAULT_DETAIL_TYPE,
-    DEFAULT_SOURCE,
-    eventbridge_envelope,
-    merge_overrides as merge_overrides,
-    seeded_envelope as seeded_envelope,
-    to_put_events_entry,
-)
+from ._envelope import DEFAULT_ACCOUNT, DEFAULT_DETAIL_TYPE, DEFAULT_SOURCE, eventbridge_envelope, to_put_events_entry
+from ._envelope import merge_overrides as merge_overrides
+from ._envelope import seeded_envelope as seeded_envelope
 from ._generate import RECURSION_LIMIT
 from ._jsonschema import to_json_schema
 from ._load import clear_schema_cache, load_schema
 from ._mock import mock_event
-from ._schema import JSON_SCHEMA_DRAFT4 as JSON_SCHEMA_DRAFT4, OPENAPI3 as OPENAPI3, EventSchema
+from ._schema import JSON_SCHEMA_DRAFT4 as JSON_SCHEMA_DRAFT4
+from ._schema import OPENAPI3 as OPENAPI3
+from ._schema import EventSchema
 
 # Importable too, not in __all__ (the `as` re-exports above): EventSchema.type's two values, and for
 # iatk's CLI how overrides= deep-merges (merge_overrides) and the envelope of --envelope --seed N

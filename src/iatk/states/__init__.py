@@ -51,8 +51,11 @@ from iatk.exceptions import MaxStepsReached
 
 # Importable from iatk.states as before, outside __all__ (the "as" marks them re-exported).
 from ._machine import StateMachineRef as StateMachineRef
-from ._results import STATUSES as STATUSES, StateInspection, StatePath, StateResult
-from ._test_state import INSPECTION_LEVELS as INSPECTION_LEVELS, MOCKABLE_TYPES as MOCKABLE_TYPES, test_state
+from ._results import STATUSES as STATUSES
+from ._results import StateInspection, StatePath, StateResult
+from ._test_state import INSPECTION_LEVELS as INSPECTION_LEVELS
+from ._test_state import MOCKABLE_TYPES as MOCKABLE_TYPES
+from ._test_state import test_state
 from ._tester import StateTester
 from ._walk import walk_states
 

@@ -10,7 +10,8 @@ from botocore.stub import Stubber
 from cleanup_harness import bus_arn, make_harness, make_queue, make_rule, snapshot
 
 import iatk
-from iatk import _tags, cleanup as cleanup_module
+from iatk import _tags
+from iatk import cleanup as cleanup_module
 from iatk._aws import aws
 from iatk.cleanup import (
     LEGACY_TTL,
