@@ -59,6 +59,16 @@ def _parse_backend(value: object, *, name: str = "backend") -> str:
     return text
 
 
+TRACE_SOURCES: tuple[str, ...] = ("auto", "xray", "transaction-search")
+
+
+def _parse_trace_source(value: object, *, name: str = "trace_source") -> str:
+    text = str(value).strip().lower().replace("_", "-")
+    if text not in TRACE_SOURCES:
+        raise ConfigError(f"{name}: expected one of {', '.join(TRACE_SOURCES)}; got {value!r}")
+    return text
+
+
 def _parse_str(value: object, *, name: str = "") -> str | None:
     text = str(value).strip()
     return text or None
@@ -105,6 +115,12 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("stack", _parse_str, None, "default CloudFormation stack for iatk_stack()"),
     SettingSpec("sla", parse_duration, 30.0, "default wait for events, in seconds (or 500ms, 2m ...)"),
     SettingSpec("trace_timeout", parse_duration, 60.0, "default wait for a complete X-Ray trace, seconds"),
+    SettingSpec(
+        "trace_source",
+        _parse_trace_source,
+        "auto",
+        "where traces are read: auto (the account's xray:GetTraceSegmentDestination), xray or transaction-search",
+    ),
     SettingSpec("ttl", parse_duration, 7200.0, "expiry tagged on created resources (e.g. 2h)"),
     SettingSpec("keep", parse_bool, False, "keep harness resources after tests and print their ARNs", flag=True),
     SettingSpec("sweep", parse_bool, False, "remove expired harness resources at session start", flag=True),
@@ -130,6 +146,8 @@ class Settings:
     stack: str | None = None
     sla: float = 30.0
     trace_timeout: float = 60.0
+    #: ``auto``, ``xray`` or ``transaction-search`` (see iatk.trace's source choice).
+    trace_source: str = "auto"
     ttl: float = 7200.0
     keep: bool = False
     sweep: bool = False

@@ -175,6 +175,7 @@ def test_the_messages_take_the_sources_words() -> None:
     reads = len(fake.calls)
     assert str(caught.value).startswith(
         f"trace {missing} not found after 2.0 s ({reads} recorded reads from memory)\n"
+        "Read from Recorded.\n"
         f"(the recording has no more of {missing})"
     )
     clock = FakeClock()

@@ -161,6 +161,9 @@ def session_env(session: boto3.Session | None = None) -> dict[str, str]:
     Gives the region, the credentials, the endpoint (on the embedded backend or with
     ``--iatk-endpoint-url``) and ``AWS_XRAY_DAEMON_ADDRESS`` when set, so a worker started by a
     test (``subprocess.Popen(..., env={**os.environ, **iatk.session_env()})``) calls the same AWS.
+    On the embedded backend it also gives ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` (the server's
+    ``/v1/traces``) and ``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL``, so OpenTelemetry's exporter sends
+    spans there; elsewhere those two pass through when set.
     """
 
     ctx = aws(session)
@@ -178,4 +181,11 @@ def session_env(session: boto3.Session | None = None) -> dict[str, str]:
             env["AWS_SESSION_TOKEN"] = frozen.token
     if os.environ.get("AWS_XRAY_DAEMON_ADDRESS"):
         env["AWS_XRAY_DAEMON_ADDRESS"] = os.environ["AWS_XRAY_DAEMON_ADDRESS"]
+    if ctx.embedded and ctx.endpoint_url:
+        env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = ctx.endpoint_url.rstrip("/") + "/v1/traces"
+        env["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] = "http/protobuf"
+    else:
+        for name in ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"):
+            if os.environ.get(name):
+                env[name] = os.environ[name]
     return env

@@ -1,4 +1,4 @@
-"""X-Ray traces: start a trace, send its header from boto3 clients, read it back as a tree.
+"""Traces: start a trace, send its header from boto3 clients, read it back as a tree (X-Ray or Transaction Search).
 
 The road::
 
@@ -20,6 +20,10 @@ Where the parts live:
 - ``_source.py``: the :class:`TraceSource` seam (trace ids in, raw traces out) and ``RawTrace``;
 - ``_assemble.py``: raw traces into a tree (parents, separate subsegments, links), for every source;
 - ``_xray.py``: the X-Ray source (``BatchGetTraces`` batches of 5, pages, ``Document`` parsing);
+- ``_transaction_search.py``: the Transaction Search source (``StartTraceRetrieval`` /
+  ``ListRetrievedTraces``, polled on ``RetrievalStatus``, cancelled at the end);
+- ``_choose.py``: :func:`choose_trace_source`: the ``trace_source`` setting, or the account's
+  ``GetTraceSegmentDestination`` (once per session, X-Ray when it fails);
 - ``_get.py``: :func:`get_trace_tree`: a source, a deadline with backoff, ``until``;
 - ``_helper.py``: :class:`TraceHelper`, the ``iatk_trace`` fixture's object.
 """
@@ -27,6 +31,7 @@ Where the parts live:
 from __future__ import annotations
 
 from ._assemble import MAX_LINK_DEPTH
+from ._choose import TraceSourceChoice, choose_trace_source, forget_trace_source
 from ._get import get_trace_tree
 from ._header import TraceHeader, new_trace_header
 from ._helper import TraceHelper
@@ -41,7 +46,10 @@ __all__ = [
     "Trace",
     "TraceHeader",
     "TraceHelper",
+    "TraceSourceChoice",
     "TraceTree",
+    "choose_trace_source",
+    "forget_trace_source",
     "get_trace_tree",
     "new_trace_header",
     "trace_client",

@@ -12,9 +12,9 @@ from iatk.exceptions import AwsError, ConfigError, TraceError, TraceIncomplete, 
 from iatk.waiting import Deadline, NotYet, wait_until
 
 from ._assemble import Outcome, build, incomplete_message
+from ._choose import choose_trace_source
 from ._header import TraceHeader
 from ._model import TraceTree, mapping
-from ._xray import XRaySource
 
 if TYPE_CHECKING:
     import boto3
@@ -57,26 +57,32 @@ def _check_until(until: Callable[[TraceTree], object], tree: TraceTree) -> str |
 
 
 def get_trace_tree(
-    trace: str | TraceHeader | Mapping[str, Any],
+    trace: str | TraceHeader | Mapping[str, Any] | Any,
     within: float | str | None = None,
     until: Callable[[TraceTree], object] | None = None,
     follow_links: bool = False,
     session: boto3.Session | None = None,
     *,
+    source: str | None = None,
     clock: Callable[[], float] | None = None,
     sleep: Callable[[float], None] | None = None,
 ) -> TraceTree:
-    """Read a trace from X-Ray once it is complete, as a :class:`TraceTree`.
+    """Read a trace once it is complete, as a :class:`TraceTree`, from X-Ray or Transaction Search.
+
+    The source is X-Ray (``BatchGetTraces``) or Transaction Search (``StartTraceRetrieval`` /
+    ``ListRetrievedTraces``), chosen per account from ``GetTraceSegmentDestination`` unless
+    ``source=`` or the ``trace_source`` setting names one (:func:`choose_trace_source`).
 
     "Not complete yet" is retried with capped exponential backoff and jitter (0.2 s doubling to
     2 s) until ``within``: the trace is unknown or unprocessed, a segment's parent is not there, or a
     segment is still in progress. Other errors (access denied, validation) are raised at once.
 
     Args:
-        trace: A trace id, an ``X-Amzn-Trace-Id`` header string (``Root=…``, ``root=…``, with
-            ``Parent=``/``Self=``/``Sampled=`` parts), a :class:`TraceHeader`, or a boto3 response that
-            carries one (``traceHeader`` of DescribeExecution, or Lambda's ``x-amzn-trace-id``
-            response header).
+        trace: A trace id (X-Ray's ``1-…`` or 32 hex digits), an ``X-Amzn-Trace-Id`` header string
+            (``Root=…``, ``root=…``, with ``Parent=``/``Self=``/``Sampled=`` parts), a W3C
+            ``traceparent``, a :class:`TraceHeader`, an OpenTelemetry ``SpanContext`` (or span), or a
+            boto3 response that carries a header (``traceHeader`` of DescribeExecution, or Lambda's
+            ``x-amzn-trace-id`` response header).
         within: The deadline, in seconds or a text like ``"30s"``. Default: the ``trace_timeout``
             setting (``--iatk-trace-timeout``, 60 s).
         until: A condition on the tree, retried until it holds since a tree grows as services
@@ -89,6 +95,8 @@ def get_trace_tree(
             subsegment, e.g. SQS or EventBridge fan-out) and attach each under the segment that
             links to it, down to :data:`MAX_LINK_DEPTH` levels.
         session: The boto3 Session (default: the run's).
+        source: ``"xray"``, ``"transaction-search"`` or ``"auto"`` (default: the ``trace_source``
+            setting, ``--iatk-trace-source``, itself ``auto`` by default).
         clock, sleep: Seams for tests (default ``time.monotonic`` and ``time.sleep``).
 
     Returns:
@@ -100,17 +108,19 @@ def get_trace_tree(
             what is missing and shows what was there.
         WaitTimeout: The tree was complete but ``until`` did not hold by the deadline; the message
             has the last reason and the last tree, ``.last`` the tree.
-        AwsError: BatchGetTraces failed for a reason other than throttling.
+        AwsError: The source's call failed for a reason other than throttling.
 
     IAM permissions:
-        ``xray:BatchGetTraces``.
+        X-Ray: ``xray:BatchGetTraces``. Transaction Search: ``xray:StartTraceRetrieval``,
+        ``xray:ListRetrievedTraces`` and ``xray:CancelTraceRetrieval``. With ``auto``:
+        ``xray:GetTraceSegmentDestination`` as well (without it, X-Ray is used).
     """
     __tracebackhide__ = True
-    return read_trace_tree(trace, within, until, follow_links, session, clock=clock, sleep=sleep)
+    return read_trace_tree(trace, within, until, follow_links, session, clock=clock, sleep=sleep, source=source)
 
 
 def read_trace_tree(
-    trace: str | TraceHeader | Mapping[str, Any],
+    trace: str | TraceHeader | Mapping[str, Any] | Any,
     within: float | str | None,
     until: Callable[[TraceTree], object] | None,
     follow_links: bool,
@@ -118,13 +128,14 @@ def read_trace_tree(
     *,
     clock: Callable[[], float] | None,
     sleep: Callable[[float], None] | None,
-    source: TraceSource | None = None,
+    source: TraceSource | str | None = None,
 ) -> TraceTree:
     """:func:`get_trace_tree` with the source open: the package's way to read from another source.
 
     Args:
-        source: Where traces are read from; None (get_trace_tree's case) is X-Ray through
-            ``session``'s cached client. The arguments are checked before a source is made.
+        source: Where traces are read from: a :class:`TraceSource`, or a name (``"xray"``,
+            ``"transaction-search"``, ``"auto"``) or None for :func:`choose_trace_source`'s choice
+            on ``session``'s cached client. The arguments are checked before a source is made.
         trace, within, until, follow_links, session, clock, sleep: As for :func:`get_trace_tree`.
     """
     __tracebackhide__ = True
@@ -132,15 +143,18 @@ def read_trace_tree(
     timeout = current_settings().trace_timeout if within is None else parse_duration(within, name="within")
     if until is not None and not callable(until):
         raise ConfigError(f"until= must be a function of the tree, got {until!r}")
-    if source is None:
-        context = aws(session)
-        source = XRaySource(context.xray, context.region)
+    chosen = ""
+    if source is None or isinstance(source, str):
+        choice = choose_trace_source(session, source=source)
+        source = choice.open(aws(session))
+        chosen = f" ({choice.reason})"
+    reader: TraceSource = source
     deadline = Deadline(timeout, clock=clock or time.monotonic)
     condition = getattr(until, "__name__", "until")
 
     def attempt() -> TraceTree | NotYet:
         try:
-            outcome = build(source.fetch, header.root, follow_links)
+            outcome = build(reader.fetch, header.root, follow_links)
         except AwsError as err:
             if err.code not in THROTTLE_CODES:
                 raise
@@ -159,14 +173,14 @@ def read_trace_tree(
             rendered = tree.render()
             # assert_path() and friends put the tree in their message: show it once, at the end
             reason = reason.replace(f"\n{rendered}", "").replace(rendered, "").strip() or "(no message)"
-            return f"{source.describe_requests()}; last reason: {reason}\nlast tree:\n{rendered}"
+            return f"{reader.describe_requests()}; last reason: {reason}\nlast tree:\n{rendered}"
         return ""
 
     try:
         return wait_until(
             attempt,
             deadline=deadline,
-            description=f"{source.name} trace {header.root} to satisfy {condition}",
+            description=f"{reader.name} trace {header.root} to satisfy {condition}",
             interval=_BACKOFF_BASE,
             backoff=2.0,
             max_interval=_BACKOFF_CAP,
@@ -178,14 +192,22 @@ def read_trace_tree(
         if isinstance(err.last, tuple):
             err.last = err.last[0]  # the last tree, for the report
             raise
-        when = f"after {deadline.elapsed():.1f} s ({source.describe_requests(region=True)})"
-        hint = source.hint(header)
+        when = f"after {deadline.elapsed():.1f} s ({reader.describe_requests(region=True)})"
+        answer = getattr(reader, "last_answer", None)
+        said = f"; it last answered: {answer()}" if callable(answer) else ""
+        hint = f"Read from {reader.name}{chosen}{said}.\n{reader.hint(header)}"
         last = err.last if isinstance(err.last, Outcome) else Outcome(None, [], False)
         raise TraceIncomplete(incomplete_message(header.root, last, when, hint)) from None
+    finally:
+        close = getattr(reader, "close", None)
+        if callable(close):
+            close()
 
 
-def header_from(trace: str | TraceHeader | Mapping[str, Any]) -> TraceHeader:
-    """The header ``trace`` names: a trace id, a header string, or a boto3 response that carries one."""
+def header_from(trace: str | TraceHeader | Mapping[str, Any] | Any) -> TraceHeader:
+    """The header ``trace`` names: an id, a header or traceparent string, a SpanContext, or a response."""
+    if not isinstance(trace, (str, Mapping)) and (hasattr(trace, "trace_id") or hasattr(trace, "get_span_context")):
+        return TraceHeader.from_span_context(trace)
     if isinstance(trace, Mapping):
         value = trace.get("traceHeader") or trace.get("TraceHeader")
         if value is None:

@@ -7,6 +7,14 @@ format (the format the model reads: ``id``, ``parent_id``, ``start_time``, ``sub
 Everything after that is shared: parents and links are resolved by ``_assemble.py``, the waiting,
 retrying and ``until`` by ``_get.py``. Adding a source is one new module with a class that has the
 members of :class:`TraceSource`, passed to ``_get.read_trace_tree(..., source=...)``.
+
+The sources: ``_xray.py`` (``BatchGetTraces``) and ``_transaction_search.py``
+(``StartTraceRetrieval`` / ``ListRetrievedTraces``); ``_choose.py`` picks one per account.
+
+Two members are optional, looked up with ``getattr``: ``close()``, called once when the wait ends
+(success, timeout or error) to release what the source holds (Transaction Search cancels the
+retrievals still running), and ``last_answer()``, a short text of what the source last returned,
+for the timeout's message.
 """
 
 from __future__ import annotations

@@ -54,6 +54,7 @@ class XRaySource:
         self.client = client
         self.region = region
         self.requests = 0
+        self._last = "nothing yet"
 
     def fetch(self, ids: Sequence[str]) -> Fetched:
         found: dict[str, RawTrace] = {}
@@ -81,8 +82,22 @@ class XRaySource:
                 if next_token == token:
                     raise TraceError(f"xray:BatchGetTraces returned the same NextToken twice for {chunk}")
                 token = next_token
+        missing = [i for i in ids if i not in found and i not in unprocessed]
+        self._last = ", ".join(
+            part
+            for part in (
+                f"{len(found)} trace(s), {sum(len(t.documents) for t in found.values())} segment document(s)",
+                f"UnprocessedTraceIds {sorted(unprocessed)}" if unprocessed else "",
+                f"no trace for {missing}" if missing else "",
+            )
+            if part
+        )
         # An unprocessed id is "not yet", even if some of its segments came back.
         return {i: t for i, t in found.items() if i not in unprocessed}, unprocessed
+
+    def last_answer(self) -> str:
+        """What the last BatchGetTraces answered, in short."""
+        return self._last
 
     def describe_requests(self, *, region: bool = False) -> str:
         text = f"{self.requests} requests to xray:BatchGetTraces"

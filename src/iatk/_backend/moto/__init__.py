@@ -7,6 +7,11 @@ Nothing outside this package imports moto. The public entry points stay in :mod:
 - :mod:`.control`: the server's control API (``/moto-api/reset``, ``/moto-api/config``);
 - :mod:`.patches`: fix-ups of moto itself (the serialised EventBridge backend, the primed boto3 session);
 - :mod:`.xray_relay`: the X-Ray daemon relay (UDP → ``PutTraceSegments``);
+- :mod:`.otlp_receiver` / :mod:`.otlp_segments`: ``POST /v1/traces`` on the server's port, OTLP spans
+  stored as X-Ray segment documents;
+- :mod:`.transaction_search`: Transaction Search's X-Ray operations, which moto lacks;
+- :mod:`.sfn_segments`: Step Functions executions' service segments (and their trace header);
+- :mod:`.lambda_segments`: Lambda's service segments, for the offline Lambda runtime to record;
 - :mod:`.templates`: what a template loses or gains on moto (skipped types, nested-template upload);
 - :mod:`.stepfunctions`: CloudFormation's state machines made executable on moto's interpreter;
 - :mod:`.states`: the offline TestState emulator.

@@ -19,8 +19,11 @@ from iatk._aws import IatkSession, embedded_boto_session, installed_session, set
 from iatk.exceptions import ConfigError
 
 from .control import reset_backends, set_stepfunctions_execution
+from .otlp_receiver import ENV_ENDPOINT, ENV_PROTOCOL, PROTOCOL, OtlpMiddleware, SpanStore, endpoint
 from .patches import prime_boto3_session, serialise_moto_events
+from .sfn_segments import record_sfn_segments
 from .stepfunctions import mirror_cfn_state_machines
+from .transaction_search import emulate_transaction_search
 from .xray_relay import ENV_XRAY, XRayRelay
 
 log = logging.getLogger("iatk.embedded")
@@ -35,7 +38,7 @@ class _Server:
     url: str
 
 
-def _start_moto_server() -> _Server:
+def _start_moto_server(region: str = "us-east-1") -> _Server:
     try:
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
@@ -49,14 +52,15 @@ def _start_moto_server() -> _Server:
     prime_boto3_session()
     serialise_moto_events()
     mirror_cfn_state_machines()
+    emulate_transaction_search()
+    record_sfn_segments()
 
     class QuietHandler(MotoRequestHandler):
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             """Keep one access-log line per AWS call out of the test output."""
 
-    server = make_server(
-        "127.0.0.1", 0, DomainDispatcherApplication(create_backend_app), threaded=True, request_handler=QuietHandler
-    )
+    app = OtlpMiddleware(DomainDispatcherApplication(create_backend_app), SpanStore(region))  # + POST /v1/traces
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
     # A short poll interval: werkzeug's default 0.5 s makes every stop take half a second.
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="iatk-moto-server", daemon=True
@@ -100,7 +104,7 @@ class EmbeddedBackend:
             self.url, self.xray_address, self.owner = _running.url, _running.xray_address, False
         self._bypass_proxies()
         if self.owner:
-            self._server = _start_moto_server()
+            self._server = _start_moto_server(self.region)
             self.url = self._server.url
             # moto's state-machine interpreter calls services at localhost:$MOTO_PORT (MOTO.md §7).
             self._setenv("MOTO_PORT", str(self._server.server.server_port))
@@ -110,6 +114,8 @@ class EmbeddedBackend:
             _running = self
         if self.xray_address:
             self._setenv(ENV_XRAY, self.xray_address)
+        self._setenv(ENV_ENDPOINT, endpoint(str(self.url)))  # OpenTelemetry's OTLP exporter
+        self._setenv(ENV_PROTOCOL, PROTOCOL)
         log.info("embedded backend at %s (X-Ray relay %s)", self.url, self.xray_address)
         return self
 
