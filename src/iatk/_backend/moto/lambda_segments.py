@@ -90,6 +90,11 @@ class LambdaInvocationTrace:
 
     def documents(self, end: float, error: str | None = None) -> list[dict[str, Any]]:
         """The service and function segment documents, as X-Ray shows them on AWS."""
+        invoke_start = self.init_end if self.cold_start and self.init_end is not None else self.start
+        # Overhead starts strictly after Invocation (a microsecond at least), so the two never tie
+        # on start time and keep their order in the tree however fast the call was.
+        overhead = max(invoke_start + 1e-6, end - 0.0005)
+        end = max(end, overhead)
         arn_parts = self.function_arn.split(":")
         name = arn_parts[6] if len(arn_parts) > 6 else self.function_arn
         account = arn_parts[4] if len(arn_parts) > 4 else None
@@ -106,8 +111,6 @@ class LambdaInvocationTrace:
         }
         if self.parent:
             service["parent_id"] = self.parent
-        invoke_start = self.init_end if self.cold_start and self.init_end is not None else self.start
-        overhead = max(invoke_start, end - 0.0005)
         subsegments: list[dict[str, Any]] = []
         if self.cold_start and self.init_end is not None:
             subsegments.append(
