@@ -37,16 +37,16 @@ The package, one concept per module:
 from __future__ import annotations
 
 # FunctionMatcher and PatternMatcher (what functions and patterns become) stay public outside __all__, as before.
-from ._combinators import FunctionMatcher as FunctionMatcher
 from ._combinators import (
+    FunctionMatcher as FunctionMatcher,
     Matcher,
     MatcherLike,
+    PatternMatcher as PatternMatcher,
     as_matcher,
     callable_matcher,
     match,
     pattern,
 )
-from ._combinators import PatternMatcher as PatternMatcher
 from ._explain import explain
 from ._operators import (
     OPERATORS,

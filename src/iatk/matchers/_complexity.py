@@ -51,7 +51,7 @@ def wildcard_complexity(values: Iterable[str]) -> int:
     chains = [_tokens(value) for value in dict.fromkeys(values)]
     if not chains:
         return 0
-    alphabet = sorted({token for chain in chains for token in chain if isinstance(token, str)}) + ["\0"]
+    alphabet = [*sorted({token for chain in chains for token in chain if isinstance(token, str)}), "\0"]
     State = tuple[int, int, bool]
 
     def closure(states: Iterable[State]) -> frozenset[State]:

@@ -43,7 +43,8 @@ def explain(matcher: MatcherLike, events: Iterable[Event], *, limit: int | None 
         if result.matched:
             lines.append("     matched")
             continue
-        for text in result.diff().splitlines():
+        for line in result.diff().splitlines():
+            text = line
             if text.endswith(TRANSFORMED_NOTE):  # said once, under the listing
                 transformed += 1
                 text = text[: -len(TRANSFORMED_NOTE)].rstrip()
