@@ -18,6 +18,8 @@ from ._state import _MISSING, _Recursion
 if TYPE_CHECKING:
     import boto3
 
+_WHOLE_ATTEMPTS = 6
+
 
 def mock_event(
     registry: str | None = None,
@@ -82,22 +84,50 @@ def mock_event(
         )
     appliers = _context_list(contexts)
     loaded = load_schema(registry, schema, version, schema_file=schema_file, schema_text=schema_text, session=session)
+    return _build(loaded, event_ref, skip_optional, overrides, appliers, seed, None, session)
+
+
+def _build(
+    loaded: EventSchema,
+    event_ref: str | None,
+    skip_optional: bool,
+    overrides: Mapping[str, Any] | None,
+    appliers: list[Callable[[dict[str, Any]], Any]],
+    seed: int | None,
+    edge: int | None,
+    session: boto3.Session | None,
+) -> dict[str, Any]:
+    """One event from a loaded schema: generate (checked against the schema), envelope, overrides, contexts."""
     pointer, root = loaded.root(event_ref)
-    generator = _Generator(loaded, seed=seed, skip_optional=skip_optional)
-    generator.active.append(pointer)
-    generated: Any
-    try:
-        generated = generator.generate(root, pointer, "$", None, overrides if overrides is not None else _MISSING)
-    except _Recursion as err:
+    problem: tuple[str, str] | None = None
+    for attempt in range(_WHOLE_ATTEMPTS):
+        generator = _Generator(loaded, seed=seed, skip_optional=skip_optional, edge=edge)
+        generator.active.append(pointer)
+        generated: Any
+        try:
+            with generator.salted(attempt, "$"):
+                generated = generator.generate(root, pointer, "$", None, overrides if overrides is not None else _MISSING)
+        except _Recursion as err:
+            raise SchemaError(
+                f"{loaded.origin}: the recursion through {err.ref} cannot end: every path back to it is required "
+                f"(schema {err.pointer}, event path {err.path}). Make one link optional or nullable, or pass "
+                "overrides= with a value for that path"
+            ) from None
+        if not isinstance(generated, dict):
+            raise SchemaError(
+                f"{loaded.origin}: the event root {pointer} gives a {type(generated).__name__}, not an object; "
+                "pass event_ref= naming the event's schema"
+            )
+        # the whole event is checked against its schema: what construction missed is drawn again
+        problem = None if overrides else generator.checker.first_error(generated, root, pointer)
+        if problem is None:
+            break
+    if problem is not None:
+        where, what = problem
         raise SchemaError(
-            f"{loaded.origin}: the recursion through {err.ref} cannot end: every path back to it is required "
-            f"(schema {err.pointer}, event path {err.path}). Make one link optional or nullable, or pass "
-            "overrides= with a value for that path"
-        ) from None
-    if not isinstance(generated, dict):
-        raise SchemaError(
-            f"{loaded.origin}: the event root {pointer} gives a {type(generated).__name__}, not an object; "
-            "pass event_ref= naming the event's schema"
+            f"{loaded.origin}: cannot build an event that meets `{where.rsplit('/', 1)[-1]}` at schema {where} "
+            f"({what}, after {_WHOLE_ATTEMPTS} tries); add an `example` to that schema node, or pass overrides= "
+            "with a value for that event path"
         )
     event: dict[str, Any] = generated
     _fill_envelope(event, generator, root, pointer, session)

@@ -19,7 +19,8 @@ _SUFFIX_CHARS = string.ascii_lowercase + string.digits
 _FORMATS = frozenset(
     {
         "date-time", "date", "time", "uuid", "email", "idn-email", "uri", "url", "iri", "uri-reference",
-        "iri-reference", "hostname", "idn-hostname", "ipv4", "ipv6", "byte", "duration",
+        "iri-reference", "hostname", "idn-hostname", "ipv4", "ipv6", "byte", "duration", "json-pointer",
+        "relative-json-pointer", "regex", "uri-template",
     }
 )  # fmt: skip
 _EMAIL_SHAPES = (("", "@example.com"), ("", "@x.io"))
@@ -46,6 +47,34 @@ class _Scalars(_GeneratorBase):
         most = None if node.get("maxLength") is None else int(node["maxLength"])
         if most is not None and most < least:
             raise self.error(pointer, path, f"minLength {least} is more than maxLength {most}")
+        also = [p for p in node.get("x-iatk-patterns", []) if isinstance(p, str)]
+        if not also:
+            return self._string(node, least, most, pointer, path, name)
+        # several patterns (merged from allOf): build for each in turn, keep one that matches them all
+        every = [node["pattern"], *also] if isinstance(node.get("pattern"), str) else also
+        checkers = [_pattern_checker(p) for p in every]
+        for attempt in range(24):
+            first = every[attempt % len(every)]
+            with self.salted(attempt, f"{path}/pattern"), self.stream(f"{path}/pattern"):
+                value = self._string({**node, "pattern": first}, least, most, pointer, path, name)
+            if all(checker is None or checker.search(value) for checker in checkers):
+                return value
+        raise self.error(
+            f"{pointer}/pattern",
+            path,
+            f"cannot build a string that matches all of the patterns {every} (merged through allOf); add an "
+            "`example` to that schema node, or pass overrides= with a value for that event path",
+        )
+
+    def _string(
+        self, node: Mapping[str, Any], least: int, most: int | None, pointer: str, path: str, name: str | None
+    ) -> str:
+        if self.edge is not None and "format" not in node and "pattern" not in node:
+            # the edges: the shortest string allowed, then the longest (maxLength, or a long one)
+            if self.edge % 2 == 0:
+                most = least
+            else:
+                least = most if most is not None else max(least, 64)
         fmt, pattern = node.get("format"), node.get("pattern")
         if fmt in _FORMATS:
             # A format value that also meets the length and the pattern satisfies every keyword; only
@@ -128,6 +157,16 @@ class _Scalars(_GeneratorBase):
             return base64.b64encode(f"{word}-{suffix}".encode()).decode()
         if fmt == "duration":
             return f"PT{rng.randint(1, 59)}M"
+        if fmt == "json-pointer":
+            return f"/{word.lower()}/{suffix}"
+        if fmt == "relative-json-pointer":
+            return f"0/{word.lower()}"
+        if fmt == "regex":
+            return f"^{word.lower()}-[a-z0-9]+$"
+        if fmt == "uri-template":
+            return f"https://example.com/{word.lower()}/{{id}}"
+        if fmt == "unix-time":
+            return str(int(moment.timestamp()))
         return f"{word}-{suffix}"
 
     def _pattern(self, pattern: Any, least: int, most: int | None, pointer: str, path: str) -> str:
@@ -140,8 +179,11 @@ class _Scalars(_GeneratorBase):
         shortest, longest = _span(tree)
         low = max(shortest, min(least, longest))
         high = min(longest, most if most is not None else low + 8)
-        for _attempt in range(20):
-            value = _emit(tree, self.rng, self.rng.randint(int(low), int(max(low, high))))
+        for attempt in range(20):
+            target = self.rng.randint(int(low), int(max(low, high)))
+            if self.edge is not None and attempt < 10:
+                target = int(low) if self.edge % 2 == 0 else int(max(low, high))
+            value = _emit(tree, self.rng, target)
             if len(value) < least and not _has_anchor_end(pattern):
                 value += "".join(self.rng.choice(_SUFFIX_CHARS) for _ in range(least - len(value)))
             if least <= len(value) <= (most if most is not None else len(value)) and compiled.search(value):
@@ -179,7 +221,9 @@ class _Scalars(_GeneratorBase):
             if first > last:
                 raise self.error(pointer, path, f"no {'integer' if integer else 'multiple'} fits the bounds")
             start = self.rng.randint(first, last)
-            for k in [start, *range(first, min(last, first + 200) + 1)]:
+            if self.edge is not None:
+                start = first if self.edge % 2 == 0 else last
+            for k in [start, *range(first, min(last, first + 200) + 1), *range(last, max(first, last - 200) - 1, -1)]:
                 value = k * unit
                 result: int | float = int(value) if value.denominator == 1 and integer else float(value)
                 if step_raw is None or _multiple_ok(result, step_raw):
@@ -188,6 +232,12 @@ class _Scalars(_GeneratorBase):
         if lo > hi or (lo == hi and (low_open or high_open)):
             raise self.error(pointer, path, "minimum is above maximum")
         value_float = round(self.rng.uniform(float(lo), float(hi)), 2)
+        if self.edge is not None:
+            # the edges: the bound itself, or the float next to it when the bound is exclusive
+            if self.edge % 2 == 0:
+                value_float = math.nextafter(float(lo), math.inf) if low_open else float(lo)
+            else:
+                value_float = math.nextafter(float(hi), -math.inf) if high_open else float(hi)
         if (
             value_float < lo
             or value_float > hi
