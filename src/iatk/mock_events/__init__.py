@@ -57,10 +57,11 @@ from ._envelope import seeded_envelope as seeded_envelope
 from ._generate import RECURSION_LIMIT
 from ._jsonschema import to_json_schema
 from ._load import clear_schema_cache, load_schema
-from ._mock import mock_event
+from ._mock import mock_event, mock_events
 from ._schema import JSON_SCHEMA_DRAFT4 as JSON_SCHEMA_DRAFT4
 from ._schema import OPENAPI3 as OPENAPI3
 from ._schema import EventSchema
+from ._strategy import strategy
 
 # Importable too, not in __all__ (the `as` re-exports above): EventSchema.type's two values, and for
 # iatk's CLI how overrides= deep-merges (merge_overrides) and the envelope of --envelope --seed N
@@ -75,6 +76,8 @@ __all__ = [
     "eventbridge_envelope",
     "load_schema",
     "mock_event",
+    "mock_events",
+    "strategy",
     "to_json_schema",
     "to_put_events_entry",
 ]

@@ -299,7 +299,7 @@ class _Generator(_Containers, _Scalars):
         rest = {k: v for k, v in node.items() if k != key}
         self.remember(rest, pointer)
         order = list(range(len(branches)))
-        if self.edge is not None:
+        if self.edge is not None and not self.salt:
             shift = self.edge % len(order)
             order = order[shift:] + order[:shift]  # every branch in turn across the events
         elif self.drawn:
@@ -361,7 +361,7 @@ class _Generator(_Containers, _Scalars):
                 raise self.error(
                     f"{pointer}/enum", path, "no enum value meets the node's other keywords (type, pattern, bounds...)"
                 )
-            if self.edge is not None:
+            if self.edge is not None and not self.salt:  # drawing again (a unique item...): any value
                 return True, copy.deepcopy(fitting[self.edge % len(fitting)])
             return True, copy.deepcopy(self.rng.choice(fitting) if self.drawn else fitting[0])
         if "const" in node:

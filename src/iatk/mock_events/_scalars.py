@@ -57,14 +57,29 @@ class _Scalars(_GeneratorBase):
             first = every[attempt % len(every)]
             with self.salted(attempt, f"{path}/pattern"), self.stream(f"{path}/pattern"):
                 value = self._string({**node, "pattern": first}, least, most, pointer, path, name)
-            if all(checker is None or checker.search(value) for checker in checkers):
-                return value
+                pieces = [self._shortest(other) for other in every if other != first]
+            # a string of one pattern, with a short match of each other pattern put in somewhere
+            for candidate in _spliced(value, [piece for piece in pieces if piece is not None]):
+                if least <= len(candidate) <= (most if most is not None else len(candidate)) and all(
+                    checker is None or checker.search(candidate) for checker in checkers
+                ):
+                    return candidate
         raise self.error(
             f"{pointer}/pattern",
             path,
             f"cannot build a string that matches all of the patterns {every} (merged through allOf); add an "
             "`example` to that schema node, or pass overrides= with a value for that event path",
         )
+
+    def _shortest(self, pattern: str) -> str | None:
+        """A short string matching ``pattern`` (None when the pattern cannot be read)."""
+        try:
+            tree, compiled = _read_pattern(pattern)
+        except (re.error, _RegexUnsupported):
+            return None
+        low, _high = _span(tree)
+        value = _emit(tree, self.rng, int(low))
+        return value if compiled.search(value) else None
 
     def _string(
         self, node: Mapping[str, Any], least: int, most: int | None, pointer: str, path: str, name: str | None
@@ -274,3 +289,15 @@ def _multiple_ok(value: int | float, step: int | float) -> bool:
         quotient = value / step
         return int(quotient) == quotient
     return value % step == 0
+
+
+def _spliced(value: str, pieces: list[str]) -> Iterator[str]:
+    """``value``, then ``value`` with the pieces put in at each place (all at one place, then in turn)."""
+    yield value
+    if not pieces:
+        return
+    joined = "".join(pieces)
+    for cut in range(len(value) + 1):
+        yield value[:cut] + joined + value[cut:]
+    for cut in range(len(value) + 1):
+        yield value[:cut] + joined[::-1] + value[cut:] if len(pieces) == 1 and joined == joined[::-1] else value[:cut] + "".join(reversed(pieces)) + value[cut:]
