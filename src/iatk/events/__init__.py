@@ -17,6 +17,7 @@ from ._event import Event
 from ._put import MAX_ENTRIES_PER_CALL, MAX_REQUEST_BYTES, put_events
 
 # The listener lists the region's buses in its "unknown bus" messages: public outside __all__.
+from ._put import aws_source_advice as aws_source_advice
 from ._put import bus_names as bus_names
 
 __all__ = ["MAX_ENTRIES_PER_CALL", "MAX_REQUEST_BYTES", "Event", "put_events", "subscribe_waits"]

@@ -298,8 +298,9 @@ def to_put_events_entry(
         ``"Time"`` (an aware datetime) when the event has a time, and ``"TraceHeader"`` when given.
 
     Raises:
-        ConfigError: The event lacks source, detail-type or an object detail; its detail is not
-            JSON-serializable, or its time is not RFC 3339.
+        ConfigError: The event lacks source, detail-type or an object detail; its source begins
+            with ``aws.`` (EventBridge refuses those from PutEvents: the message says what to use);
+            its detail is not JSON-serializable, or its time is not RFC 3339.
     """
     given: Any = event  # checked at run time: callers pass JSON they built
     if not isinstance(given, Mapping) or not isinstance(given.get("detail"), Mapping):
@@ -313,6 +314,10 @@ def to_put_events_entry(
             f"to_put_events_entry: the event has no {' or '.join(missing)}; complete it with "
             "iatk.eventbridge_envelope(event, source=..., detail_type=...)"
         )
+    if str(event["source"]).startswith("aws."):
+        from iatk.events import aws_source_advice
+
+        raise ConfigError(f"to_put_events_entry: {aws_source_advice([str(event['source'])])}")
     try:
         detail = json.dumps(event["detail"], separators=(",", ":"))
     except (TypeError, ValueError) as err:

@@ -27,7 +27,7 @@ _UNSUPPORTED = ("$dynamicRef", "$recursiveRef")
 #: Keywords whose value the generator builds towards but cannot always meet by construction: a node
 #: with one of them is checked once built, and drawn again (new random streams) when it fails.
 _CHECKED = frozenset({"allOf", "oneOf", "anyOf", "not", "if", "uniqueItems", "contains", "dependencies", "dependentSchemas", "propertyNames", "patternProperties", "minProperties", "maxProperties"})
-_ATTEMPTS = 12
+_ATTEMPTS = 32
 
 
 class _Generator(_Containers, _Scalars):

@@ -101,6 +101,8 @@ class _Scalars(_GeneratorBase):
         if pattern is not None:
             return self._pattern(pattern, least, most, pointer, path)
         value = self._formatted(fmt, name)
+        if self.salt and most is None and self.rng.random() < 0.5:
+            least = max(least, self.rng.randint(len(value) + 1, len(value) + 40))  # drawing again: longer
         if len(value) < least:
             value += "".join(self.rng.choice(_SUFFIX_CHARS) for _ in range(least - len(value)))
         if most is not None and len(value) > most:
@@ -220,7 +222,11 @@ class _Scalars(_GeneratorBase):
             raise self.error(f"{pointer}/multipleOf", path, f"multipleOf must be a positive number, found {step_raw!r}")
         step = Fraction(str(step_raw)) if step_raw is not None else None
         span = Fraction(100) * (step if step is not None and step > 1 else 1)
+        if self.salt and (low is None or high is None):
+            span *= self.rng.choice((1, 100, 10_000, 1_000_000))  # drawing again: reach further out
         lo = low if low is not None else high - span if high is not None else Fraction(0)
+        if low is None and high is None and self.salt and self.rng.random() < 0.5:
+            lo = -span  # and below zero
         hi = high if high is not None else lo + span
         if integer or step is not None:
             # candidates are k * unit for integers k; unit = the step (an integer step for integers)

@@ -19,7 +19,7 @@ from iatk._aws import IatkSession, embedded_boto_session, installed_session, set
 from iatk.exceptions import ConfigError
 
 from .control import reset_backends, set_stepfunctions_execution
-from .patches import prime_boto3_session, serialise_moto_events
+from .patches import prime_boto3_session, refuse_aws_sources, serialise_moto_events
 from .stepfunctions import mirror_cfn_state_machines
 from .xray_relay import ENV_XRAY, XRayRelay
 
@@ -48,6 +48,7 @@ def _start_moto_server() -> _Server:
 
     prime_boto3_session()
     serialise_moto_events()
+    refuse_aws_sources()
     mirror_cfn_state_machines()
 
     class QuietHandler(MotoRequestHandler):
