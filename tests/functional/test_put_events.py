@@ -245,12 +245,20 @@ def test_aws_sources_are_refused_as_eventbridge_does(session, scratch):
     events = session.client("events")
     raw = events.put_events(
         Entries=[
-            {"Source": "aws.ec2", "DetailType": "EC2 Instance State-change Notification", "Detail": "{}", "EventBusName": bus},
+            {
+                "Source": "aws.ec2",
+                "DetailType": "EC2 Instance State-change Notification",
+                "Detail": "{}",
+                "EventBusName": bus,
+            },
             {"Source": "it.app", "DetailType": "Numbered", "Detail": '{"n": 1}', "EventBusName": bus},
         ]
     )
     assert raw["FailedEntryCount"] == 1
-    assert raw["Entries"][0] == {"ErrorCode": "NotAuthorizedForSourceException", "ErrorMessage": "Not authorized for the source."}
+    assert raw["Entries"][0] == {
+        "ErrorCode": "NotAuthorizedForSourceException",
+        "ErrorMessage": "Not authorized for the source.",
+    }
     assert "EventId" in raw["Entries"][1]
     assert [event.detail for event in drain(session, url)] == [{"n": 1}]
 

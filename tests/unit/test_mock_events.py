@@ -1161,7 +1161,8 @@ def test_all_of_with_two_one_ofs_meets_both():
     }
     for seed in (None, *range(10)):
         value = gen(schema, seed=seed)
-        assert isinstance(value, int) and value >= 10
+        assert isinstance(value, int)
+        assert value >= 10
     with pytest.raises(SchemaError, match="no type in common"):
         gen({"allOf": [{"oneOf": [{"type": "string"}]}, {"oneOf": [{"type": "integer"}]}]})
 

@@ -141,8 +141,12 @@ def test_plugin_trigger_fixture_is_the_example_apps_contract():
 
 # -- issue 19: many seeds, boundary mode and mock_events, checked by an independent validator ---------
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import (  # noqa: E402
+    HealthCheck,
+    given,
+    settings,
+    strategies as st,
+)
 
 from iatk.mock_events import mock_events, strategy  # noqa: E402
 

@@ -33,7 +33,12 @@ def valid(document: Mapping[str, Any], event: Any) -> list[str]:
 
 HARD = [
     {"allOf": [{"type": "string", "pattern": "^s3://[a-z]+/[a-z/]*/$"}, {"pattern": ".*/logs/.*"}]},
-    {"allOf": [{"type": "string", "pattern": "^[A-Z]{3}-"}, {"oneOf": [{"pattern": "-[0-9]{4}$"}, {"pattern": "^XYZ"}]}]},
+    {
+        "allOf": [
+            {"type": "string", "pattern": "^[A-Z]{3}-"},
+            {"oneOf": [{"pattern": "-[0-9]{4}$"}, {"pattern": "^XYZ"}]},
+        ]
+    },
     {"allOf": [{"type": "integer", "multipleOf": 2}, {"multipleOf": 3}]},
     {"allOf": [{"type": "number", "multipleOf": 0.5}, {"multipleOf": 0.3}, {"maximum": 20}]},
     {"allOf": [{"type": "integer", "minimum": 0, "exclusiveMaximum": 50}, {"exclusiveMaximum": 10}]},
@@ -105,10 +110,26 @@ def test_root_type_list_with_object_gives_an_object():
         {"not": {"type": "null"}},
         {"type": "array", "uniqueItems": True, "minItems": 2, "items": {"enum": ["x", "y"]}},
         {"oneOf": [{"type": "integer"}, {"type": "number"}]},  # a non-integer number: only the second
-        {"type": "object", "minProperties": 2, "patternProperties": {"^x-[a-z]+$": {"type": "integer"}}, "additionalProperties": False},
-        {"type": "object", "minProperties": 3, "maxProperties": 3, "patternProperties": {"^[0-9]{2}$": {"const": True}}},
-        {"type": "object", "properties": {"k": {"enum": ["a", "b"]}}, "required": ["k"],
-         "if": {"properties": {"k": {"const": "a"}}}, "then": {"required": ["n"]}, "else": {"maxProperties": 1}},
+        {
+            "type": "object",
+            "minProperties": 2,
+            "patternProperties": {"^x-[a-z]+$": {"type": "integer"}},
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "minProperties": 3,
+            "maxProperties": 3,
+            "patternProperties": {"^[0-9]{2}$": {"const": True}},
+        },
+        {
+            "type": "object",
+            "properties": {"k": {"enum": ["a", "b"]}},
+            "required": ["k"],
+            "if": {"properties": {"k": {"const": "a"}}},
+            "then": {"required": ["n"]},
+            "else": {"maxProperties": 1},
+        },
     ],
 )
 def test_satisfiable_schemas_are_not_refused(node: dict[str, Any]):
@@ -175,7 +196,12 @@ def test_mock_events_gives_n_distinct_events():
 
 
 def test_mock_events_says_when_the_schema_has_fewer_events():
-    document = {"type": "object", "required": ["b"], "properties": {"b": {"type": "boolean"}}, "additionalProperties": False}
+    document = {
+        "type": "object",
+        "required": ["b"],
+        "properties": {"b": {"type": "boolean"}},
+        "additionalProperties": False,
+    }
     assert len(mock_events(2, schema_text=document, seed=0)) == 2
     with pytest.raises(SchemaError, match="only 2 distinct events"):
         mock_events(3, schema_text=document, seed=0)
@@ -262,3 +288,18 @@ def test_to_put_events_entry_refuses_aws_sources_with_what_to_do():
     entry = to_put_events_entry(iatk.eventbridge_envelope(event, source="test.aws.ec2"))
     assert entry["Source"] == "test.aws.ec2"
     assert json.loads(entry["Detail"]) == event["detail"]
+
+
+def test_cli_count_and_boundary(capsys: pytest.CaptureFixture[str]):
+    from iatk.cli import main
+
+    assert main(["mock-event", "--schema-file", str(TICKET), "--count", "4", "--seed", "2"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == mock_events(4, schema_file=TICKET, seed=2)
+    assert (
+        main(["mock-event", "--schema-file", str(SCHEMAS / "plugin_trigger.json"), "--count", "4", "--boundary"]) == 0
+    )
+    hooks = {event["eventHook"] for event in json.loads(capsys.readouterr().out)}
+    assert hooks == {"postValidate", "preMetadata", "postMetadata", "preValidate"}
+    assert main(["mock-event", "--schema-file", str(TICKET), "--boundary"]) == 2
+    assert "--boundary goes with --count" in capsys.readouterr().err

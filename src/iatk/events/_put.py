@@ -52,7 +52,7 @@ def aws_source_advice(sources: Sequence[str]) -> str:
     return (
         f"EventBridge refuses PutEvents entries whose source begins with 'aws.' ({', '.join(map(repr, sources))}): "
         "only AWS services send those. Put the event with a test source that your rule also matches, e.g. "
-        f"source {test!r} with the rule's pattern {{\"source\": [\"{first}\", \"{test}\"]}} (or "
+        f'source {test!r} with the rule\'s pattern {{"source": ["{first}", "{test}"]}} (or '
         f'{{"source": [{{"prefix": "{first}"}}, {{"prefix": "test.{first}"}}]}}); with a mock event: '
         f"iatk.eventbridge_envelope(event, source={test!r})"
     )
@@ -275,7 +275,9 @@ def put_events(
                 f"PutEvents rejected {len(failed)} of {len(prepared)} entries on bus {', '.join(map(repr, buses))}:"
             ]
             lines += [f"  - {_entry_label(index, entry)}: {code}: {message}" for index, entry, code, message in failed]
-            aws_sources = sorted({str(entry.get("Source")) for _, entry, _, _ in failed if is_aws_source(entry.get("Source"))})
+            aws_sources = sorted(
+                {str(entry.get("Source")) for _, entry, _, _ in failed if is_aws_source(entry.get("Source"))}
+            )
             if aws_sources:
                 lines.append(aws_source_advice(aws_sources))
             lines.append(_sent_and_pending(sent, pending))

@@ -334,15 +334,15 @@ def _eval_object(
         total.total += outcome.total
         total.mismatches.extend(outcome.mismatches)
     if node.alternatives:
-        outcomes = [_eval_object(branch, doc, scope, path, note) for branch in node.alternatives]
-        chosen = next((outcome for outcome in outcomes if outcome.ok), None)
+        branches = [_eval_object(branch, doc, scope, path, note) for branch in node.alternatives]
+        chosen = next((outcome for outcome in branches if outcome.ok), None)
         if chosen is not None:
             total.bound = total.bound or chosen.bound
         if chosen is None:
-            chosen = max(outcomes, key=lambda outcome: outcome.ratio)
+            chosen = max(branches, key=lambda outcome: outcome.ratio)
             described = " | ".join(
                 f"#{number}: " + "; ".join(str(mismatch) for mismatch in outcome.mismatches)
-                for number, outcome in enumerate(outcomes, 1)
+                for number, outcome in enumerate(branches, 1)
             )
             total.mismatches.append(Mismatch(_join(path, "$or"), f"no alternative matched ({described})"))
             total.ok = False

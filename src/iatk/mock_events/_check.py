@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from ._regex import _pattern_checker
 from ._schema import _escape, _resolve_pointer
@@ -61,7 +61,7 @@ def _type_ok(value: Any, kind: Any) -> bool:
         return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
     if kind == "number":
         return isinstance(value, int | float)
-    return kind == "any"  # OpenAPI-era "any"; unknown names fail
+    return bool(kind == "any")  # OpenAPI-era "any"; unknown names fail
 
 
 def _multiple_ok(value: int | float, step: int | float) -> bool:
@@ -207,7 +207,9 @@ class _Checker:
             if found is not None:
                 return found
         if "contains" in node:
-            hits = sum(1 for item in value if self._check(item, node["contains"], f"{pointer}/contains", depth + 1) is None)
+            hits = sum(
+                1 for item in value if self._check(item, node["contains"], f"{pointer}/contains", depth + 1) is None
+            )
             fewest = node.get("minContains", 1)
             fewest = fewest if _number(fewest) else 1
             if hits < fewest:
@@ -230,8 +232,9 @@ class _Checker:
             return f"{pointer}/minProperties", f"{len(value)} properties, fewer than {least}"
         if _number(most) and len(value) > most:
             return f"{pointer}/maxProperties", f"{len(value)} properties, more than {most}"
-        props = node.get("properties") if isinstance(node.get("properties"), Mapping) else {}
-        patterns = node.get("patternProperties") if isinstance(node.get("patternProperties"), Mapping) else {}
+        found_props, found_patterns = node.get("properties"), node.get("patternProperties")
+        props: Mapping[str, Any] = found_props if isinstance(found_props, Mapping) else {}
+        patterns: Mapping[str, Any] = found_patterns if isinstance(found_patterns, Mapping) else {}
         extra = node.get("additionalProperties", True)
         names = node.get("propertyNames")
         for prop, item in value.items():
@@ -292,7 +295,9 @@ class _Checker:
         branches = _branches(node["oneOf"])
         if not branches:
             return None
-        hits = [index for index, branch in enumerate(branches) if self._check(value, branch, pointer, depth + 1) is None]
+        hits = [
+            index for index, branch in enumerate(branches) if self._check(value, branch, pointer, depth + 1) is None
+        ]
         if len(hits) == 1:
             return None
         if not hits:
@@ -310,7 +315,7 @@ class _Checker:
         return self._check(value, node["else"], f"{pointer}/else", depth + 1) if "else" in node else None
 
 
-def _number(value: Any) -> bool:
+def _number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 

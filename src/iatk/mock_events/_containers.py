@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from ._schema import _escape
 from ._state import _MISSING, _GeneratorBase, _Recursion
 
-
 _EDGE_ITEMS = 50  # boundary mode's longest array: maxItems, or this when maxItems is larger
 
 

@@ -103,9 +103,14 @@ def _fill_envelope(
         "region": _default_region(session),
     }
     time_field = _plain_node(generator, props.get("time"))
-    if "time" in event and time_field is not None and time_field.get("type", "string") == "string":
-        if time_field.get("format") in (None, "date-time") and not time_field.get("maxLength"):
-            event["time"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if (
+        "time" in event
+        and time_field is not None
+        and time_field.get("type", "string") == "string"
+        and time_field.get("format") in (None, "date-time")
+        and not time_field.get("maxLength")
+    ):
+        event["time"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(source, str):
         values["source"] = source
     if isinstance(detail_type, str):
@@ -142,7 +147,9 @@ def _session_account(session: boto3.Session | None) -> str:
 
     try:
         return read_account(session, timeout=2.0)
-    except (IatkError, *BOTO_ERRORS):
+    except IatkError:
+        return DEFAULT_ACCOUNT
+    except BOTO_ERRORS:
         return DEFAULT_ACCOUNT
 
 

@@ -26,7 +26,23 @@ _MAX_DEPTH = 200  # nested nodes; only a pathological schema gets near it
 _UNSUPPORTED = ("$dynamicRef", "$recursiveRef")
 #: Keywords whose value the generator builds towards but cannot always meet by construction: a node
 #: with one of them is checked once built, and drawn again (new random streams) when it fails.
-_CHECKED = frozenset({"allOf", "oneOf", "anyOf", "not", "if", "uniqueItems", "contains", "dependencies", "dependentSchemas", "propertyNames", "patternProperties", "minProperties", "maxProperties"})
+_CHECKED = frozenset(
+    {
+        "allOf",
+        "oneOf",
+        "anyOf",
+        "not",
+        "if",
+        "uniqueItems",
+        "contains",
+        "dependencies",
+        "dependentSchemas",
+        "propertyNames",
+        "patternProperties",
+        "minProperties",
+        "maxProperties",
+    }
+)
 _ATTEMPTS = 32
 
 
@@ -88,7 +104,9 @@ class _Generator(_Containers, _Scalars):
         finally:
             self._leave(refs)
 
-    def _checked(self, node: Mapping[str, Any], merged: dict[str, Any], pointer: str, path: str, name: str | None) -> Any:
+    def _checked(
+        self, node: Mapping[str, Any], merged: dict[str, Any], pointer: str, path: str, name: str | None
+    ) -> Any:
         """Build a value for a node whose keywords may not all be met by construction; check it, and draw again."""
         problem: tuple[str, str] | None = None
         failure: SchemaError | None = None
@@ -350,9 +368,11 @@ class _Generator(_Containers, _Scalars):
             if key not in node:
                 continue
             given = node[key]
-            candidates = given if key == "examples" and isinstance(given, list) else [given] if key != "examples" else []
+            candidates = (
+                given if key == "examples" and isinstance(given, list) else [given] if key != "examples" else []
+            )
             for candidate in candidates:
-                if self.checker.valid(candidate, _without_hints(node), pointer):
+                if self.checker.valid(candidate, _without_hints(node, keep_values=True), pointer):
                     return True, copy.deepcopy(candidate)
         if "enum" in node:
             rest = _without_hints(node)
@@ -384,8 +404,10 @@ def _merge_maps(first: Any, second: Any) -> Any:
     return out
 
 
-def _without_hints(node: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in node.items() if k not in ("example", "examples", "default", "enum")}
+def _without_hints(node: Mapping[str, Any], *, keep_values: bool = False) -> dict[str, Any]:
+    """The node without its value hints (and without ``enum``, unless ``keep_values``: an example must be in it)."""
+    dropped = ("example", "examples", "default") if keep_values else ("example", "examples", "default", "enum")
+    return {k: v for k, v in node.items() if k not in dropped}
 
 
 def _positive(value: Any) -> bool:

@@ -106,7 +106,9 @@ def _build(
         generated: Any
         try:
             with generator.salted(attempt, "$"):
-                generated = generator.generate(root, pointer, "$", None, overrides if overrides is not None else _MISSING)
+                generated = generator.generate(
+                    root, pointer, "$", None, overrides if overrides is not None else _MISSING
+                )
         except _Recursion as err:
             raise SchemaError(
                 f"{loaded.origin}: the recursion through {err.ref} cannot end: every path back to it is required "
@@ -217,7 +219,8 @@ def mock_events(
     """
     import random
 
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+    given: Any = n  # checked at run time: callers may not be typed
+    if isinstance(given, bool) or not isinstance(given, int) or n < 1:
         raise ConfigError(f"mock_events needs n, a positive number of events; got {n!r}")
     if overrides is not None and not isinstance(overrides, Mapping):
         raise ConfigError(

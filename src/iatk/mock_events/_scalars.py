@@ -306,4 +306,8 @@ def _spliced(value: str, pieces: list[str]) -> Iterator[str]:
     for cut in range(len(value) + 1):
         yield value[:cut] + joined + value[cut:]
     for cut in range(len(value) + 1):
-        yield value[:cut] + joined[::-1] + value[cut:] if len(pieces) == 1 and joined == joined[::-1] else value[:cut] + "".join(reversed(pieces)) + value[cut:]
+        yield (
+            value[:cut] + joined[::-1] + value[cut:]
+            if len(pieces) == 1 and joined == joined[::-1]
+            else value[:cut] + "".join(reversed(pieces)) + value[cut:]
+        )

@@ -35,9 +35,7 @@ class _GeneratorBase:
     stream of each event path); :class:`~._generate._Generator` is the whole generator.
     """
 
-    def __init__(
-        self, schema: EventSchema, *, seed: int | None, skip_optional: bool, edge: int | None = None
-    ) -> None:
+    def __init__(self, schema: EventSchema, *, seed: int | None, skip_optional: bool, edge: int | None = None) -> None:
         self.schema = schema
         self.document = schema.document
         self.seed = 0 if seed is None else seed
