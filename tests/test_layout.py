@@ -78,6 +78,8 @@ PUBLIC_MODULES: dict[str, list[str]] = {
         "eventbridge_envelope",
         "load_schema",
         "mock_event",
+        "mock_events",
+        "strategy",
         "to_json_schema",
         "to_put_events_entry",
     ],

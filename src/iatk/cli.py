@@ -358,6 +358,12 @@ def _add_mock_event(subparsers: Any) -> None:
     parser.add_argument("--source", help="envelope source (with --envelope; default: the schema's)")
     parser.add_argument("--detail-type", help="envelope detail-type (with --envelope; default: the schema's)")
     parser.add_argument("--put-events-entry", metavar="BUS", help="print a PutEvents entry for BUS instead")
+    parser.add_argument(
+        "--count", type=int, metavar="N", help="print a JSON list of N distinct events (seeds N, N+1...)"
+    )
+    parser.add_argument(
+        "--boundary", action="store_true", help="with --count: the schema's edges (least, most, every enum value)"
+    )
     _aws_options(parser)
     parser.set_defaults(handler=_run_mock_event)
 
@@ -388,6 +394,39 @@ def _run_mock_event(args: argparse.Namespace) -> int:
         schema_file=args.schema_file,
         session=session,
     )
+    if args.boundary and args.count is None:
+        raise ConfigError("--boundary goes with --count N (the edges are spread over N events)")
+    if args.count is not None:
+        from .mock_events import mock_events
+
+        events = mock_events(
+            args.count,
+            schema=schema,
+            event_ref=args.event_ref,
+            skip_optional=args.skip_optional,
+            overrides=overrides or None,
+            seed=args.seed,
+            boundary=args.boundary,
+            session=session,
+        )
+        if args.envelope or args.put_events_entry:
+            events = [
+                seeded_envelope(
+                    item,
+                    args.source,
+                    args.detail_type,
+                    seed=None if args.seed is None else args.seed + index,
+                    schema=schema,
+                    session=session,
+                )
+                for index, item in enumerate(events)
+            ]
+        _print_json(
+            [to_put_events_entry(item, bus=args.put_events_entry) for item in events]
+            if args.put_events_entry
+            else events
+        )
+        return 0
     event = mock_event(
         schema=schema,
         event_ref=args.event_ref,

@@ -86,7 +86,11 @@ def test_awsevent_schema_event_round_trip_on_a_custom_bus(session: boto3.Session
     """An AWSEvent-rooted mock event keeps its source, detail-type, resources and detail through a custom bus."""
     bus = scratch.bus()
     url = scratch.route(bus, {"source": ["com.example.support"], "detail": {"priority": ["normal"]}})
-    event = mock_event(schema_file=SCHEMAS / "ticket_created.json", seed=11, overrides={"resources": ["arn:aws:x:1"]})
+    event = mock_event(
+        schema_file=SCHEMAS / "ticket_created.json",
+        seed=11,
+        overrides={"resources": ["arn:aws:x:1"], "detail": {"priority": "normal"}},
+    )
     result = session.client("events").put_events(Entries=[to_put_events_entry(event, bus=bus)])
     assert result["FailedEntryCount"] == 0
     [body] = receive(session, url)

@@ -62,6 +62,7 @@ def plugin_trigger(hook: str) -> dict[str, Any]:
     """The plugin trigger JSON Schema with ``hook`` as the example of eventHook (to tell versions apart)."""
     document = json.loads((SCHEMAS / "plugin_trigger.json").read_text())
     document["properties"]["eventHook"]["example"] = hook
+    document["properties"]["eventHook"].pop("enum")  # the marker must be valid: no enum to leave
     return document
 
 

@@ -234,3 +234,38 @@ def test_unknown_bus_names_the_bus_and_lists_the_buses(session, scratch):
     assert nope not in names
     assert "Already sent (not undone): 0 event(s)." in text
     assert error.__cause__ is not None
+
+
+def test_aws_sources_are_refused_as_eventbridge_does(session, scratch):
+    """EventBridge refuses PutEvents entries with an ``aws.*`` source (NotAuthorizedForSourceException); the
+    embedded backend too (plain moto accepts them). The other entries of the call go through, and the message
+    says to use a test source the rule also matches."""
+    bus, _ = scratch.bus()
+    url = scratch.route(bus)
+    events = session.client("events")
+    raw = events.put_events(
+        Entries=[
+            {
+                "Source": "aws.ec2",
+                "DetailType": "EC2 Instance State-change Notification",
+                "Detail": "{}",
+                "EventBusName": bus,
+            },
+            {"Source": "it.app", "DetailType": "Numbered", "Detail": '{"n": 1}', "EventBusName": bus},
+        ]
+    )
+    assert raw["FailedEntryCount"] == 1
+    assert raw["Entries"][0] == {
+        "ErrorCode": "NotAuthorizedForSourceException",
+        "ErrorMessage": "Not authorized for the source.",
+    }
+    assert "EventId" in raw["Entries"][1]
+    assert [event.detail for event in drain(session, url)] == [{"n": 1}]
+
+    with pytest.raises(iatk.PutEventsError) as caught:
+        put_events({"Source": "aws.ec2", "DetailType": "x", "Detail": {}}, entry(2), bus=bus, session=session)
+    text = str(caught.value)
+    assert "NotAuthorizedForSourceException" in text
+    assert "test source that your rule also matches" in text
+    assert "'test.aws.ec2'" in text
+    assert [failure[0] for failure in caught.value.failed] == [0]

@@ -30,6 +30,7 @@ def trigger(path, hook):
     path.parent.mkdir(parents=True, exist_ok=True)
     document = json.loads((HERE / "plugin_trigger.json").read_text())
     document["properties"]["eventHook"]["example"] = hook
+    document["properties"]["eventHook"].pop("enum")  # the marker must be valid: no enum to leave
     path.write_text(json.dumps(document))
 """
 

@@ -838,3 +838,152 @@ def test_one_table_entry_adds_an_operator(monkeypatch: pytest.MonkeyPatch):
     assert "operators are: anything-but, cidr, equals-ignore-case, exists, numeric, prefix, shout, suffix" in str(
         err.value
     )
+
+
+# --- issue 19: the last EventBridge edge cases -------------------------------------------------------
+
+ARRAY_CONSISTENCY = [
+    # (pattern, detail, matches on EventBridge)
+    (  # exists:false after a field that chose the element: only that element counts
+        {"employees": {"firstName": ["Anna"], "ids": [{"exists": False}]}},
+        {"employees": [{"firstName": "John", "ids": [1000]}, {"firstName": "Anna"}]},
+        True,
+    ),
+    (  # the chosen element has the field: no match
+        {"employees": {"firstName": ["Anna"], "ids": [{"exists": False}]}},
+        {"employees": [{"firstName": "John"}, {"firstName": "Anna", "ids": [1]}]},
+        False,
+    ),
+    (  # no element has it
+        {"employees": {"firstName": ["Anna"], "ids": [{"exists": False}]}},
+        {"employees": [{"firstName": "John"}, {"firstName": "Anna"}]},
+        True,
+    ),
+    (  # a field that sorts before the others chooses no element yet: every element is in play
+        {"employees": {"aaa": [{"exists": False}], "firstName": ["Anna"]}},
+        {"employees": [{"aaa": 1, "firstName": "John"}, {"firstName": "Anna"}]},
+        False,
+    ),
+    (  # the choice carries into nested objects of the same element
+        {"a": {"name": ["x"], "z": {"c": [{"exists": False}]}}},
+        {"a": [{"name": "y", "z": {"c": 1}}, {"name": "x", "z": {"d": 2}}]},
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize(("raw", "detail", "expected"), ARRAY_CONSISTENCY)
+def test_exists_false_sees_only_the_array_element_already_chosen(raw, detail, expected):
+    """event-ruler keeps array consistency: after a field matched in one element, exists:false looks only there."""
+    result = pattern({"detail": raw})(event_of(envelope(detail)))
+    assert result.matched is expected, result.reason
+
+
+IGNORE_CASE = [
+    # (operator, event value, matches): each pattern character may be its lower or upper form
+    ({"equals-ignore-case": "ῆ"}, "Η͂", True),  # U+1FC6 upper-cases to U+0397 U+0342
+    ({"equals-ignore-case": "ῆ"}, "ῆ", True),
+    ({"equals-ignore-case": "Η͂"}, "ῆ", False),  # each pattern char alone: U+0397 → η, U+0342 stays
+    ({"equals-ignore-case": "ß"}, "SS", True),
+    ({"equals-ignore-case": "ß"}, "ss", False),  # values are not folded
+    ({"equals-ignore-case": "İ"}, "i̇", True),  # U+0130 lower-cases to i + U+0307
+    ({"equals-ignore-case": "Straße"}, "STRASSE", True),
+    ({"prefix": {"equals-ignore-case": "ῆa"}}, "Η͂Abc", True),
+    ({"suffix": {"equals-ignore-case": "xß"}}, "abcXSS", True),
+    ({"suffix": {"equals-ignore-case": "xß"}}, "abcXss", False),
+    ({"anything-but": {"equals-ignore-case": "ῆ"}}, "Η͂", False),
+    ({"anything-but": {"equals-ignore-case": ["ß", "q"]}}, "SS", False),
+    ({"anything-but": {"equals-ignore-case": ["ß", "q"]}}, "ss", True),
+    ({"equals-ignore-case": "a.b"}, "AxB", False),  # the value is literal text, not a regex
+]
+
+
+@pytest.mark.parametrize(("operator", "value", "expected"), IGNORE_CASE)
+def test_ignore_case_uses_each_characters_case_forms(operator, value, expected):
+    """Ignore-case operators accept, per pattern character, its lower- or upper-case form, as event-ruler does."""
+    assert pattern({"detail": {"a": [operator]}})(event_of(envelope({"a": value}))).matched is expected
+
+
+REFUSED = [
+    ({"a": [{"anything-but": {"prefix": ""}}]}, "$.detail.a[0].anything-but.prefix", "non-empty"),
+    ({"a": [{"anything-but": {"suffix": ""}}]}, "$.detail.a[0].anything-but.suffix", "non-empty"),
+    ({"a": [{"anything-but": {"prefix": ["x", ""]}}]}, "$.detail.a[0].anything-but.prefix[1]", "non-empty"),
+    ({"a": [{"anything-but": {"suffix": ["", "y"]}}]}, "$.detail.a[0].anything-but.suffix[0]", "non-empty"),
+    ({"a": [{"numeric": ["<", 1, ">", 0]}]}, "$.detail.a[0].numeric", 'write [">", 0, "<", 1]'),
+    ({"a": [{"numeric": ["<=", 1, ">=", 0]}]}, "$.detail.a[0].numeric", "lower bound first"),
+    ({"a": [{"numeric": [">", 0, "<", 1, "<", 2]}]}, "$.detail.a[0].numeric", ""),
+    ({"a": [{"wildcard": "*:*:*:*:*:event-bus/*"}]}, "$.detail.a", "Rule is too complex"),
+    ({"a": [{"anything-but": {"wildcard": "*:*:*:*:*:*:*"}}]}, "$.detail.a", "Rule is too complex"),
+    ({"a": [{"NUMERIC": [">", 1]}]}, "$.detail.a[0]", "did you mean 'numeric'?"),
+    ({"a": [{"EXISTS": True}]}, "$.detail.a[0]", "did you mean 'exists'?"),
+    ({"a": [{"Prefix": "x"}]}, "$.detail.a[0]", "did you mean 'prefix'?"),
+]
+
+
+@pytest.mark.parametrize(("raw", "where", "words"), REFUSED)
+def test_patterns_eventbridge_refuses_are_refused(raw, where, words):
+    """What PutRule refuses is refused here, naming the place."""
+    with pytest.raises(iatk.PatternError) as caught:
+        validate_pattern({"detail": raw})
+    assert f"at {where}:" in str(caught.value)
+    assert words in str(caught.value)
+
+
+ACCEPTED = [
+    {"a": [{"prefix": ""}]},  # a plain empty prefix is fine
+    {"a": [{"anything-but": ""}]},
+    {"a": [{"numeric": [">", 0, "<", 1]}]},
+    {"a": [{"numeric": ["<", 1]}]},
+    {"a": [{"wildcard": "*:stack/a/*"}, {"wildcard": "*:stack/b/*"}, {"wildcard": "*:stack/c/*"}]},
+    {"a": [{"wildcard": "*a*a*a*"}]},
+    {"a": [{"wildcard": "arn:aws:s3:::bucket/*.png"}]},
+]
+
+
+@pytest.mark.parametrize("raw", ACCEPTED)
+def test_patterns_eventbridge_accepts_are_accepted(raw):
+    validate_pattern({"detail": raw})
+
+
+def test_wildcard_complexity_is_counted_per_field_across_or_branches():
+    """Three `*:stack/X/*` in one field pass (rated 9), a fourth (12) is too complex, also spread over $or."""
+    from iatk.matchers._complexity import wildcard_complexity
+
+    three = ["*:stack/a/*", "*:stack/b/*", "*:stack/c/*"]
+    assert wildcard_complexity(three) <= 10 < wildcard_complexity([*three, "*:stack/d/*"])
+    assert wildcard_complexity(["*"]) < wildcard_complexity(["*:*"]) < wildcard_complexity(["*:*:*"])
+    split = {"$or": [{"a": [{"wildcard": w}]} for w in [*three, "*:stack/d/*"]]}
+    with pytest.raises(iatk.PatternError, match="too complex"):
+        validate_pattern(split)
+    validate_pattern({"$or": [{"a": [{"wildcard": w}]} for w in three] + [{"b": [{"wildcard": "*:stack/d/*"}]}]})
+
+
+def test_or_combinations_over_1000_are_refused():
+    """Each $or multiplies the plain patterns a rule stands for; EventBridge stops at 1,000."""
+    ten = [{"f": [i]} for i in range(10)]
+    validate_pattern({"a": {"$or": ten}, "b": {"$or": ten}, "c": {"$or": ten}})  # exactly 1,000
+    with pytest.raises(iatk.PatternError, match="1100 combinations"):
+        validate_pattern({"a": {"$or": ten}, "b": {"$or": ten}, "c": {"$or": [*ten, {"g": [1]}]}})
+    with pytest.raises(iatk.PatternError, match="1210 combinations"):
+        validate_pattern({"$or": [*ten, {"x": [1]}], "b": {"$or": [*ten, {"x": [1]}]}, "c": {"$or": ten}})
+
+
+@pytest.mark.parametrize("value", [5, None, "10.0.0.0/33", "bad", ["10.0.0.0/8"]])
+def test_bad_cidr_says_its_message_once(value):
+    with pytest.raises(iatk.PatternError) as caught:
+        validate_pattern({"detail": {"ip": [{"cidr": value}]}})
+    text = str(caught.value)
+    assert text.count("invalid event pattern") == 1
+    assert text.count("cidr takes") == 1
+
+
+def test_explain_says_the_transformed_body_note_once():
+    """Many misses on bodies that are not envelopes: the note comes once, under the listing."""
+    matcher = match(detail={"n": 1})
+    events = [event_of({"orderId": i}, message_id=f"m{i}") for i in range(3)]
+    text = explain(matcher, events)
+    assert text.count("not EventBridge envelopes") == 1
+    assert "3 of these bodies" in text
+    assert "input transformation?)" not in text
+    # one event's own result still says it
+    assert "not an EventBridge envelope" in matcher(events[0]).reason

@@ -22,6 +22,8 @@ FIXTURES = [
     ("catalog_updated_recursive.json", "CatalogUpdated", ("root", "name")),
     ("plugin_trigger.json", None, ("pluginTitle",)),
     ("video_published.yaml", None, ("detail", "title")),
+    ("aws_instance_state_change.json", None, ("detail", "instance-id")),
+    ("combinators_2020_12.json", None, ("owner", "name")),
 ]
 OVERRIDE_VALUES = {
     "city": "Lyon",
@@ -30,6 +32,7 @@ OVERRIDE_VALUES = {
     "name": "Books",
     "pluginTitle": "thumbnails",
     "title": "Launch",
+    "instance-id": "i-0123abcd",
 }
 SEEDS = [None, 0, 1, 2, 3, 17, 2024]
 # jsonschema's checker for every format it knows (date, time, uuid, ipv4... not only the draft's own)
@@ -134,3 +137,59 @@ def test_plugin_trigger_fixture_is_the_example_apps_contract():
     event = mock_event(schema_file=SCHEMAS / "plugin_trigger.json", overrides={"eventHook": "preMetadata"})
     assert set(event) == {"eventHook", "pluginTitle"}
     assert event["eventHook"] == "preMetadata"
+
+
+# -- issue 19: many seeds, boundary mode and mock_events, checked by an independent validator ---------
+
+from hypothesis import (  # noqa: E402
+    HealthCheck,
+    given,
+    settings,
+    strategies as st,
+)
+
+from iatk.mock_events import mock_events, strategy  # noqa: E402
+
+
+def _checker(name: str, event_ref: str | None) -> Any:
+    document = to_json_schema(load_schema(schema_file=SCHEMAS / name), event_ref)
+    cls = jsonschema.validators.validator_for(document)
+    return cls(document, format_checker=cls.FORMAT_CHECKER)
+
+
+CHECKERS = {name: (_checker(name, ref), ref) for name, ref, _ in FIXTURES}
+LOADED = {name: load_schema(schema_file=SCHEMAS / name) for name, _, _ in FIXTURES}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.sampled_from(sorted(CHECKERS)),
+    seed=st.one_of(st.none(), st.integers(min_value=0, max_value=2**32 - 1)),
+    skip_optional=st.booleans(),
+)
+def test_every_schema_validates_over_many_seeds(name: str, seed: int | None, skip_optional: bool):
+    """Property: for every fixture schema and any seed, the event is valid (jsonschema, formats checked)."""
+    check, ref = CHECKERS[name]
+    event = mock_event(schema=LOADED[name], event_ref=ref, seed=seed, skip_optional=skip_optional)
+    assert problems(check, event) == []
+
+
+@pytest.mark.parametrize("name", sorted(CHECKERS))
+def test_boundary_events_validate(name: str):
+    """Boundary mode's edges (least, most, every enum value) are valid too."""
+    check, ref = CHECKERS[name]
+    for event in mock_events(8, schema=LOADED[name], event_ref=ref, boundary=True, seed=1):
+        assert problems(check, event) == []
+
+
+@pytest.mark.parametrize("name", sorted(CHECKERS))
+def test_strategy_draws_valid_events(name: str):
+    """strategy(): every event Hypothesis draws validates."""
+    check, ref = CHECKERS[name]
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(event=strategy(schema=LOADED[name], event_ref=ref))
+    def run(event: dict[str, Any]) -> None:
+        assert problems(check, event) == []
+
+    run()

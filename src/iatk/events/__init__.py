@@ -16,6 +16,12 @@ from iatk.waiting import subscribe_waits
 from ._event import Event
 
 # The listener lists the region's buses in its "unknown bus" messages: public outside __all__.
-from ._put import MAX_ENTRIES_PER_CALL, MAX_REQUEST_BYTES, bus_names as bus_names, put_events
+from ._put import (
+    MAX_ENTRIES_PER_CALL,
+    MAX_REQUEST_BYTES,
+    aws_source_advice as aws_source_advice,
+    bus_names as bus_names,
+    put_events,
+)
 
 __all__ = ["MAX_ENTRIES_PER_CALL", "MAX_REQUEST_BYTES", "Event", "put_events", "subscribe_waits"]

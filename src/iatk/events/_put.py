@@ -40,6 +40,24 @@ _FROM_ENVELOPE = {
 _ENVELOPE_ASSIGNED = frozenset({"version", "id", "account", "region", "replay-name"})
 
 
+def is_aws_source(source: Any) -> bool:
+    """Whether EventBridge keeps ``source`` for AWS services (``aws.``...): PutEvents refuses it."""
+    return isinstance(source, str) and source.startswith("aws.")
+
+
+def aws_source_advice(sources: Sequence[str]) -> str:
+    """What to do instead of putting an event with an AWS service's source."""
+    first = sources[0]
+    test = f"test.{first}"
+    return (
+        f"EventBridge refuses PutEvents entries whose source begins with 'aws.' ({', '.join(map(repr, sources))}): "
+        "only AWS services send those. Put the event with a test source that your rule also matches, e.g. "
+        f'source {test!r} with the rule\'s pattern {{"source": ["{first}", "{test}"]}} (or '
+        f'{{"source": [{{"prefix": "{first}"}}, {{"prefix": "test.{first}"}}]}}); with a mock event: '
+        f"iatk.eventbridge_envelope(event, source={test!r})"
+    )
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return aware_utc(value).isoformat().replace("+00:00", "Z")
@@ -257,6 +275,11 @@ def put_events(
                 f"PutEvents rejected {len(failed)} of {len(prepared)} entries on bus {', '.join(map(repr, buses))}:"
             ]
             lines += [f"  - {_entry_label(index, entry)}: {code}: {message}" for index, entry, code, message in failed]
+            aws_sources = sorted(
+                {str(entry.get("Source")) for _, entry, _, _ in failed if is_aws_source(entry.get("Source"))}
+            )
+            if aws_sources:
+                lines.append(aws_source_advice(aws_sources))
             lines.append(_sent_and_pending(sent, pending))
             raise PutEventsError("\n".join(lines), failed=failed)
     return sent

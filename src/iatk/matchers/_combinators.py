@@ -69,6 +69,10 @@ class _AnyEvent(Matcher):
         return "as_matcher(None)"
 
 
+#: What a miss on a body that is not an envelope adds (once: :func:`~._explain.explain` shows it once per listing).
+TRANSFORMED_NOTE = "(the body is not an EventBridge envelope: a target with an input transformation?)"
+
+
 class PatternMatcher(Matcher):
     """An EventBridge event pattern, compiled once; made by :func:`match` and :func:`pattern`.
 
@@ -95,7 +99,7 @@ class PatternMatcher(Matcher):
                 f"and not a JSON object, so no pattern can match it: {preview}"
             )
             return MatchResult(False, note, 0.0, (Mismatch("", note),))
-        note = "(the body is not an EventBridge envelope: a target with an input transformation?)"
+        note = TRANSFORMED_NOTE
         return MatchResult(False, f"{result.reason} {note}", result.score, (*result.mismatches, Mismatch("", note)))
 
     def test(self, document: Mapping[str, Any]) -> MatchResult:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from iatk.events import Event
 
-from ._combinators import MatcherLike, as_matcher
+from ._combinators import TRANSFORMED_NOTE, MatcherLike, as_matcher
 
 
 def explain(matcher: MatcherLike, events: Iterable[Event], *, limit: int | None = None, width: int = 160) -> str:
@@ -37,12 +37,24 @@ def explain(matcher: MatcherLike, events: Iterable[Event], *, limit: int | None 
     lines = [f"{len(judged)} event{'s' if len(judged) != 1 else ''} received, {verdict}; nearest miss first:"]
     if limit is None:
         limit = len(judged)
+    transformed = 0
     for number, (event, result) in enumerate(judged[:limit], 1):
         lines.append(f"  {number}. {event.summary(width)}")
         if result.matched:
             lines.append("     matched")
             continue
-        lines.extend(f"     {text}" for text in result.diff().splitlines())
+        for line in result.diff().splitlines():
+            text = line
+            if text.endswith(TRANSFORMED_NOTE):  # said once, under the listing
+                transformed += 1
+                text = text[: -len(TRANSFORMED_NOTE)].rstrip()
+            if text:
+                lines.append(f"     {text}")
     if len(judged) > limit:
         lines.append(f"  … and {len(judged) - limit} more not shown")
+    if transformed:
+        lines.append(
+            f"  {transformed} of these bodies are not EventBridge envelopes: a target with an input transformation? "
+            "A pattern sees the body as it arrives."
+        )
     return "\n".join(lines)

@@ -18,6 +18,7 @@ The names in messages ("operators are: ...") and in :data:`OPERATORS` come from 
 from __future__ import annotations
 
 import abc
+import functools
 import ipaddress
 import math
 import re
@@ -61,6 +62,25 @@ class Exact(Condition):
         return render(self.value)
 
 
+def case_forms(text: str) -> str:
+    """A regex matching ``text`` in any case as EventBridge sees it (event-ruler's equals-ignore-case).
+
+    event-ruler replaces each character of the pattern's value by its lower- or its upper-case form
+    (Java's full case mappings, as Python's ``str.lower`` / ``str.upper``) and compares the event's
+    value as it is: ``"ῆ"`` matches ``"Η͂"`` (its upper case is two characters), and a value is never
+    folded, so ``"ß"`` matches ``"SS"`` and ``"ß"`` but not ``"ss"``. Characters beyond the Basic
+    Multilingual Plane match only themselves.
+    """
+    parts: list[str] = []
+    for char in text:
+        forms = {char} if ord(char) > 0xFFFF else {char.lower(), char.upper()}
+        if len(forms) == 1:
+            parts.append(re.escape(forms.pop()))
+        else:
+            parts.append("(?:" + "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True)) + ")")
+    return "".join(parts)
+
+
 @dataclass(frozen=True, slots=True)
 class Affix(Condition):
     kind: str  # "prefix" | "suffix"
@@ -70,8 +90,10 @@ class Affix(Condition):
     def accepts(self, value: Any) -> bool:
         if not isinstance(value, str):
             return False
-        subject, text = (value.lower(), self.text.lower()) if self.ignore_case else (value, self.text)
-        return subject.startswith(text) if self.kind == "prefix" else subject.endswith(text)
+        if self.ignore_case:
+            forms = _case_regex(self.text, "prefix" if self.kind == "prefix" else "suffix")
+            return forms.search(value) is not None
+        return value.startswith(self.text) if self.kind == "prefix" else value.endswith(self.text)
 
     def describe(self) -> str:
         return f"{self.kind} {render(self.text)}" + (" (ignoring case)" if self.ignore_case else "")
@@ -82,10 +104,18 @@ class IgnoreCase(Condition):
     text: str
 
     def accepts(self, value: Any) -> bool:
-        return isinstance(value, str) and value.lower() == self.text.lower()
+        return isinstance(value, str) and _case_regex(self.text, "whole").fullmatch(value) is not None
 
     def describe(self) -> str:
         return f"equals-ignore-case {render(self.text)}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _case_regex(text: str, where: str) -> re.Pattern[str]:
+    forms = case_forms(text)
+    return re.compile(
+        f"^(?:{forms})" if where == "prefix" else f"(?:{forms})\\Z" if where == "suffix" else forms, re.DOTALL
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,16 +266,23 @@ def _compile_exists(value: Any, path: str) -> Exists:
 
 
 def _compile_cidr(value: Any, path: str) -> Cidr:
+    text = _string(value, path, "cidr").strip()  # outside the try: a PatternError is a ValueError too
     try:
-        network = ipaddress.ip_network(_string(value, path, "cidr").strip(), strict=False)
-    except ValueError as err:
-        raise bad(path, f"cidr takes an IPv4 or IPv6 block like 10.0.0.0/24: {err}") from None
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise bad(
+            path, f"cidr takes an IPv4 or IPv6 block like 10.0.0.0/24 or 2001:db8::/32, got {render(value)}"
+        ) from None
     return Cidr(network)
 
 
 def _compile_numeric(value: Any, path: str) -> Numeric:
     if not isinstance(value, list) or not value or len(value) % 2:
         raise bad(path, f'numeric takes a list of operator/number pairs like [">", 0, "<=", 5], got {render(value)}')
+    if len(value) > 4:
+        raise bad(
+            path, f"numeric takes at most two operator/number pairs (a lower bound, then an upper), got {render(value)}"
+        )
     bounds: list[tuple[str, float]] = []
     for position in range(0, len(value), 2):
         op, limit = value[position], value[position + 1]
@@ -263,6 +300,10 @@ def _compile_numeric(value: Any, path: str) -> Numeric:
         raise bad(path, 'numeric "=" stands alone: write ["=", 5], not with other bounds')
     if len(lower) > 1 or len(upper) > 1:
         raise bad(path, "numeric takes at most one lower bound (> or >=) and one upper bound (< or <=)")
+    if len(bounds) == 2 and ops[0] in ("<", "<="):
+        # EventBridge reads a range lower bound first: ["<", 1, ">", 0] is refused at PutRule
+        swapped = [bounds[1][0], bounds[1][1], bounds[0][0], bounds[0][1]]
+        raise bad(path, f"numeric ranges give the lower bound first: write {render(swapped)}")
     if lower and upper and lower[0] >= upper[0]:
         raise bad(
             path,
@@ -288,6 +329,8 @@ def _compile_anything_but(value: Any, path: str) -> AnythingBut:
         for position, item in enumerate(texts):
             where = f"{sub}[{position}]" if isinstance(inner, list) else sub
             text = _string(item, where, f"anything-but {kind}")
+            if kind in ("prefix", "suffix") and not text:
+                raise bad(where, f"anything-but {kind} takes a non-empty string (EventBridge refuses an empty {kind})")
             if kind in ("prefix", "suffix"):
                 excluded.append(Affix(kind, text, False))
             elif kind == "equals-ignore-case":
@@ -327,7 +370,8 @@ def compile_operator(item: Mapping[str, Any], path: str) -> Condition:
     operator = TABLE.get(name)
     if operator is not None:
         return operator.compile(value, f"{path}.{name}")
-    close = closest(str(name), sorted(TABLE))
+    folded = {known.lower(): known for known in TABLE}
+    close = [folded[str(name).lower()]] if str(name).lower() in folded else closest(str(name), sorted(TABLE))
     if close:
         hint = f" (did you mean {close[0]!r}?)"
     else:

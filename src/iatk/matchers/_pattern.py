@@ -15,6 +15,7 @@ from typing import Any
 
 from iatk.exceptions import PatternError
 
+from ._complexity import MAX_COMBINATIONS, MAX_WILDCARD_COMPLEXITY, combinations, wildcard_complexity, wildcards
 from ._operators import TABLE, Condition, Exact, Exists, compile_operator, is_operator
 from ._results import MATCHED, MatchResult, Mismatch
 from ._values import bad, is_number, render
@@ -162,7 +163,29 @@ def compile_pattern(p: Any) -> CompiledPattern:
             raise PatternError(f"invalid event pattern: not JSON ({err})") from None
     if not isinstance(p, Mapping):
         raise PatternError(f"invalid event pattern: expected a JSON object, got {render(p)}")
-    return _compile_object(p, "$")
+    compiled = _compile_object(p, "$")
+    _check_limits(p)
+    return compiled
+
+
+def _check_limits(raw: Mapping[str, Any]) -> None:
+    """EventBridge's limits on the whole pattern: ``$or`` combinations, and wildcard complexity."""
+    count = combinations(raw)
+    if count > MAX_COMBINATIONS:
+        raise PatternError(
+            f"invalid event pattern: its $or branches expand to {count} combinations; EventBridge allows at "
+            f"most {MAX_COMBINATIONS}. Split it into several rules, or factor the common fields out of $or"
+        )
+    for path, texts in wildcards(raw).items():
+        rating = wildcard_complexity(texts)
+        if rating > MAX_WILDCARD_COMPLEXITY:
+            shown = ", ".join(render(text) for text in texts)
+            raise bad(
+                path,
+                f"the wildcards {shown} have a complexity of {rating} or more, and EventBridge refuses more "
+                f"than {MAX_WILDCARD_COMPLEXITY} (\"Rule is too complex\"): use fewer '*', or a "
+                "prefix/suffix where one does",
+            )
 
 
 def _is_operator(value: Any) -> bool:
@@ -204,6 +227,7 @@ class _Outcome:
     matched: int
     total: int
     mismatches: list[Mismatch]
+    bound: bool = False  # matched an event value (not an absence): its array element is now chosen
 
     @property
     def ratio(self) -> float:
@@ -248,12 +272,12 @@ def _eval_leaf(
     values = _leaf_values(raw)
     for condition in leaf.conditions:
         if isinstance(condition, Exists):
-            # exists:false means "no value at this path anywhere": EventBridge flattens arrays.
+            # exists:false means "no value at this path in any array element still in play" (scope)
             hit = bool(values) if condition.flag else not any(_leaf_values(_get(other, key)) for other in scope)
         else:
             hit = any(condition.accepts(value) for value in values)
         if hit:
-            return _Outcome(True, 1, 1, [])
+            return _Outcome(True, 1, 1, [], bound=not (isinstance(condition, Exists) and not condition.flag))
     return _Outcome(False, 0, 1, [Mismatch(path, _leaf_miss(leaf, raw, values, scope, key=key, note=note))])
 
 
@@ -287,25 +311,38 @@ def _leaf_miss(
 def _eval_object(
     node: CompiledPattern, doc: Mapping[str, Any], scope: Sequence[Mapping[str, Any]], path: str, note: str
 ) -> _Outcome:
+    # event-ruler walks a pattern's fields in the order of their flattened names and keeps array
+    # consistency: once a field has matched a value inside one element of an array, the fields after it
+    # look only at that element. So exists:false looks at every element (scope) until then, and only
+    # at this one (doc) after.
     total = _Outcome(True, 0, 0, [])
-    for key, sub in node.fields:
+    bound = False
+    outcomes: dict[str, _Outcome] = {}
+    for key, sub in sorted(node.fields, key=lambda field: field[0] + ("" if isinstance(field[1], _Leaf) else ".")):
         sub_path = _join(path, key)
+        in_play = [doc] if bound else scope
         if isinstance(sub, _Leaf):
-            outcome = _eval_leaf(sub, doc, scope, key, path=sub_path, note=note)
+            outcomes[key] = _eval_leaf(sub, doc, in_play, key, path=sub_path, note=note)
         else:
-            outcome = _eval_nested(sub, doc, scope, key, path=sub_path, note=note)
+            outcomes[key] = _eval_nested(sub, doc, in_play, key, path=sub_path, note=note)
+        bound = bound or (outcomes[key].ok and outcomes[key].bound)
+    total.bound = bound
+    for key, _sub in node.fields:  # mismatches in the pattern's order
+        outcome = outcomes[key]
         total.ok = total.ok and outcome.ok
         total.matched += outcome.matched
         total.total += outcome.total
         total.mismatches.extend(outcome.mismatches)
     if node.alternatives:
-        outcomes = [_eval_object(branch, doc, scope, path, note) for branch in node.alternatives]
-        chosen = next((outcome for outcome in outcomes if outcome.ok), None)
+        branches = [_eval_object(branch, doc, scope, path, note) for branch in node.alternatives]
+        chosen = next((outcome for outcome in branches if outcome.ok), None)
+        if chosen is not None:
+            total.bound = total.bound or chosen.bound
         if chosen is None:
-            chosen = max(outcomes, key=lambda outcome: outcome.ratio)
+            chosen = max(branches, key=lambda outcome: outcome.ratio)
             described = " | ".join(
                 f"#{number}: " + "; ".join(str(mismatch) for mismatch in outcome.mismatches)
-                for number, outcome in enumerate(outcomes, 1)
+                for number, outcome in enumerate(branches, 1)
             )
             total.mismatches.append(Mismatch(_join(path, "$or"), f"no alternative matched ({described})"))
             total.ok = False

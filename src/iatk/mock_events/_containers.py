@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 from ._schema import _escape
 from ._state import _MISSING, _GeneratorBase, _Recursion
 
+_EDGE_ITEMS = 50  # boundary mode's longest array: maxItems, or this when maxItems is larger
+
 
 class _Containers(_GeneratorBase):
     """The generator's objects and arrays; each property and item is drawn on its own random stream."""
@@ -66,7 +68,7 @@ class _Containers(_GeneratorBase):
                         f"{pointer}/properties/{_escape(prop)}", path, f"required property {prop!r} is `false`"
                     )
                 continue
-            if not needed and self.skip_optional and prop not in overrides:
+            if not needed and prop not in overrides and (self.skip_optional or not self._keep_optional(path, prop)):
                 skipped.append(prop)
                 continue
             add(prop, sub, self.locate(sub, f"{pointer}/properties/{_escape(prop)}"), needed)
@@ -74,7 +76,13 @@ class _Containers(_GeneratorBase):
             if prop not in props:
                 add(prop, *schema_for(prop), True)
         if not props and not patterns and isinstance(extra, Mapping) and not required and not self.skip_optional:
-            add(self._extra_name(node, pointer, path, out), extra, f"{pointer}/additionalProperties", False)
+            entries = 1
+            if self.edge is not None:
+                entries = 0 if self.edge % 2 == 0 else 3
+            elif self.drawn:
+                entries = self.rng.randint(0, 3)
+            for _entry in range(entries):
+                add(self._extra_name(node, pointer, path, out), extra, f"{pointer}/additionalProperties", False)
 
         dependencies = {**(node.get("dependencies") or {}), **(node.get("dependentRequired") or {})}
         for prop in list(out):
@@ -92,10 +100,16 @@ class _Containers(_GeneratorBase):
                 break
             add(prop, props[prop], self.locate(props[prop], f"{pointer}/properties/{_escape(prop)}"), False)
         while len(out) < least:
-            if extra is False:
-                raise self.error(pointer, path, f"minProperties {least} cannot be met: additionalProperties is false")
             before = len(out)
-            add(self._extra_name(node, pointer, path, out), *schema_for("\0extra"), False)
+            if patterns and isinstance(patterns, Mapping):
+                # a name from one of patternProperties' patterns, and a value from its schema
+                regex = list(patterns)[len(out) % len(patterns)]
+                key = self._pattern_name(regex, node, pointer, path, out)
+                add(key, patterns[regex], f"{pointer}/patternProperties/{_escape(regex)}", False)
+            elif extra is False:
+                raise self.error(pointer, path, f"minProperties {least} cannot be met: additionalProperties is false")
+            else:
+                add(self._extra_name(node, pointer, path, out), *schema_for("\0extra"), False)
             if len(out) == before:
                 raise self.error(pointer, path, f"minProperties {least} cannot be met")
         most = node.get("maxProperties")
@@ -108,6 +122,30 @@ class _Containers(_GeneratorBase):
             if len(out) > most:
                 raise self.error(pointer, path, f"more required properties than maxProperties {most}")
         return out
+
+    def _keep_optional(self, path: str, prop: str) -> bool:
+        """Whether an optional property is in the event: always without a seed; drawn with one; in boundary
+        mode none on even events and all on odd ones."""
+        if self.edge is not None:
+            return self.edge % 2 == 1
+        if not self.drawn:
+            return True
+        with self.stream(f"{path}.{prop}?"):
+            return self.rng.random() < 0.6
+
+    def _pattern_name(
+        self, regex: str, node: Mapping[str, Any], pointer: str, path: str, taken: Mapping[str, Any]
+    ) -> str:
+        names = node.get("propertyNames")
+        shape: dict[str, Any] = {"type": "string", "pattern": regex}
+        if isinstance(names, Mapping):
+            shape = {"allOf": [names, shape]}
+        for attempt in range(30):
+            with self.salted(attempt, f"{path}{{{len(taken)}}}"), self.stream(f"{path}{{{len(taken)}}}"):
+                name = self.generate(shape, f"{pointer}/patternProperties/{_escape(regex)}", path, "key", _MISSING)
+            if isinstance(name, str) and name not in taken:
+                return name
+        raise self.error(f"{pointer}/patternProperties/{_escape(regex)}", path, "cannot find a new property name")
 
     def _extra_name(self, node: Mapping[str, Any], pointer: str, path: str, taken: Mapping[str, Any]) -> str:
         names = node.get("propertyNames")
@@ -135,12 +173,25 @@ class _Containers(_GeneratorBase):
             rest = True if items is None else items
         least = node.get("minItems", 0)
         most = node.get("maxItems")
+        if most is not None and most < least:
+            raise self.error(pointer, path, f"minItems {least} is more than maxItems {most}")
         count = max(least, len(prefix)) if prefix else max(least, 1) if rest is not None else least
+        if rest is False:
+            if least > len(prefix):
+                raise self.error(pointer, path, f"minItems {least} needs more items than items/additionalItems allow")
+            most = len(prefix) if most is None else min(most, len(prefix))
+        if self.edge is not None:
+            # the edges: as few items as allowed, then as many (an unbounded array gets a few more)
+            count = least if self.edge % 2 == 0 else (min(most, _EDGE_ITEMS) if most is not None else least + 4)
+        elif self.drawn and (rest is not None or prefix):
+            with self.stream(f"{path}#"):
+                high = most if most is not None else max(least, len(prefix)) + 4
+                count = self.rng.randint(least, max(least, min(high, least + 5)))
         if most is not None:
             count = min(count, most)
-        if count < least:
-            raise self.error(pointer, path, f"minItems {least} is more than maxItems {most}")
         contains = node.get("contains")
+        if contains is not None and count < 1 and (most is None or most >= 1):
+            count = 1
         unique = node.get("uniqueItems") is True
         out: list[Any] = []
         seen: set[str] = set()
@@ -155,9 +206,9 @@ class _Containers(_GeneratorBase):
             if index == 0 and contains is not None:
                 sub, sub_pointer = {"allOf": [sub, contains]}, f"{pointer}/contains"
             value: Any = _MISSING
-            for attempt in range(12 if unique else 1):
+            for attempt in range(24 if unique else 1):
                 try:
-                    with self.stream(f"{path}[{index}]" + (f"~{attempt}" if attempt else "")):
+                    with self.salted(attempt, f"{path}[{index}]"), self.stream(f"{path}[{index}]"):
                         candidate = self.generate(sub, sub_pointer, f"{path}[{index}]", name, _MISSING)
                 except _Recursion:
                     if index >= least:

@@ -92,12 +92,25 @@ def _fill_envelope(
     extension_root = merged if (_SOURCE_EXT in merged or _DETAIL_TYPE_EXT in merged) else None
     source = (extension_root or {}).get(_SOURCE_EXT) or generator.schema.source
     detail_type = (extension_root or {}).get(_DETAIL_TYPE_EXT) or generator.schema.detail_type
+    # the id and time are drawn from the seed and the schema: two schemas with one seed differ there
+    rng = random.Random(f"{generator.seed}|{generator.digest}|{generator.salt}|envelope")
+    event_id = _seeded_uuid(rng, fresh=generator.fresh)
+    moment = generator.now if generator.fresh else _seeded_time(rng)
     values: dict[str, Any] = {
         "version": "0",
-        "id": _seeded_uuid(generator.rng, fresh=generator.fresh),
-        "account": DEFAULT_ACCOUNT,
+        "id": event_id,
+        "account": _session_account(session),
         "region": _default_region(session),
     }
+    time_field = _plain_node(generator, props.get("time"))
+    if (
+        "time" in event
+        and time_field is not None
+        and time_field.get("type", "string") == "string"
+        and time_field.get("format") in (None, "date-time")
+        and not time_field.get("maxLength")
+    ):
+        event["time"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(source, str):
         values["source"] = source
     if isinstance(detail_type, str):
@@ -119,6 +132,25 @@ def _free_string(field: Mapping[str, Any], value: str) -> bool:
     if field.get("type", "string") != "string" or field.get("format"):
         return False
     return int(field.get("minLength", 0)) <= len(value) <= int(field.get("maxLength", len(value)))
+
+
+def _session_account(session: boto3.Session | None) -> str:
+    """The session's account (one STS call, cached per session); :data:`DEFAULT_ACCOUNT` without a session.
+
+    Only an explicit session is asked, so an event from a file needs no AWS; when the call fails
+    (no credentials, no network) the default stands.
+    """
+    if session is None:
+        return DEFAULT_ACCOUNT
+    from iatk._aws import BOTO_ERRORS, read_account
+    from iatk.exceptions import IatkError
+
+    try:
+        return read_account(session, timeout=2.0)
+    except IatkError:
+        return DEFAULT_ACCOUNT
+    except BOTO_ERRORS:
+        return DEFAULT_ACCOUNT
 
 
 def _default_region(session: boto3.Session | None = None) -> str:
@@ -273,8 +305,9 @@ def to_put_events_entry(
         ``"Time"`` (an aware datetime) when the event has a time, and ``"TraceHeader"`` when given.
 
     Raises:
-        ConfigError: The event lacks source, detail-type or an object detail; its detail is not
-            JSON-serializable, or its time is not RFC 3339.
+        ConfigError: The event lacks source, detail-type or an object detail; its source begins
+            with ``aws.`` (EventBridge refuses those from PutEvents: the message says what to use);
+            its detail is not JSON-serializable, or its time is not RFC 3339.
     """
     given: Any = event  # checked at run time: callers pass JSON they built
     if not isinstance(given, Mapping) or not isinstance(given.get("detail"), Mapping):
@@ -288,6 +321,10 @@ def to_put_events_entry(
             f"to_put_events_entry: the event has no {' or '.join(missing)}; complete it with "
             "iatk.eventbridge_envelope(event, source=..., detail_type=...)"
         )
+    if str(event["source"]).startswith("aws."):
+        from iatk.events import aws_source_advice
+
+        raise ConfigError(f"to_put_events_entry: {aws_source_advice([str(event['source'])])}")
     try:
         detail = json.dumps(event["detail"], separators=(",", ":"))
     except (TypeError, ValueError) as err:

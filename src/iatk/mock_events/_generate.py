@@ -8,18 +8,42 @@ first branch that can end, the example/default/enum/const hints, then a value by
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any
+
+from iatk.exceptions import SchemaError
 
 from ._containers import _Containers
 from ._scalars import _Scalars
 from ._schema import _escape
-from ._state import _Recursion
+from ._state import _MISSING, _Recursion
 
 #: How many times one schema may appear on a single path from the root before recursion is cut.
 RECURSION_LIMIT = 2
 _MAX_DEPTH = 200  # nested nodes; only a pathological schema gets near it
-_UNSUPPORTED = ("not", "if", "$dynamicRef", "$recursiveRef")
+_UNSUPPORTED = ("$dynamicRef", "$recursiveRef")
+#: Keywords whose value the generator builds towards but cannot always meet by construction: a node
+#: with one of them is checked once built, and drawn again (new random streams) when it fails.
+_CHECKED = frozenset(
+    {
+        "allOf",
+        "oneOf",
+        "anyOf",
+        "not",
+        "if",
+        "uniqueItems",
+        "contains",
+        "dependencies",
+        "dependentSchemas",
+        "propertyNames",
+        "patternProperties",
+        "minProperties",
+        "maxProperties",
+    }
+)
+_ATTEMPTS = 32
 
 
 class _Generator(_Containers, _Scalars):
@@ -53,6 +77,11 @@ class _Generator(_Containers, _Scalars):
             raise self.error(pointer, path, "the schema is `false`: no value satisfies it")
         if not isinstance(node, Mapping):
             raise self.error(pointer, path, f"expected a schema object, found {type(node).__name__}")
+        if "$ref" in node and self.modern and any(k != "$ref" and not k.startswith("x-") for k in node):
+            # 2019-09 and later (and OpenAPI 3.1) apply a $ref's siblings too: both hold
+            siblings = {k: v for k, v in node.items() if k != "$ref"}
+            self.remember(siblings, pointer)
+            node = {"allOf": [{"$ref": node["$ref"]}, siblings]}
         if "$ref" in node:  # draft 4 and OpenAPI 3.0 ignore a $ref's siblings
             ref, target = self.deref(node["$ref"], pointer, path)
             self._enter([ref], pointer, path)
@@ -69,9 +98,41 @@ class _Generator(_Containers, _Scalars):
                 return None
             raise
         try:
-            return self._generate_merged(merged, pointer, path, name, override)
+            if override is not _MISSING or not (_CHECKED.intersection(node) or _CHECKED.intersection(merged)):
+                return self._generate_merged(merged, pointer, path, name, override)
+            return self._checked(node, merged, pointer, path, name)
         finally:
             self._leave(refs)
+
+    def _checked(
+        self, node: Mapping[str, Any], merged: dict[str, Any], pointer: str, path: str, name: str | None
+    ) -> Any:
+        """Build a value for a node whose keywords may not all be met by construction; check it, and draw again."""
+        problem: tuple[str, str] | None = None
+        failure: SchemaError | None = None
+        for attempt in range(_ATTEMPTS):
+            with self.salted(attempt, path):
+                try:
+                    value = self._generate_merged(merged, pointer, path, name, _MISSING)
+                except SchemaError as err:
+                    if attempt == 0 and "not supported" in str(err):
+                        raise
+                    failure = err
+                    continue
+            problem = self.checker.first_error(value, node, pointer)
+            if problem is None:
+                return value
+        if problem is None and failure is not None:
+            raise failure
+        assert problem is not None
+        where, what = problem
+        keyword = where.rsplit("/", 1)[-1]
+        raise self.error(
+            where,
+            path,
+            f"cannot build a value that meets `{keyword}` here ({what}, after {_ATTEMPTS} tries); "
+            "add an `example` to that schema node, or pass overrides= with a value for that event path",
+        )
 
     def _generate_merged(self, node: dict[str, Any], pointer: str, path: str, name: str | None, override: Any) -> Any:
         found, value = self.hint(node, pointer, path)
@@ -83,14 +144,23 @@ class _Generator(_Containers, _Scalars):
         for keyword in _UNSUPPORTED:
             if keyword in node:
                 raise self.unsupported(f"{pointer}/{keyword}", path, f"`{keyword}`")
+        if "if" in node:
+            return self._conditional(node, pointer, path, name, override)
         kind = node.get("type")
         nullable = node.get("nullable") is True
         if isinstance(kind, list):
             nullable = nullable or "null" in kind
             others = [k for k in kind if k != "null"]
-            kind = others[0] if others else "null"
+            if path == "$" and "object" in others:
+                kind = "object"  # an event is an object
+            elif others and (self.drawn or self.edge is not None):
+                kind = others[self.edge % len(others)] if self.edge is not None else self.rng.choice(others)
+            else:
+                kind = others[0] if others else "null"
         if kind is None:
             kind = _infer_type(node)
+        if nullable and path != "$" and self.vary and self.edge is None and self.rng.random() < 0.1:
+            return None  # real traffic has nulls where the schema allows them
         try:
             if kind == "object":
                 return self.object(node, pointer, path, override)
@@ -115,6 +185,21 @@ class _Generator(_Containers, _Scalars):
             path,
             f"unknown type {kind!r}; JSON Schema types are string, number, integer, boolean, array, object, null",
         )
+
+    def _conditional(self, node: dict[str, Any], pointer: str, path: str, name: str | None, override: Any) -> Any:
+        """``if`` / ``then`` / ``else``: build for one side (if + then, or else); the check says if it held."""
+        rest = {k: v for k, v in node.items() if k not in ("if", "then", "else")}
+        sides = [[rest, node["if"], node.get("then", True)], [rest, node.get("else", True)]]
+        if self.drawn and self.rng.random() < 0.5:
+            sides.reverse()
+        last: SchemaError | None = None
+        for side in sides:
+            try:
+                return self.generate({"allOf": side}, pointer, path, name, override)
+            except SchemaError as err:
+                last = err
+        assert last is not None
+        raise last
 
     def merge(
         self, node: Mapping[str, Any], pointer: str, path: str, merging: tuple[str, ...]
@@ -160,6 +245,23 @@ class _Generator(_Containers, _Scalars):
                 out[key] = value
             elif key == "required":
                 out[key] = list(dict.fromkeys([*out[key], *value]))
+            elif key == "pattern" and value != out[key]:
+                # both must match: the string is built for one and checked against the other
+                out["x-iatk-patterns"] = [*out.get("x-iatk-patterns", []), value]
+            elif key == "multipleOf" and _positive(value) and _positive(out[key]):
+                out[key] = _lcm(out[key], value)
+            elif key in ("exclusiveMinimum", "exclusiveMaximum") and _numeric(value) and _numeric(out[key]):
+                out[key] = max(out[key], value) if key == "exclusiveMinimum" else min(out[key], value)
+            elif key == "uniqueItems":
+                out[key] = bool(out[key]) or bool(value)
+            elif key == "not":
+                out[key] = {"anyOf": [out[key], value]}
+            elif key in ("patternProperties", "dependencies", "dependentRequired", "dependentSchemas"):
+                out[key] = _merge_maps(out[key], value)
+            elif key == "propertyNames" or (key == "contains" and value != out[key]):
+                out[key] = {"allOf": [out[key], value]}
+            elif key == "const" and value != out[key]:
+                raise self.error(pointer, path, "allOf branches have different `const` values")
             elif key == "type":
                 out[key] = self._intersect_types(out[key], value, pointer, path)
             elif key in ("minimum", "minLength", "minItems", "minProperties"):
@@ -181,7 +283,8 @@ class _Generator(_Containers, _Scalars):
             elif key == "items" and isinstance(value, Mapping) and isinstance(out[key], Mapping):
                 out[key] = {"allOf": [out[key], value]}
             elif key in ("oneOf", "anyOf") and value != out[key]:
-                raise self.unsupported(f"{pointer}/{key}", path, f"two `{key}` lists under one allOf")
+                # two lists: each branch of the first goes with the second list (the check keeps oneOf exact)
+                out[key] = [{"allOf": [branch, {key: value}]} for branch in out[key]]
         return out
 
     def remember(self, node: Mapping[str, Any], pointer: str) -> None:
@@ -213,17 +316,28 @@ class _Generator(_Containers, _Scalars):
             raise self.error(pointer, path, f"{key} must be a non-empty list of schemas")
         rest = {k: v for k, v in node.items() if k != key}
         self.remember(rest, pointer)
-        last: _Recursion | None = None
-        for index, branch in enumerate(branches):
+        order = list(range(len(branches)))
+        if self.edge is not None and not self.salt:
+            shift = self.edge % len(order)
+            order = order[shift:] + order[:shift]  # every branch in turn across the events
+        elif self.drawn:
+            self.rng.shuffle(order)
+        last: _Recursion | SchemaError | None = None
+        for index in order:
+            branch = branches[index]
             branch_pointer = self.locate(branch, f"{pointer}/{key}/{index}")
             combined = {"allOf": [rest, branch]} if rest else branch
             try:
                 value = self.generate(combined, branch_pointer if not rest else pointer, path, name, override)
             except _Recursion as err:
-                last = err
+                if not isinstance(last, SchemaError):
+                    last = err
+                continue
+            except SchemaError as err:
+                last = err  # another branch may do
                 continue
             return self._discriminate(node, branch, value)
-        assert last is not None  # the loop ran at least once and every branch recursed
+        assert last is not None  # the loop ran at least once and every branch failed
         raise last
 
     def _discriminate(self, node: Mapping[str, Any], branch: Any, value: Any) -> Any:
@@ -240,21 +354,75 @@ class _Generator(_Containers, _Scalars):
         return value
 
     def hint(self, node: Mapping[str, Any], pointer: str, path: str) -> tuple[bool, Any]:
-        if "example" in node:
-            return True, copy.deepcopy(node["example"])
-        examples = node.get("examples")
-        if isinstance(examples, list) and examples:
-            return True, copy.deepcopy(examples[0])
-        if "default" in node:
-            return True, copy.deepcopy(node["default"])
+        """A value the schema gives (example, examples, default, enum, const) that meets the node's keywords.
+
+        An example or default the node refuses is passed over (the value is built instead); enum
+        values the rest refuses (``null`` on a non-nullable string) are never picked. With a seed the
+        enum value is drawn; in boundary mode each event takes the next one.
+        """
         if "enum" in node:
             enum = node["enum"]
             if not isinstance(enum, list) or not enum:
                 raise self.error(f"{pointer}/enum", path, "enum must be a non-empty list")
-            return True, copy.deepcopy(enum[0])
+        for key in ("example", "examples", "default"):
+            if key not in node:
+                continue
+            given = node[key]
+            candidates = (
+                given if key == "examples" and isinstance(given, list) else [given] if key != "examples" else []
+            )
+            for candidate in candidates:
+                if self.checker.valid(candidate, _without_hints(node, keep_values=True), pointer):
+                    return True, copy.deepcopy(candidate)
+        if "enum" in node:
+            rest = _without_hints(node)
+            fitting = [value for value in node["enum"] if self.checker.valid(value, rest, pointer)]
+            if not fitting:
+                raise self.error(
+                    f"{pointer}/enum", path, "no enum value meets the node's other keywords (type, pattern, bounds...)"
+                )
+            if self.edge is not None and not self.salt:  # drawing again (a unique item...): any value
+                return True, copy.deepcopy(fitting[self.edge % len(fitting)])
+            return True, copy.deepcopy(self.rng.choice(fitting) if self.drawn else fitting[0])
         if "const" in node:
             return True, copy.deepcopy(node["const"])
         return False, None
+
+
+def _merge_maps(first: Any, second: Any) -> Any:
+    """Two maps of schemas (or of property lists) under one allOf: a key in both must meet both."""
+    if not isinstance(first, Mapping) or not isinstance(second, Mapping):
+        return first
+    out = dict(first)
+    for key, value in second.items():
+        if key not in out:
+            out[key] = value
+        elif isinstance(value, list) and isinstance(out[key], list):
+            out[key] = list(dict.fromkeys([*out[key], *value]))
+        elif not isinstance(value, list) and not isinstance(out[key], list):
+            out[key] = {"allOf": [out[key], value]}
+    return out
+
+
+def _without_hints(node: Mapping[str, Any], *, keep_values: bool = False) -> dict[str, Any]:
+    """The node without its value hints (and without ``enum``, unless ``keep_values``: an example must be in it)."""
+    dropped = ("example", "examples", "default") if keep_values else ("example", "examples", "default", "enum")
+    return {k: v for k, v in node.items() if k not in dropped}
+
+
+def _positive(value: Any) -> bool:
+    return _numeric(value) and value > 0
+
+
+def _numeric(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _lcm(first: float, second: float) -> float:
+    """The least common multiple of two steps (exact for decimal fractions: 0.5 and 0.3 give 1.5)."""
+    a, b = Fraction(str(first)), Fraction(str(second))
+    value = Fraction(math.lcm(a.numerator, b.numerator), math.gcd(a.denominator, b.denominator))
+    return int(value) if value.denominator == 1 else float(value)
 
 
 def _infer_type(node: Mapping[str, Any]) -> str:

@@ -18,6 +18,8 @@ from ._state import _MISSING, _Recursion
 if TYPE_CHECKING:
     import boto3
 
+_WHOLE_ATTEMPTS = 6
+
 
 def mock_event(
     registry: str | None = None,
@@ -82,22 +84,52 @@ def mock_event(
         )
     appliers = _context_list(contexts)
     loaded = load_schema(registry, schema, version, schema_file=schema_file, schema_text=schema_text, session=session)
+    return _build(loaded, event_ref, skip_optional, overrides, appliers, seed, None, session)
+
+
+def _build(
+    loaded: EventSchema,
+    event_ref: str | None,
+    skip_optional: bool,
+    overrides: Mapping[str, Any] | None,
+    appliers: list[Callable[[dict[str, Any]], Any]],
+    seed: int | None,
+    edge: int | None,
+    session: boto3.Session | None,
+) -> dict[str, Any]:
+    """One event from a loaded schema: generate (checked against the schema), envelope, overrides, contexts."""
     pointer, root = loaded.root(event_ref)
-    generator = _Generator(loaded, seed=seed, skip_optional=skip_optional)
-    generator.active.append(pointer)
-    generated: Any
-    try:
-        generated = generator.generate(root, pointer, "$", None, overrides if overrides is not None else _MISSING)
-    except _Recursion as err:
+    problem: tuple[str, str] | None = None
+    for attempt in range(_WHOLE_ATTEMPTS):
+        generator = _Generator(loaded, seed=seed, skip_optional=skip_optional, edge=edge)
+        generator.active.append(pointer)
+        generated: Any
+        try:
+            with generator.salted(attempt, "$"):
+                generated = generator.generate(
+                    root, pointer, "$", None, overrides if overrides is not None else _MISSING
+                )
+        except _Recursion as err:
+            raise SchemaError(
+                f"{loaded.origin}: the recursion through {err.ref} cannot end: every path back to it is required "
+                f"(schema {err.pointer}, event path {err.path}). Make one link optional or nullable, or pass "
+                "overrides= with a value for that path"
+            ) from None
+        if not isinstance(generated, dict):
+            raise SchemaError(
+                f"{loaded.origin}: the event root {pointer} gives a {type(generated).__name__}, not an object; "
+                "pass event_ref= naming the event's schema"
+            )
+        # the whole event is checked against its schema: what construction missed is drawn again
+        problem = None if overrides else generator.checker.first_error(generated, root, pointer)
+        if problem is None:
+            break
+    if problem is not None:
+        where, what = problem
         raise SchemaError(
-            f"{loaded.origin}: the recursion through {err.ref} cannot end: every path back to it is required "
-            f"(schema {err.pointer}, event path {err.path}). Make one link optional or nullable, or pass "
-            "overrides= with a value for that path"
-        ) from None
-    if not isinstance(generated, dict):
-        raise SchemaError(
-            f"{loaded.origin}: the event root {pointer} gives a {type(generated).__name__}, not an object; "
-            "pass event_ref= naming the event's schema"
+            f"{loaded.origin}: cannot build an event that meets `{where.rsplit('/', 1)[-1]}` at schema {where} "
+            f"({what}, after {_WHOLE_ATTEMPTS} tries); add an `example` to that schema node, or pass overrides= "
+            "with a value for that event path"
         )
     event: dict[str, Any] = generated
     _fill_envelope(event, generator, root, pointer, session)
@@ -136,3 +168,90 @@ def _context_list(contexts: Any) -> list[Callable[[dict[str, Any]], Any]]:
         if not callable(item):
             raise TypeError(f"contexts must hold functions event -> event; {item!r} is not callable")
     return found
+
+
+#: How many seeds mock_events tries per event asked before it says the schema has no more distinct events.
+_TRIES_PER_EVENT = 20
+
+
+def mock_events(
+    n: int,
+    registry: str | None = None,
+    schema: str | EventSchema | None = None,
+    version: str | int | None = None,
+    *,
+    schema_file: str | os.PathLike[str] | None = None,
+    schema_text: str | Mapping[str, Any] | None = None,
+    event_ref: str | None = None,
+    skip_optional: bool = False,
+    overrides: Mapping[str, Any] | None = None,
+    contexts: Iterable[Callable[[dict[str, Any]], dict[str, Any]]] | Callable[[dict[str, Any]], dict[str, Any]] = (),
+    seed: int | None = None,
+    boundary: bool = False,
+    session: boto3.Session | None = None,
+) -> list[dict[str, Any]]:
+    """``n`` distinct events from one schema, varied as real traffic is (the schema is read once).
+
+    Event ``i`` is :func:`mock_event` with seed ``seed + i`` (``seed=None``: a random start), so
+    optional fields, array lengths, enum values, ``oneOf`` / ``anyOf`` branches, formats and numbers
+    differ from one event to the next; a seed that repeats an event already made is skipped.
+
+    ``boundary=True`` gives the edges the schema allows instead: even events take the least
+    (``minimum``, ``minLength``, ``minItems``: empty arrays, no optional fields) and odd events the
+    most (``maximum``, ``maxLength``, ``maxItems`` up to 50, every optional field); event ``i`` takes
+    the ``i``-th enum value and ``oneOf`` / ``anyOf`` branch (wrapping), so ``n`` at least the longest
+    enum shows every value.
+
+    Args:
+        n: How many events (at least 1).
+        boundary: The edges mode above.
+        seed: The first event's seed (None: drawn at random; the events are then not reproducible).
+        registry, schema, version, schema_file, schema_text, event_ref, skip_optional, overrides,
+            contexts, session: As for :func:`mock_event`.
+
+    Returns:
+        A list of ``n`` events, no two alike (the envelope ``id`` and ``time`` aside).
+
+    Raises:
+        ConfigError: ``n`` is not a positive integer, or as for :func:`mock_event`.
+        SchemaError: As for :func:`mock_event`; or the schema allows fewer than ``n`` distinct events
+            (a schema of consts and a boolean has two).
+    """
+    import random
+
+    given: Any = n  # checked at run time: callers may not be typed
+    if isinstance(given, bool) or not isinstance(given, int) or n < 1:
+        raise ConfigError(f"mock_events needs n, a positive number of events; got {n!r}")
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise ConfigError(
+            f"overrides must be a mapping (dict) deep-merged onto the event; got {type(overrides).__name__}"
+        )
+    appliers = _context_list(contexts)
+    loaded = load_schema(registry, schema, version, schema_file=schema_file, schema_text=schema_text, session=session)
+    start = seed if seed is not None else random.SystemRandom().randrange(2**31)
+    events: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    offset = 0
+    while len(events) < n:
+        if offset >= n * _TRIES_PER_EVENT:
+            raise SchemaError(
+                f"{loaded.origin}: only {len(events)} distinct events found in {offset} tries, {n} asked; the "
+                "schema allows few values (consts, enums, booleans). Ask for fewer, or widen the schema"
+            )
+        index = offset
+        offset += 1
+        edge = index if boundary and index < n else None
+        event = _build(loaded, event_ref, skip_optional, overrides, appliers, start + index, edge, session)
+        key = _identity(event)
+        if key in seen:
+            continue
+        seen.add(key)
+        events.append(event)
+    return events
+
+
+def _identity(event: Mapping[str, Any]) -> str:
+    """What makes two events the same: everything but an envelope's id and time."""
+    enveloped = "detail" in event and "id" in event
+    shown = {k: v for k, v in event.items() if not (enveloped and k in ("id", "time"))}
+    return json.dumps(shown, sort_keys=True, default=str)

@@ -19,7 +19,8 @@ _SUFFIX_CHARS = string.ascii_lowercase + string.digits
 _FORMATS = frozenset(
     {
         "date-time", "date", "time", "uuid", "email", "idn-email", "uri", "url", "iri", "uri-reference",
-        "iri-reference", "hostname", "idn-hostname", "ipv4", "ipv6", "byte", "duration",
+        "iri-reference", "hostname", "idn-hostname", "ipv4", "ipv6", "byte", "duration", "json-pointer",
+        "relative-json-pointer", "regex", "uri-template",
     }
 )  # fmt: skip
 _EMAIL_SHAPES = (("", "@example.com"), ("", "@x.io"))
@@ -46,6 +47,49 @@ class _Scalars(_GeneratorBase):
         most = None if node.get("maxLength") is None else int(node["maxLength"])
         if most is not None and most < least:
             raise self.error(pointer, path, f"minLength {least} is more than maxLength {most}")
+        also = [p for p in node.get("x-iatk-patterns", []) if isinstance(p, str)]
+        if not also:
+            return self._string(node, least, most, pointer, path, name)
+        # several patterns (merged from allOf): build for each in turn, keep one that matches them all
+        every = [node["pattern"], *also] if isinstance(node.get("pattern"), str) else also
+        checkers = [_pattern_checker(p) for p in every]
+        for attempt in range(24):
+            first = every[attempt % len(every)]
+            with self.salted(attempt, f"{path}/pattern"), self.stream(f"{path}/pattern"):
+                value = self._string({**node, "pattern": first}, least, most, pointer, path, name)
+                pieces = [self._shortest(other) for other in every if other != first]
+            # a string of one pattern, with a short match of each other pattern put in somewhere
+            for candidate in _spliced(value, [piece for piece in pieces if piece is not None]):
+                if least <= len(candidate) <= (most if most is not None else len(candidate)) and all(
+                    checker is None or checker.search(candidate) for checker in checkers
+                ):
+                    return candidate
+        raise self.error(
+            f"{pointer}/pattern",
+            path,
+            f"cannot build a string that matches all of the patterns {every} (merged through allOf); add an "
+            "`example` to that schema node, or pass overrides= with a value for that event path",
+        )
+
+    def _shortest(self, pattern: str) -> str | None:
+        """A short string matching ``pattern`` (None when the pattern cannot be read)."""
+        try:
+            tree, compiled = _read_pattern(pattern)
+        except (re.error, _RegexUnsupported):
+            return None
+        low, _high = _span(tree)
+        value = _emit(tree, self.rng, int(low))
+        return value if compiled.search(value) else None
+
+    def _string(
+        self, node: Mapping[str, Any], least: int, most: int | None, pointer: str, path: str, name: str | None
+    ) -> str:
+        if self.edge is not None and "format" not in node and "pattern" not in node:
+            # the edges: the shortest string allowed, then the longest (maxLength, or a long one)
+            if self.edge % 2 == 0:
+                most = least
+            else:
+                least = most if most is not None else max(least, 64)
         fmt, pattern = node.get("format"), node.get("pattern")
         if fmt in _FORMATS:
             # A format value that also meets the length and the pattern satisfies every keyword; only
@@ -57,6 +101,8 @@ class _Scalars(_GeneratorBase):
         if pattern is not None:
             return self._pattern(pattern, least, most, pointer, path)
         value = self._formatted(fmt, name)
+        if self.salt and most is None and self.rng.random() < 0.5:
+            least = max(least, self.rng.randint(len(value) + 1, len(value) + 40))  # drawing again: longer
         if len(value) < least:
             value += "".join(self.rng.choice(_SUFFIX_CHARS) for _ in range(least - len(value)))
         if most is not None and len(value) > most:
@@ -128,6 +174,16 @@ class _Scalars(_GeneratorBase):
             return base64.b64encode(f"{word}-{suffix}".encode()).decode()
         if fmt == "duration":
             return f"PT{rng.randint(1, 59)}M"
+        if fmt == "json-pointer":
+            return f"/{word.lower()}/{suffix}"
+        if fmt == "relative-json-pointer":
+            return f"0/{word.lower()}"
+        if fmt == "regex":
+            return f"^{word.lower()}-[a-z0-9]+$"
+        if fmt == "uri-template":
+            return f"https://example.com/{word.lower()}/{{id}}"
+        if fmt == "unix-time":
+            return str(int(moment.timestamp()))
         return f"{word}-{suffix}"
 
     def _pattern(self, pattern: Any, least: int, most: int | None, pointer: str, path: str) -> str:
@@ -140,8 +196,11 @@ class _Scalars(_GeneratorBase):
         shortest, longest = _span(tree)
         low = max(shortest, min(least, longest))
         high = min(longest, most if most is not None else low + 8)
-        for _attempt in range(20):
-            value = _emit(tree, self.rng, self.rng.randint(int(low), int(max(low, high))))
+        for attempt in range(20):
+            target = self.rng.randint(int(low), int(max(low, high)))
+            if self.edge is not None and attempt < 10:
+                target = int(low) if self.edge % 2 == 0 else int(max(low, high))
+            value = _emit(tree, self.rng, target)
             if len(value) < least and not _has_anchor_end(pattern):
                 value += "".join(self.rng.choice(_SUFFIX_CHARS) for _ in range(least - len(value)))
             if least <= len(value) <= (most if most is not None else len(value)) and compiled.search(value):
@@ -163,7 +222,11 @@ class _Scalars(_GeneratorBase):
             raise self.error(f"{pointer}/multipleOf", path, f"multipleOf must be a positive number, found {step_raw!r}")
         step = Fraction(str(step_raw)) if step_raw is not None else None
         span = Fraction(100) * (step if step is not None and step > 1 else 1)
+        if self.salt and (low is None or high is None):
+            span *= self.rng.choice((1, 100, 10_000, 1_000_000))  # drawing again: reach further out
         lo = low if low is not None else high - span if high is not None else Fraction(0)
+        if low is None and high is None and self.salt and self.rng.random() < 0.5:
+            lo = -span  # and below zero
         hi = high if high is not None else lo + span
         if integer or step is not None:
             # candidates are k * unit for integers k; unit = the step (an integer step for integers)
@@ -179,7 +242,9 @@ class _Scalars(_GeneratorBase):
             if first > last:
                 raise self.error(pointer, path, f"no {'integer' if integer else 'multiple'} fits the bounds")
             start = self.rng.randint(first, last)
-            for k in [start, *range(first, min(last, first + 200) + 1)]:
+            if self.edge is not None:
+                start = first if self.edge % 2 == 0 else last
+            for k in [start, *range(first, min(last, first + 200) + 1), *range(last, max(first, last - 200) - 1, -1)]:
                 value = k * unit
                 result: int | float = int(value) if value.denominator == 1 and integer else float(value)
                 if step_raw is None or _multiple_ok(result, step_raw):
@@ -188,6 +253,12 @@ class _Scalars(_GeneratorBase):
         if lo > hi or (lo == hi and (low_open or high_open)):
             raise self.error(pointer, path, "minimum is above maximum")
         value_float = round(self.rng.uniform(float(lo), float(hi)), 2)
+        if self.edge is not None:
+            # the edges: the bound itself, or the float next to it when the bound is exclusive
+            if self.edge % 2 == 0:
+                value_float = math.nextafter(float(lo), math.inf) if low_open else float(lo)
+            else:
+                value_float = math.nextafter(float(hi), -math.inf) if high_open else float(hi)
         if (
             value_float < lo
             or value_float > hi
@@ -224,3 +295,19 @@ def _multiple_ok(value: int | float, step: int | float) -> bool:
         quotient = value / step
         return int(quotient) == quotient
     return value % step == 0
+
+
+def _spliced(value: str, pieces: list[str]) -> Iterator[str]:
+    """``value``, then ``value`` with the pieces put in at each place (all at one place, then in turn)."""
+    yield value
+    if not pieces:
+        return
+    joined = "".join(pieces)
+    for cut in range(len(value) + 1):
+        yield value[:cut] + joined + value[cut:]
+    for cut in range(len(value) + 1):
+        yield (
+            value[:cut] + joined[::-1] + value[cut:]
+            if len(pieces) == 1 and joined == joined[::-1]
+            else value[:cut] + "".join(reversed(pieces)) + value[cut:]
+        )

@@ -161,11 +161,28 @@ def _iatk_mock_event(iatk_session: boto3.Session) -> Callable[..., dict[str, Any
     ``iatk_mock_event(registry="video", schema="PluginTriggered")`` or
     ``iatk_mock_event(schema_file="schemas/trigger.json", overrides={...})``; every keyword of
     ``mock_event`` (event_ref, skip_optional, overrides, contexts, seed) is accepted; ``session=`` reads
-    the registry with another session than the run's.
+    the registry with another session than the run's. ``iatk_mock_event.many(n, ...)`` gives ``n``
+    distinct events (:func:`iatk.mock_events.mock_events`: ``boundary=True`` for the schema's edges).
     """
-    from iatk.mock_events import EventSchema, load_schema, mock_event
+    from iatk.mock_events import EventSchema, load_schema, mock_event, mock_events
 
     files: dict[Path, EventSchema] = {}
+
+    def resolve(
+        registry: str | None,
+        schema: str | EventSchema | None,
+        version: str | int | None,
+        schema_file: str | Path | None,
+        options: dict[str, Any],
+    ) -> tuple[str | EventSchema | None, str | Path | None]:
+        """A schema file is read once per run; registry schemas are cached by the core, per session."""
+        only_file = registry is None and schema is None and version is None and options.get("schema_text") is None
+        if schema_file is not None and only_file:
+            path = Path(schema_file).resolve()
+            if path not in files:
+                files[path] = load_schema(schema_file=path)
+            return files[path], None
+        return schema, schema_file
 
     def make(
         registry: str | None = None,
@@ -177,16 +194,27 @@ def _iatk_mock_event(iatk_session: boto3.Session) -> Callable[..., dict[str, Any
         **options: Any,
     ) -> dict[str, Any]:
         __tracebackhide__ = True
-        only_file = registry is None and schema is None and version is None and options.get("schema_text") is None
-        if schema_file is not None and only_file:
-            path = Path(schema_file).resolve()
-            if path not in files:
-                files[path] = load_schema(schema_file=path)
-            schema, schema_file = files[path], None
-        # registry schemas are cached by the core, per session, for the whole process
+        schema, schema_file = resolve(registry, schema, version, schema_file, options)
         chosen = session if session is not None else iatk_session  # an explicit session wins
         return mock_event(registry, schema, version, schema_file=schema_file, session=chosen, **options)
 
+    def many(
+        n: int,
+        registry: str | None = None,
+        schema: str | EventSchema | None = None,
+        version: str | int | None = None,
+        *,
+        schema_file: str | Path | None = None,
+        session: boto3.Session | None = None,
+        **options: Any,
+    ) -> list[dict[str, Any]]:
+        """``iatk_mock_event.many(n, ...)``: :func:`iatk.mock_events.mock_events` with the run's session."""
+        __tracebackhide__ = True
+        schema, schema_file = resolve(registry, schema, version, schema_file, options)
+        chosen = session if session is not None else iatk_session
+        return mock_events(n, registry, schema, version, schema_file=schema_file, session=chosen, **options)
+
+    make.many = many  # type: ignore[attr-defined]
     return make
 
 

@@ -68,3 +68,48 @@ def serialise_moto_events() -> None:
         if not name.startswith("_") and inspect.isfunction(member):
             setattr(EventsBackend, name, serialised(member))
     EventsBackend._iatk_serialised = True  # type: ignore[attr-defined]
+
+
+#: What EventBridge answers for a PutEvents entry whose source begins with ``aws.``.
+AWS_SOURCE_ERROR = ("NotAuthorizedForSourceException", "Not authorized for the source.")
+
+
+def refuse_aws_sources() -> None:
+    """Refuse PutEvents entries whose ``Source`` begins with ``aws.``, as EventBridge does (idempotent).
+
+    EventBridge keeps ``aws.*`` sources for AWS services: a ``PutEvents`` entry with one fails with
+    ``NotAuthorizedForSourceException`` (the call succeeds, the entry is counted in
+    ``FailedEntryCount``). moto accepts it and routes it, so a test that puts ``aws.ec2`` passes
+    offline and fails on AWS. Only the API call is changed: moto's own services (S3 notifications)
+    still put ``aws.*`` events on the bus, as AWS's do.
+    """
+    import json
+
+    from moto.events.responses import EventsHandler
+
+    if getattr(EventsHandler, "_iatk_refuses_aws_sources", False):
+        return
+    original = EventsHandler.put_events
+
+    def put_events(self: Any) -> str:
+        entries = self._get_param("Entries") or []
+        refused = [
+            index
+            for index, entry in enumerate(entries)
+            if isinstance(entry, dict) and str(entry.get("Source") or "").startswith("aws.")
+        ]
+        if not refused:
+            return str(original(self))
+        kept = [entry for index, entry in enumerate(entries) if index not in refused]
+        results: list[Any] = self.events_backend.put_events(kept) if kept else []
+        answered = iter(results)
+        code, message = AWS_SOURCE_ERROR
+        merged = [
+            {"ErrorCode": code, "ErrorMessage": message} if index in refused else next(answered)
+            for index in range(len(entries))
+        ]
+        failed = sum(1 for entry in merged if "ErrorCode" in entry)
+        return json.dumps({"FailedEntryCount": failed, "Entries": merged})
+
+    EventsHandler.put_events = put_events  # type: ignore[method-assign]
+    EventsHandler._iatk_refuses_aws_sources = True  # type: ignore[attr-defined]

@@ -20,7 +20,7 @@ from iatk.exceptions import ConfigError
 
 from .control import reset_backends, set_stepfunctions_execution
 from .otlp_receiver import ENV_ENDPOINT, ENV_PROTOCOL, PROTOCOL, OtlpMiddleware, SpanStore, endpoint
-from .patches import prime_boto3_session, serialise_moto_events
+from .patches import prime_boto3_session, refuse_aws_sources, serialise_moto_events
 from .sfn_segments import record_sfn_segments
 from .stepfunctions import mirror_cfn_state_machines
 from .transaction_search import emulate_transaction_search
@@ -51,6 +51,7 @@ def _start_moto_server(region: str = "us-east-1") -> _Server:
 
     prime_boto3_session()
     serialise_moto_events()
+    refuse_aws_sources()
     mirror_cfn_state_machines()
     emulate_transaction_search()
     record_sfn_segments()
