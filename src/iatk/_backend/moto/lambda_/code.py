@@ -112,7 +112,9 @@ class CodeStore:
                 if spec is None or not spec.origin or spec.origin in ("built-in", "frozen"):
                     continue
                 origin = Path(spec.origin)
-                source = origin.parent if spec.submodule_search_locations is not None else origin
+                # A package is linked as its directory. (Not by submodule_search_locations: an imported
+                # six sets it to [] on its own spec, which would link the whole site-packages.)
+                source = origin.parent if origin.name == "__init__.py" else origin
                 os.symlink(source, dest / source.name)
 
         return self._once("strict-site", fill)

@@ -148,6 +148,7 @@ class RuntimeApi:
             self.current = inv
             if self.on_dispatch is not None:
                 self.on_dispatch(inv)
+            self.cond.notify_all()  # the waiting invoke moves from the init limit to the function's timeout
             return inv
 
     def _post(self, request_id: str, outcome: Outcome) -> bool:
@@ -213,7 +214,8 @@ class _Handler(BaseHTTPRequestHandler):
         api = self.server.api
         path = self.path.rstrip("/")
         if path == f"{_PREFIX}/init/error":
-            outcome = Outcome("init_error", _error_doc(body, self.headers.get("Lambda-Runtime-Function-Error-Type")))
+            doc = _error_doc(body, self.headers.get("Lambda-Runtime-Function-Error-Type"))
+            outcome = Outcome("init_error", doc, _error_type(doc))
             if api._init_error(outcome):
                 self._reply(HTTPStatus.ACCEPTED, b'{"status":"OK"}')
             else:

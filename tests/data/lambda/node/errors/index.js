@@ -1,0 +1,3 @@
+exports.handler = async () => { throw new RangeError("node boom"); };
+exports.exits = async () => { process.exit(7); };
+exports.notfn = 42;
