@@ -444,8 +444,8 @@ class ExecutionEnvironment:
 
     # -- the process -------------------------------------------------------------------------------
 
-    def kill(self) -> None:
-        """End the process group and the Runtime API server. Idempotent; waits at most a few seconds."""
+    def signal_kill(self) -> None:
+        """Send SIGKILL to the process group without waiting (:meth:`kill` then reaps it)."""
         self._killed = True
         proc = self.proc
         if proc is not None and proc.poll() is None:
@@ -453,6 +453,11 @@ class ExecutionEnvironment:
                 os.killpg(proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 proc.kill()
+
+    def kill(self) -> None:
+        """End the process group and the Runtime API server. Idempotent; waits at most a few seconds."""
+        self.signal_kill()
+        proc = self.proc
         if proc is not None:
             try:
                 proc.wait(timeout=5)

@@ -368,6 +368,8 @@ class LambdaRuntime:
             self._kill_all([env])
 
     def _kill_all(self, envs: list[ExecutionEnvironment]) -> None:
+        for env in envs:  # signal them all first: they die in parallel
+            env.signal_kill()
         for env in envs:
             env.kill()
         if envs:

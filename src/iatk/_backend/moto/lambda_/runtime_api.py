@@ -20,6 +20,8 @@ every second whether the server was closed.
 from __future__ import annotations
 
 import json
+import os
+import selectors
 import threading
 import time
 import uuid
@@ -93,10 +95,20 @@ class RuntimeApi:
         self.on_dispatch: Callable[[Invocation], None] | None = None
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.api = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.5}, name=f"lambda-api-{name}", daemon=True
-        )
+        self._wake_r, self._wake_w = os.pipe()
+        self._thread = threading.Thread(target=self._serve, name=f"lambda-api-{name}", daemon=True)
         self._thread.start()
+
+    def _serve(self) -> None:
+        """Accept connections until closed; a byte on the wake pipe ends the loop at once (no polling)."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._server.socket, selectors.EVENT_READ)
+            selector.register(self._wake_r, selectors.EVENT_READ)
+            while not self.closed:
+                for key, _ in selector.select():
+                    if key.fileobj == self._wake_r:
+                        return
+                    self._server.handle_request()
 
     @property
     def address(self) -> str:
@@ -127,9 +139,12 @@ class RuntimeApi:
                 return
             self.closed = True
             self.cond.notify_all()
-        self._server.shutdown()
+        os.write(self._wake_w, b"x")
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
         self._server.server_close()
-        self._thread.join(timeout=5)
+        os.close(self._wake_r)
+        os.close(self._wake_w)
 
     # -- called by the handler threads -------------------------------------------------------------
 
@@ -176,6 +191,7 @@ class RuntimeApi:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    timeout = 0  # handle_request() is only called once the socket is readable
     allow_reuse_address = True
     api: RuntimeApi
 
