@@ -20,8 +20,10 @@ every second whether the server was closed.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import selectors
+import sys
 import threading
 import time
 import uuid
@@ -37,6 +39,8 @@ __all__ = ["MAX_RESPONSE_BYTES", "Invocation", "Outcome", "RuntimeApi", "new_tra
 MAX_RESPONSE_BYTES = 6_291_556
 
 _PREFIX = "/2018-06-01/runtime"
+
+log = logging.getLogger("iatk.lambda")
 
 OutcomeKind = Literal["response", "error", "init_error"]
 
@@ -194,6 +198,11 @@ class _Server(ThreadingHTTPServer):
     timeout = 0  # handle_request() is only called once the socket is readable
     allow_reuse_address = True
     api: RuntimeApi
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A runtime killed mid-connection (a timeout, a reset) is expected: not worth a traceback on stderr."""
+        if not isinstance(sys.exc_info()[1], ConnectionError | OSError):
+            log.debug("Runtime API %s: error serving %s", self.api.name, client_address, exc_info=True)
 
 
 class _Handler(BaseHTTPRequestHandler):
