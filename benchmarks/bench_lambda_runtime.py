@@ -48,7 +48,8 @@ def _time(fn: Callable[[], Any], n: int) -> list[float]:
 
 def _in_process(module_path: Path, func: str) -> Callable[[], Any]:
     spec = importlib.util.spec_from_file_location(f"bench_{module_path.stem}", module_path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     with contextlib.redirect_stdout(io.StringIO()):  # the module's own init output
         spec.loader.exec_module(module)

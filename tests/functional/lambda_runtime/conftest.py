@@ -57,7 +57,9 @@ def zip_files(files: dict[str, str | bytes], mode: int = 0o644) -> bytes:
 def py_spec(handler: str, name: str | None = None, **kw: Any) -> FunctionSpec:
     """A Python function served from tests/data/lambda/python."""
     kw.setdefault("code", PY)
-    return FunctionSpec(name=name or handler.replace(".", "-").replace("/", "-"), runtime=PY_RUNTIME, handler=handler, **kw)
+    return FunctionSpec(
+        name=name or handler.replace(".", "-").replace("/", "-"), runtime=PY_RUNTIME, handler=handler, **kw
+    )
 
 
 def env_children() -> set[int]:

@@ -6,8 +6,8 @@ import json
 import time
 
 import pytest
-from conftest import PY_RUNTIME, py_spec, wait_gone
 
+from conftest import PY_RUNTIME, py_spec, wait_gone
 from iatk._backend.moto.lambda_ import FunctionSpec
 
 
@@ -25,7 +25,11 @@ def broken(tmp_path_factory):
 @pytest.mark.parametrize(
     ("handler", "error_type", "message"),
     [
-        ("nowhere.handler", "Runtime.ImportModuleError", "Unable to import module 'nowhere': No module named 'nowhere'"),
+        (
+            "nowhere.handler",
+            "Runtime.ImportModuleError",
+            "Unable to import module 'nowhere': No module named 'nowhere'",
+        ),
         (
             "import_bad.handler",
             "Runtime.ImportModuleError",
@@ -49,7 +53,8 @@ def test_init_errors(runtime, broken, handler, error_type, message):
     assert any(line.startswith("INIT_REPORT") and f"Error Type: {error_type}" in line for line in result.logs)
     assert any(line.startswith(f"[ERROR] {error_type}") for line in result.logs)
     again = runtime.invoke(spec)  # the environment did not survive its init: the next call is cold again
-    assert again.cold and again.error_type == error_type
+    assert again.cold
+    assert again.error_type == error_type
     assert runtime.environments(spec) == []
 
 
@@ -61,11 +66,14 @@ def test_unhandled_exception(runtime):
     assert doc["errorType"] == "ValueError"
     assert doc["errorMessage"] == "boom: testing"
     assert doc["requestId"] == result.request_id
-    assert len(doc["stackTrace"]) == 1 and "app.py" in doc["stackTrace"][0] and "in raises" in doc["stackTrace"][0]
+    assert len(doc["stackTrace"]) == 1
+    assert "app.py" in doc["stackTrace"][0]
+    assert "in raises" in doc["stackTrace"][0]
     assert "bootstrap.py" not in "".join(doc["stackTrace"])
     assert "[ERROR] ValueError: boom: testing" in result.logs
     again = runtime.invoke(spec)  # an exception does not end the environment
-    assert not again.cold and again.environment_id == result.environment_id
+    assert not again.cold
+    assert again.environment_id == result.environment_id
 
 
 def test_marshal_error(runtime):
@@ -79,9 +87,7 @@ def test_invalid_json_event(runtime):
     assert result.error_type == "Runtime.UnmarshalError"
 
 
-@pytest.mark.parametrize(
-    ("handler", "how"), [("app.exits", "exit status 3"), ("app.killed", "signal: killed")]
-)
+@pytest.mark.parametrize(("handler", "how"), [("app.exits", "exit status 3"), ("app.killed", "signal: killed")])
 def test_exit_error(runtime, handler, how):
     spec = py_spec(handler, name=f"exit-{handler}")
     result = runtime.invoke(spec)
@@ -112,7 +118,9 @@ def test_timeout_kills_and_next_call_is_cold(runtime):
     assert 1000 <= result.duration_ms < 3000
     assert wait_gone([pid], 2.0) == set()
     after = runtime.invoke(spec, json.dumps({"seconds": 0}))
-    assert after.cold and after.environment_id != warm.environment_id and after.json()["pid"] != pid
+    assert after.cold
+    assert after.environment_id != warm.environment_id
+    assert after.json()["pid"] != pid
 
 
 def test_response_too_large(runtime):
@@ -120,4 +128,5 @@ def test_response_too_large(runtime):
     assert result.error_type == "Function.ResponseSizeTooLarge"
     assert "6291556 bytes" in result.json()["errorMessage"]
     ok = runtime.invoke(py_spec("app.big", name="big"), json.dumps({"size": 6_000_000}))
-    assert ok.function_error is None and len(ok.json()) == 6_000_000
+    assert ok.function_error is None
+    assert len(ok.json()) == 6_000_000

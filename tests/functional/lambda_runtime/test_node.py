@@ -6,8 +6,8 @@ import json
 import shutil
 
 import pytest
-from conftest import DATA, NODE, zip_dir, zip_files
 
+from conftest import DATA, NODE, zip_dir, zip_files
 from iatk._backend.moto.lambda_ import FunctionSpec, RuntimeNotSupported
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="no `node` on PATH")
@@ -22,7 +22,9 @@ def test_commonjs_async_handler_and_context(runtime):
     first = runtime.invoke(spec, b'{"a": 1}')
     second = runtime.invoke(spec, b'{"a": 2}')
     out = second.json()
-    assert first.cold and not second.cold and first.environment_id == second.environment_id
+    assert first.cold
+    assert not second.cold
+    assert first.environment_id == second.environment_id
     assert out["event"] == {"a": 2}
     assert out["awsRequestId"] == second.request_id
     assert out["functionName"] == "node-cjs"
@@ -58,23 +60,28 @@ def test_callback_style(runtime):
     # callbackWaitsForEmptyEventLoop (default true): the timer ran before the answer, inside this invocation
     assert any(line.endswith("timer ran") for line in result.logs)
     nowait = runtime.invoke(node_spec(NODE / "callback", "index.nowait", name="node-nowait"))
-    assert nowait.json() == "answered without waiting" and nowait.duration_ms < 2000
+    assert nowait.json() == "answered without waiting"
+    assert nowait.duration_ms < 2000
     failed = runtime.invoke(node_spec(NODE / "callback", "index.fails", name="node-cbfail"))
     assert failed.function_error == "Unhandled"
-    assert failed.json()["errorType"] == "TypeError" and failed.json()["errorMessage"] == "callback failure"
+    assert failed.json()["errorType"] == "TypeError"
+    assert failed.json()["errorMessage"] == "callback failure"
 
 
 def test_sync_handler_without_answer_returns_null(runtime):
     result = runtime.invoke(node_spec(NODE / "cjs", "index.sync", name="node-sync"))
-    assert result.function_error is None and result.payload == b"null"
+    assert result.function_error is None
+    assert result.payload == b"null"
 
 
 def test_unhandled_error_shape(runtime):
     result = runtime.invoke(node_spec(NODE / "errors", "index.handler", name="node-throws"))
     assert result.function_error == "Unhandled"
     doc = result.json()
-    assert doc["errorType"] == "RangeError" and doc["errorMessage"] == "node boom"
-    assert doc["trace"][0] == "RangeError: node boom" and any("index.js" in line for line in doc["trace"])
+    assert doc["errorType"] == "RangeError"
+    assert doc["errorMessage"] == "node boom"
+    assert doc["trace"][0] == "RangeError: node boom"
+    assert any("index.js" in line for line in doc["trace"])
 
 
 @pytest.mark.parametrize(
@@ -120,8 +127,10 @@ def test_environment_isolation_node(make_runtime, monkeypatch):
     rt = make_runtime(endpoint_url="http://127.0.0.1:5998")
     spec = node_spec(NODE / "cjs", "index.environ", name="node-env", environment={"MINE": "1", "AWS_REGION": "x"})
     env = rt.invoke(spec).json()["environ"]
-    assert "IATK_LAMBDA_CANARY" not in env and "AWS_PROFILE" not in env
-    assert env["MINE"] == "1" and env["AWS_REGION"] == "us-east-1"
+    assert "IATK_LAMBDA_CANARY" not in env
+    assert "AWS_PROFILE" not in env
+    assert env["MINE"] == "1"
+    assert env["AWS_REGION"] == "us-east-1"
     assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5998"
     assert env["AWS_EXECUTION_ENV"] == "AWS_Lambda_nodejs20.x"
     assert env["NODE_PATH"].endswith(str(NODE / "cjs"))
@@ -145,5 +154,8 @@ def test_no_node_is_a_clear_error(make_runtime):
     with pytest.raises(RuntimeNotSupported) as info:
         rt.invoke(node_spec(NODE / "cjs", "index.handler", name="needs-node"))
     message = str(info.value)
-    assert "needs-node" in message and "nodejs20.x" in message and "install Node.js" in message
-    assert info.value.function == "needs-node" and info.value.runtime == "nodejs20.x"
+    assert "needs-node" in message
+    assert "nodejs20.x" in message
+    assert "install Node.js" in message
+    assert info.value.function == "needs-node"
+    assert info.value.runtime == "nodejs20.x"

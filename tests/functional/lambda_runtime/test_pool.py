@@ -13,8 +13,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import PY, PY_RUNTIME, py_spec, wait_gone, zip_files
 
+from conftest import PY, PY_RUNTIME, py_spec, wait_gone, zip_files
 from iatk._backend.moto.lambda_ import (
     ConcurrencyLimitExceeded,
     FunctionSpec,
@@ -102,19 +102,37 @@ def test_global_cap_ends_an_idle_environment_of_another_function(make_runtime):
 
 def test_code_or_configuration_change_starts_fresh_environments(make_runtime):
     rt = make_runtime()
-    v1 = FunctionSpec(name="changing", runtime=PY_RUNTIME, handler="index.handler", code=zip_files({"index.py": "def handler(e, c):\n    return 1\n"}))
-    v2 = FunctionSpec(name="changing", runtime=PY_RUNTIME, handler="index.handler", code=zip_files({"index.py": "def handler(e, c):\n    return 2\n"}))
+    v1 = FunctionSpec(
+        name="changing",
+        runtime=PY_RUNTIME,
+        handler="index.handler",
+        code=zip_files({"index.py": "def handler(e, c):\n    return 1\n"}),
+    )
+    v2 = FunctionSpec(
+        name="changing",
+        runtime=PY_RUNTIME,
+        handler="index.handler",
+        code=zip_files({"index.py": "def handler(e, c):\n    return 2\n"}),
+    )
     first = rt.invoke(v1)
     pid = rt.live_processes()
-    assert first.json() == 1 and not rt.invoke(v1).cold
+    assert first.json() == 1
+    assert not rt.invoke(v1).cold
     second = rt.invoke(v2)
-    assert second.json() == 2 and second.cold and second.environment_id != first.environment_id
+    assert second.json() == 2
+    assert second.cold
+    assert second.environment_id != first.environment_id
     assert wait_gone(pid, 2) == set()
-    v3 = FunctionSpec(name="changing", runtime=PY_RUNTIME, handler="index.handler", code=v2.code, environment={"K": "v"})
+    v3 = FunctionSpec(
+        name="changing", runtime=PY_RUNTIME, handler="index.handler", code=v2.code, environment={"K": "v"}
+    )
     assert rt.invoke(v3).cold  # configuration only
     assert len(rt.live_processes()) == 1
-    explicit = FunctionSpec(name="changing", runtime=PY_RUNTIME, handler="index.handler", code=v2.code, config_hash="h1")
-    assert rt.invoke(explicit).cold and not rt.invoke(explicit).cold
+    explicit = FunctionSpec(
+        name="changing", runtime=PY_RUNTIME, handler="index.handler", code=v2.code, config_hash="h1"
+    )
+    assert rt.invoke(explicit).cold
+    assert not rt.invoke(explicit).cold
 
 
 def test_prewarm(make_runtime):
@@ -155,7 +173,8 @@ def test_reset_and_shutdown(make_runtime):
         pids = rt.live_processes()
         rt.reset()
         assert busy.result(timeout=5).error_type == "Runtime.ExitError"
-    assert rt.live_processes() == [] and wait_gone(pids, 2) == set()
+    assert rt.live_processes() == []
+    assert wait_gone(pids, 2) == set()
     assert rt.invoke(spec, b'{"seconds": 0}').cold  # still usable after reset
     work = rt._store.root
     rt.shutdown()
@@ -180,7 +199,8 @@ def test_unsupported_runtimes_fail_clearly(runtime, kw, fragment):
     with pytest.raises(RuntimeNotSupported) as info:
         runtime.invoke(spec)
     assert time.monotonic() - started < 1
-    assert fragment in str(info.value) and "unsupported" in str(info.value)
+    assert fragment in str(info.value)
+    assert "unsupported" in str(info.value)
     assert info.value.function == "unsupported"
 
 

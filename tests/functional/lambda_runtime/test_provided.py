@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import DATA, PY, PY_RUNTIME, zip_dir, zip_files
 
+from conftest import DATA, PY, PY_RUNTIME, zip_dir, zip_files
 from iatk._backend.moto.lambda_ import FunctionSpec, awslambdaric_dir
 
 
@@ -18,9 +18,11 @@ def test_provided_bootstrap(runtime, runtime_name):
     first = runtime.invoke(spec, b'{"q": 1}')
     assert first.function_error is None
     assert first.json() == {"provided": True, "handler": "function.handler", "event": {"q": 1}, "has_exec_env": False}
-    assert first.cold and not runtime.invoke(spec).cold
+    assert first.cold
+    assert not runtime.invoke(spec).cold
     failed = runtime.invoke(spec, json.dumps({"fail": True}))
-    assert failed.function_error == "Unhandled" and failed.error_type == "Custom.Failure"
+    assert failed.function_error == "Unhandled"
+    assert failed.error_type == "Custom.Failure"
 
 
 def test_provided_bootstrap_from_a_layer(runtime):
@@ -37,7 +39,9 @@ def test_provided_bootstrap_from_a_layer(runtime):
     ids=["missing", "not-executable"],
 )
 def test_provided_invalid_entrypoint(runtime, files, mode):
-    spec = FunctionSpec(name=f"custom-bad-{mode}-{len(files)}", runtime="provided.al2", handler="h", code=zip_files(files, mode))
+    spec = FunctionSpec(
+        name=f"custom-bad-{mode}-{len(files)}", runtime="provided.al2", handler="h", code=zip_files(files, mode)
+    )
     result = runtime.invoke(spec)
     assert result.function_error == "Unhandled"
     assert result.error_type == "Runtime.InvalidEntrypoint"
@@ -59,10 +63,12 @@ def test_awslambdaric_runs_unchanged(make_runtime):
     first = rt.invoke(echo, b'{"sleep": 0}')
     second = rt.invoke(echo, b'{"sleep": 0}')
     assert first.function_error is None, first.payload
-    assert second.json()["aws_request_id"] == second.request_id and not second.cold
+    assert second.json()["aws_request_id"] == second.request_id
+    assert not second.cold
     assert second.json()["memory_limit_in_mb"] == "192"
     raised = rt.invoke(FunctionSpec(name="ric-raise", runtime=PY_RUNTIME, handler="app.raises", code=PY))
-    assert raised.function_error == "Unhandled" and raised.error_type == "ValueError"
+    assert raised.function_error == "Unhandled"
+    assert raised.error_type == "ValueError"
     missing = rt.invoke(FunctionSpec(name="ric-missing", runtime=PY_RUNTIME, handler="nowhere.handler", code=PY))
     assert missing.error_type == "Runtime.ImportModuleError"
     not_found = rt.invoke(FunctionSpec(name="ric-nf", runtime=PY_RUNTIME, handler="app.absent", code=PY))

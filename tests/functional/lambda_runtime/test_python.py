@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import DATA, PY, PY_RUNTIME, py_spec, zip_dir, zip_files
 
+from conftest import DATA, PY, PY_RUNTIME, py_spec, zip_dir, zip_files
 from iatk._backend.moto.lambda_ import FunctionSpec
 
 
@@ -19,15 +19,22 @@ def test_echo_cold_then_warm(runtime):
     first = runtime.invoke(spec, b'{"n": 1}')
     second = runtime.invoke(spec, json.dumps({"n": 2}))
     assert (first.json(), second.json()) == ({"n": 1}, {"n": 2})
-    assert first.function_error is None and second.function_error is None
-    assert first.cold and first.init_duration_ms is not None and first.init_duration_ms > 0
-    assert not second.cold and second.init_duration_ms is None
+    assert first.function_error is None
+    assert second.function_error is None
+    assert first.cold
+    assert first.init_duration_ms is not None
+    assert first.init_duration_ms > 0
+    assert not second.cold
+    assert second.init_duration_ms is None
     assert first.environment_id == second.environment_id
     assert first.request_id != second.request_id
     assert first.logs[0].startswith("INIT_START Runtime Version: python:")
     assert "init: app imported" in first.logs  # the import's output belongs to the cold invocation, before START
-    assert first.logs.index("init: app imported") < next(i for i, line in enumerate(first.logs) if line.startswith("START"))
-    assert "Init Duration:" in first.logs[-1] and "Init Duration:" not in second.logs[-1]
+    assert first.logs.index("init: app imported") < next(
+        i for i, line in enumerate(first.logs) if line.startswith("START")
+    )
+    assert "Init Duration:" in first.logs[-1]
+    assert "Init Duration:" not in second.logs[-1]
     assert second.logs[0] == f"START RequestId: {second.request_id} Version: $LATEST"
     assert second.logs[-2] == f"END RequestId: {second.request_id}"
     report = second.logs[-1]
@@ -104,17 +111,40 @@ def test_environment_isolation(make_runtime, monkeypatch, tmp_path):
     assert env["TZ"] == ":UTC"
     assert env["AWS_LAMBDA_RUNTIME_API"].startswith("127.0.0.1:")
     assert env["PATH"] != os.environ["PATH"]
-    assert Path(env["HOME"]).is_dir() and not any(Path(env["HOME"]).iterdir())
+    assert Path(env["HOME"]).is_dir()
+    assert not any(Path(env["HOME"]).iterdir())
     assert result.json()["executable"] == sys.executable
     # Nothing else: every key is Lambda's, iatk's, the function's, or one of the few kept on purpose.
     expected = {
-        "MY_SETTING", "LANG", "PATH", "HOME", "TZ", "AWS_XRAY_CONTEXT_MISSING", "AWS_ENDPOINT_URL",
-        "AWS_XRAY_DAEMON_ADDRESS", "_AWS_XRAY_DAEMON_ADDRESS", "_AWS_XRAY_DAEMON_PORT", "_X_AMZN_TRACE_ID",
-        "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-        "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_REGION",
-        "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "_HANDLER",
-        "AWS_LAMBDA_RUNTIME_API", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-        "LD_LIBRARY_PATH", "LC_CTYPE",  # LC_CTYPE: set by the interpreter itself (PEP 538) when LANG is coerced
+        "MY_SETTING",
+        "LANG",
+        "PATH",
+        "HOME",
+        "TZ",
+        "AWS_XRAY_CONTEXT_MISSING",
+        "AWS_ENDPOINT_URL",
+        "AWS_XRAY_DAEMON_ADDRESS",
+        "_AWS_XRAY_DAEMON_ADDRESS",
+        "_AWS_XRAY_DAEMON_PORT",
+        "_X_AMZN_TRACE_ID",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_EXECUTION_ENV",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+        "_HANDLER",
+        "AWS_LAMBDA_RUNTIME_API",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "LD_LIBRARY_PATH",
+        "LC_CTYPE",  # LC_CTYPE: set by the interpreter itself (PEP 538) when LANG is coerced
     }
     assert set(env) <= expected, set(env) - expected
 
@@ -128,7 +158,8 @@ def test_dummy_key_is_the_embedded_sessions():
 
 def test_trace_header_generated_when_absent(runtime):
     env = runtime.invoke(py_spec("app.environ", name="trace-gen")).json()["environ"]
-    assert env["_X_AMZN_TRACE_ID"].startswith("Root=1-") and ";Parent=" in env["_X_AMZN_TRACE_ID"]
+    assert env["_X_AMZN_TRACE_ID"].startswith("Root=1-")
+    assert ";Parent=" in env["_X_AMZN_TRACE_ID"]
 
 
 def test_log_tail_is_the_last_4kb(runtime):
@@ -160,7 +191,9 @@ def test_python_logging_has_aws_format(runtime, tmp_path):
 def test_layers_python(runtime, tmp_path):
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     layer_one = zip_dir(DATA / "layers" / "py" / "site-packages", prefix=f"python/lib/{version}/site-packages/")
-    layer_two = zip_files({"python/layer_helper.py": (DATA / "layers" / "py" / "python" / "layer_helper.py").read_text()})
+    layer_two = zip_files(
+        {"python/layer_helper.py": (DATA / "layers" / "py" / "python" / "layer_helper.py").read_text()}
+    )
     spec = py_spec("app.layered", name="layered", layers=(layer_one, layer_two))
     assert runtime.invoke(spec).json() == ["layer_helper", "layered_pkg"]
     without = py_spec("app.layered", name="layered-none")
@@ -174,7 +207,9 @@ def test_virtualenv_visible_by_default(runtime):
 def test_strict_mode_hides_the_virtualenv(make_runtime, tmp_path):
     rt = make_runtime(strict=True)
     (tmp_path / "strict_yaml.py").write_text("import yaml\n\ndef handler(event, context):\n    return 1\n")
-    result = rt.invoke(FunctionSpec(name="strict-yaml", runtime=PY_RUNTIME, handler="strict_yaml.handler", code=tmp_path))
+    result = rt.invoke(
+        FunctionSpec(name="strict-yaml", runtime=PY_RUNTIME, handler="strict_yaml.handler", code=tmp_path)
+    )
     assert result.function_error == "Unhandled"
     assert result.error_type == "Runtime.ImportModuleError"
     assert "No module named 'yaml'" in result.json()["errorMessage"]

@@ -10,8 +10,8 @@ import zipfile
 from io import BytesIO
 
 import pytest
-from conftest import zip_files
 
+from conftest import zip_files
 from iatk._backend.moto.lambda_ import MAX_RESPONSE_BYTES, CodeStore, RuntimeApi
 from iatk._backend.moto.lambda_.runtime_api import Invocation
 
@@ -38,17 +38,26 @@ def test_next_blocks_until_an_invocation_then_carries_its_headers(api):
     assert api.address.startswith("127.0.0.1:")
     got = {}
     conn = _conn(api)
-    worker = threading.Thread(target=lambda: got.update(zip(("status", "headers", "body"), _call(conn, "GET", "invocation/next"))))
+    worker = threading.Thread(
+        target=lambda: got.update(
+            zip(("status", "headers", "body"), _call(conn, "GET", "invocation/next"), strict=False)
+        )
+    )
     worker.start()
     worker.join(0.3)
     assert worker.is_alive()  # long-blocking
     inv = Invocation(
-        payload=b'{"k": 1}', timeout=3, invoked_arn="arn:aws:lambda:us-east-1:1:function:f", trace_id="Root=1-a-b",
-        client_context='{"custom": {}}', cognito_identity='{"cognitoIdentityId": "i"}',
+        payload=b'{"k": 1}',
+        timeout=3,
+        invoked_arn="arn:aws:lambda:us-east-1:1:function:f",
+        trace_id="Root=1-a-b",
+        client_context='{"custom": {}}',
+        cognito_identity='{"cognitoIdentityId": "i"}',
     )
     api.submit(inv)
     worker.join(5)
-    assert got["status"] == 200 and got["body"] == b'{"k": 1}'
+    assert got["status"] == 200
+    assert got["body"] == b'{"k": 1}'
     headers = got["headers"]
     assert headers["Lambda-Runtime-Aws-Request-Id"] == inv.request_id
     assert int(headers["Lambda-Runtime-Deadline-Ms"]) == inv.deadline_ms > 0
@@ -60,7 +69,9 @@ def test_next_blocks_until_an_invocation_then_carries_its_headers(api):
     assert _call(conn, "POST", "invocation/nope/response", b"1")[0] == 400
     status, _, body = _call(conn, "POST", f"invocation/{inv.request_id}/response", b'"ok"')
     assert (status, json.loads(body)) == (202, {"status": "OK"})
-    assert inv.outcome is not None and inv.outcome.kind == "response" and inv.outcome.body == b'"ok"'
+    assert inv.outcome is not None
+    assert inv.outcome.kind == "response"
+    assert inv.outcome.body == b'"ok"'
     assert _call(conn, "POST", f"invocation/{inv.request_id}/response", b'"again"')[0] == 400
     # init/error after the init phase is an invalid state transition.
     assert _call(conn, "POST", "init/error", b"{}")[0] == 403
@@ -78,17 +89,28 @@ def _dispatch(api):
 def test_error_post_with_header_and_without_body(api):
     conn, inv = _dispatch(api)
     doc = {"errorType": "Oops", "errorMessage": "m", "stackTrace": []}
-    status, _, _ = _call(conn, "POST", f"invocation/{inv.request_id}/error", json.dumps(doc), {"Lambda-Runtime-Function-Error-Type": "Oops"})
-    assert status == 202 and inv.outcome.kind == "error" and inv.outcome.error_type == "Oops"
+    status, _, _ = _call(
+        conn,
+        "POST",
+        f"invocation/{inv.request_id}/error",
+        json.dumps(doc),
+        {"Lambda-Runtime-Function-Error-Type": "Oops"},
+    )
+    assert status == 202
+    assert inv.outcome.kind == "error"
+    assert inv.outcome.error_type == "Oops"
     conn, inv = _dispatch(api)
-    _call(conn, "POST", f"invocation/{inv.request_id}/error", b"", {"Lambda-Runtime-Function-Error-Type": "Unhandled.X"})
+    _call(
+        conn, "POST", f"invocation/{inv.request_id}/error", b"", {"Lambda-Runtime-Function-Error-Type": "Unhandled.X"}
+    )
     assert json.loads(inv.outcome.body)["errorType"] == "Unhandled.X"
 
 
 def test_response_over_6mb_is_413(api):
     conn, inv = _dispatch(api)
     status, _, body = _call(conn, "POST", f"invocation/{inv.request_id}/response", b"x" * (MAX_RESPONSE_BYTES + 1))
-    assert status == 413 and json.loads(body)["errorType"] == "RequestEntityTooLarge"
+    assert status == 413
+    assert json.loads(body)["errorType"] == "RequestEntityTooLarge"
     assert inv.outcome.error_type == "Function.ResponseSizeTooLarge"
 
 
@@ -108,7 +130,8 @@ def test_init_error_goes_to_the_waiting_invocation(api):
     conn = _conn(api)
     doc = {"errorType": "Runtime.ImportModuleError", "errorMessage": "nope"}
     assert _call(conn, "POST", "init/error", json.dumps(doc))[0] == 202
-    assert inv.outcome.kind == "init_error" and inv.outcome.error_type == "Runtime.ImportModuleError"
+    assert inv.outcome.kind == "init_error"
+    assert inv.outcome.error_type == "Runtime.ImportModuleError"
 
 
 def test_close_releases_a_blocked_next(api):
@@ -119,7 +142,8 @@ def test_close_releases_a_blocked_next(api):
     worker.join(0.2)
     api.close()
     worker.join(3)
-    assert not worker.is_alive() and result["status"] == 500
+    assert not worker.is_alive()
+    assert result["status"] == 500
     api.close()  # idempotent
 
 
@@ -140,7 +164,8 @@ def test_code_store_extraction(tmp_path):
     data = buf.getvalue()
     root = store.task_root(data, "provided.al2")
     assert os.access(root / "bin" / "run", os.X_OK)
-    assert (root / "lib" / "link.txt").is_symlink() and (root / "lib" / "link.txt").read_text() == "data"
+    assert (root / "lib" / "link.txt").is_symlink()
+    assert (root / "lib" / "link.txt").read_text() == "data"
     assert not (root / "lib" / "escape").exists()  # a link leaving the tree is dropped
     assert store.task_root(data, "provided.al2") == root  # once per code hash
     evil = zip_files({"../evil.py": "x"})
@@ -149,6 +174,7 @@ def test_code_store_extraction(tmp_path):
     inline = zip_files({"index.py": "exports.handler = 1", "cfnresponse.py": "#"})
     assert (store.task_root(inline, "python3.11") / "index.py").exists()
     node_root = store.task_root(inline, "nodejs20.x")
-    assert (node_root / "index.js").exists() and (node_root / "node_modules" / "cfn-response" / "index.js").exists()
+    assert (node_root / "index.js").exists()
+    assert (node_root / "node_modules" / "cfn-response" / "index.js").exists()
     store.close()
     assert not (tmp_path / "store" / "code").exists()

@@ -31,7 +31,8 @@ from typing import Any
 _ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
 _LOG_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s"
 
-_request_id = ""
+#: The request id in flight (read by the logging filter).
+_state = {"request_id": ""}
 
 
 class _Fault(Exception):
@@ -68,9 +69,7 @@ class _CognitoIdentity:
 class LambdaContext:
     """The handler's context, with the attributes and types of AWS's Python runtime."""
 
-    def __init__(
-        self, request_id: str, deadline_ms: int, invoked_arn: str, client_context: Any, identity: Any
-    ) -> None:
+    def __init__(self, request_id: str, deadline_ms: int, invoked_arn: str, client_context: Any, identity: Any) -> None:
         self.aws_request_id = request_id
         self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
         self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
@@ -100,7 +99,7 @@ class LambdaContext:
 
 class _RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.aws_request_id = _request_id
+        record.aws_request_id = _state["request_id"]
         return True
 
 
@@ -132,9 +131,7 @@ def _import_handler(spec: str) -> Callable[..., Any]:
         raise _Fault("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {err}") from None
     except SyntaxError as err:
         trace = [f'  File "{err.filename}" Line {err.lineno}\n    {err.text}']
-        raise _Fault(
-            "Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {err}", trace
-        ) from None
+        raise _Fault("Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {err}", trace) from None
     handler = getattr(module, func_name, None)
     if handler is None:
         raise _Fault("Runtime.HandlerNotFound", f"Handler '{func_name}' missing on module '{module_name}'")
@@ -191,7 +188,6 @@ def _run_ric(directory: str, handler: str) -> None:
 
 
 def main() -> None:
-    global _request_id
     config = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     sys.argv = [os.path.abspath(__file__)]
     _setup_paths(config)
@@ -220,7 +216,7 @@ def main() -> None:
         response, body = api.call("GET", "invocation/next")
         headers = response.headers
         request_id = headers["Lambda-Runtime-Aws-Request-Id"]
-        _request_id = request_id
+        _state["request_id"] = request_id
         trace_id = headers.get("Lambda-Runtime-Trace-Id")
         if trace_id:
             os.environ["_X_AMZN_TRACE_ID"] = trace_id

@@ -91,7 +91,9 @@ class CodeStore:
             return None
         digest = hashlib.sha256()
         for layer in layers:
-            digest.update(hashlib.sha256(layer).digest() if isinstance(layer, bytes) else str(Path(layer).resolve()).encode())
+            digest.update(
+                hashlib.sha256(layer).digest() if isinstance(layer, bytes) else str(Path(layer).resolve()).encode()
+            )
         key = f"opt/{digest.hexdigest()[:32]}"
 
         def fill(dest: Path) -> None:

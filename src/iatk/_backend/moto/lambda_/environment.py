@@ -42,6 +42,7 @@ Max Memory Used, and Init Duration when cold).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import functools
@@ -59,7 +60,6 @@ import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from .runtime_api import Invocation, Outcome, RuntimeApi, new_trace_id
@@ -206,9 +206,10 @@ class _Spawner:
             if not future.set_running_or_notify_cancel():
                 continue
             try:
-                proc = subprocess.Popen(
-                    **popen, preexec_fn=functools.partial(_in_child, self._libc, os.getpid()), close_fds=True
-                )
+                # preexec_fn is the only way to set PR_SET_PDEATHSIG before exec. It runs in the forked
+                # child of this one thread and only calls setpgid, prctl and getppid (no locks, no imports).
+                setup = functools.partial(_in_child, self._libc, os.getpid())
+                proc = subprocess.Popen(**popen, preexec_fn=setup, close_fds=True)  # noqa: PLW1509
             except BaseException as err:
                 future.set_exception(err)
             else:
@@ -277,7 +278,10 @@ class ExecutionEnvironment:
         except OSError as err:
             # A missing or non-executable bootstrap: AWS's Runtime.InvalidEntrypoint, as an init error.
             self._start_error = json.dumps(
-                {"errorType": "Runtime.InvalidEntrypoint", "errorMessage": f"Couldn't start {plan.argv[0]}: {err.strerror}"}
+                {
+                    "errorType": "Runtime.InvalidEntrypoint",
+                    "errorMessage": f"Couldn't start {plan.argv[0]}: {err.strerror}",
+                }
             ).encode()
             self.api.close()
             return
@@ -365,7 +369,8 @@ class ExecutionEnvironment:
         lines += _lines(init_text)
         if outcome.kind == "init_error":
             lines.append(
-                f"INIT_REPORT Init Duration: {init_ms or 0:.2f} ms\tPhase: init\tStatus: error\tError Type: {outcome.error_type}"
+                f"INIT_REPORT Init Duration: {init_ms or 0:.2f} ms\tPhase: init\tStatus: error"
+                f"\tError Type: {outcome.error_type}"
             )
         lines.append(f"START RequestId: {inv.request_id} Version: {spec.version}")
         lines += _lines(run_text)
@@ -377,7 +382,8 @@ class ExecutionEnvironment:
             lines.append("Runtime.ExitError")
         lines.append(f"END RequestId: {inv.request_id}")
         report = (
-            f"REPORT RequestId: {inv.request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {max(math.ceil(duration), 1)} ms"
+            f"REPORT RequestId: {inv.request_id}\tDuration: {duration:.2f} ms"
+            f"\tBilled Duration: {max(math.ceil(duration), 1)} ms"
             f"\tMemory Size: {spec.memory} MB\tMax Memory Used: {math.ceil((max_memory or 0) / 1024 / 1024)} MB"
         )
         if init_ms is not None:
@@ -417,15 +423,14 @@ class ExecutionEnvironment:
                 if self.exit_status is not None:
                     break
                 now = time.monotonic()
-                if inv.dispatched_at is None:  # the init phase (cold), or the runtime not back at `next` yet
-                    limit = t0 + INIT_TIMEOUT
-                else:
-                    limit = inv.dispatched_at + inv.timeout
+                # Not dispatched yet: the init phase (cold), or the runtime not back at `next` yet.
+                limit = t0 + INIT_TIMEOUT if inv.dispatched_at is None else inv.dispatched_at + inv.timeout
                 if now >= limit:
                     api.abandon(inv)
                     doc = {
                         "errorType": "Sandbox.Timedout",
-                        "errorMessage": f"RequestId: {inv.request_id} Error: Task timed out after {inv.timeout:.2f} seconds",
+                        "errorMessage": f"RequestId: {inv.request_id} Error: Task timed out after"
+                        f" {inv.timeout:.2f} seconds",
                     }
                     return Outcome("error", json.dumps(doc).encode(), "Sandbox.Timedout"), "timeout"
                 api.cond.wait(limit - now)
@@ -439,7 +444,10 @@ class ExecutionEnvironment:
             how = f"signal: {_SIGNALS.get(signal.Signals(-code), signal.Signals(-code).name)}"
         else:
             how = f"exit status {code}"
-        doc = {"errorType": "Runtime.ExitError", "errorMessage": f"RequestId: {inv.request_id} Error: Runtime exited with error: {how}"}
+        doc = {
+            "errorType": "Runtime.ExitError",
+            "errorMessage": f"RequestId: {inv.request_id} Error: Runtime exited with error: {how}",
+        }
         return Outcome("error", json.dumps(doc).encode(), "Runtime.ExitError"), "error"
 
     # -- the process -------------------------------------------------------------------------------
@@ -459,10 +467,8 @@ class ExecutionEnvironment:
         self.signal_kill()
         proc = self.proc
         if proc is not None:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
             if self._reader is not threading.current_thread():
                 self._reader.join(timeout=2)
             if proc.stdout is not None:
@@ -534,4 +540,3 @@ def _proc_status_kb(pid: int | None, key: str) -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     return None
-

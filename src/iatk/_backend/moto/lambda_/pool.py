@@ -101,12 +101,16 @@ class LambdaRuntime:
         work_dir: Path | None = None,
     ) -> None:
         if per_function_cap < 1 or global_cap < 1:
-            raise ConfigError(f"the caps must be at least 1 (per_function_cap={per_function_cap}, global_cap={global_cap})")
+            raise ConfigError(
+                f"the caps must be at least 1 (per_function_cap={per_function_cap}, global_cap={global_cap})"
+            )
         ric = awslambdaric_dir() if use_awslambdaric is not False else None
         if use_awslambdaric and ric is None:
             raise ConfigError("use_awslambdaric=True but awslambdaric is not importable: pip install awslambdaric")
         if use_awslambdaric and strict:
-            raise ConfigError("use_awslambdaric=True and strict=True: strict mode hides the virtualenv awslambdaric is in")
+            raise ConfigError(
+                "use_awslambdaric=True and strict=True: strict mode hides the virtualenv awslambdaric is in"
+            )
         self.strict = strict
         self.per_function_cap = per_function_cap
         self.global_cap = global_cap
@@ -233,7 +237,9 @@ class LambdaRuntime:
         """The pids of this runtime's environment processes that are still running."""
         with self._cond:
             envs = list(self._all)
-        return sorted(env.pid for env in envs if env.pid is not None and env.proc is not None and env.proc.poll() is None)
+        return sorted(
+            env.pid for env in envs if env.pid is not None and env.proc is not None and env.proc.poll() is None
+        )
 
     def environments(self, spec: FunctionSpec | None = None) -> list[ExecutionEnvironment]:
         """The environments not yet ended (of one function when ``spec`` is given)."""
@@ -257,6 +263,9 @@ class LambdaRuntime:
             plan = plan_launch(spec, self._store, self._launch)
             self._plans[key] = plan
         return plan
+
+    def _is_closed(self) -> bool:
+        return self._closed
 
     def _check_open(self) -> None:
         if self._closed:
@@ -389,7 +398,7 @@ class LambdaRuntime:
                 if self._closed:
                     return
                 self._cond.wait(period)
-                if self._closed:
+                if self._is_closed():  # a call: mypy would keep the narrowing from before the wait
                     return
                 now = time.monotonic()
                 expired: list[ExecutionEnvironment] = []

@@ -210,7 +210,7 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: _Server
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's signature
+    def log_message(self, format: str, *args: object) -> None:
         """Silent: the runtime's polling is not worth a line each."""
 
     def do_GET(self) -> None:
@@ -219,7 +219,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         inv = self.server.api._next()
         if inv is None:
-            self._reply(HTTPStatus.INTERNAL_SERVER_ERROR, _err("ServiceUnavailable", "the environment is shutting down"))
+            self._reply(
+                HTTPStatus.INTERNAL_SERVER_ERROR, _err("ServiceUnavailable", "the environment is shutting down")
+            )
             self.close_connection = True
             return
         headers = {
@@ -277,7 +279,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size_line = self.rfile.readline().split(b";", 1)[0].strip()
                 size = int(size_line or b"0", 16)

@@ -79,8 +79,10 @@ def plan_launch(spec: FunctionSpec, store: CodeStore, options: LaunchOptions) ->
         config = json.dumps({"paths": paths, "sites": sites, "ric": ric})
         local = platform.python_version()
         declared = spec.runtime.removeprefix("python")
-        version = f"python:{local}" + ("" if local.startswith(declared) else f" (local interpreter; declared {spec.runtime})")
-        argv = (options.python, "-B", "-S", "-u", str(RUNTIME_DIR / "bootstrap.py"), config)
+        version = f"python:{local}" + (
+            "" if local.startswith(declared) else f" (local interpreter; declared {spec.runtime})"
+        )
+        argv: tuple[str, ...] = (options.python, "-B", "-S", "-u", str(RUNTIME_DIR / "bootstrap.py"), config)
         return LaunchPlan("python", argv, task_root, opt, version, (*opt_bin, str(Path(options.python).parent)))
     if kind == "nodejs":
         assert options.node is not None
@@ -93,7 +95,13 @@ def plan_launch(spec: FunctionSpec, store: CodeStore, options: LaunchOptions) ->
         node_path.append(str(task_root))
         argv = (options.node, str(RUNTIME_DIR / "bootstrap.js"))
         return LaunchPlan(
-            "nodejs", argv, task_root, opt, f"nodejs (local node {options.node})", (*opt_bin, str(Path(options.node).parent)), tuple(node_path)
+            "nodejs",
+            argv,
+            task_root,
+            opt,
+            f"nodejs (local node {options.node})",
+            (*opt_bin, str(Path(options.node).parent)),
+            tuple(node_path),
         )
     bootstrap = task_root / "bootstrap"
     if not bootstrap.exists() and opt is not None and (opt / "bootstrap").exists():
