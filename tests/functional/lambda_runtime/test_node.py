@@ -115,6 +115,14 @@ def test_exit_and_timeout(runtime):
     assert runtime.invoke(slow, json.dumps({"seconds": 0})).cold
 
 
+def test_uncaught_exception_fails_the_invocation_and_ends_the_environment(runtime):
+    spec = node_spec(NODE / "errors", "index.uncaught", name="node-uncaught")
+    result = runtime.invoke(spec)
+    assert result.function_error == "Unhandled"
+    assert result.json()["errorMessage"] == "thrown later"
+    assert runtime.invoke(spec).cold
+
+
 def test_layers_node_modules(runtime):
     layer = zip_dir(DATA / "layers" / "node")
     spec = node_spec(NODE / "cjs", "index.layered", name="node-layer", layers=(layer,))

@@ -89,3 +89,7 @@ def layered(event, context):
     import layered_pkg
 
     return [layer_helper.NAME, layered_pkg.NAME]
+
+
+def builtin_exit(event, context):
+    exit(4)  # the site builtin, not sys.exit

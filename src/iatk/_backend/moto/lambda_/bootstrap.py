@@ -160,11 +160,13 @@ def _setup_paths(config: dict[str, Any]) -> None:
     here = os.path.dirname(os.path.abspath(__file__))
     rest = [p for p in sys.path if p and os.path.abspath(p) != here]
     sys.path[:] = [*config.get("paths", []), *rest]
-    if config.get("sites"):
-        import site
+    import site
 
-        for directory in config["sites"]:
-            site.addsitedir(directory)
+    for directory in config.get("sites", []):
+        site.addsitedir(directory)
+    # -S also skipped the builtins site.main() adds (exit, quit, help...): handlers may use them.
+    for setup in ("setquit", "setcopyright", "sethelper"):
+        getattr(site, setup, lambda: None)()
 
 
 def _setup_logging() -> None:

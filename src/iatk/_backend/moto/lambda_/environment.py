@@ -68,6 +68,7 @@ from .spec import FunctionSpec, InvokeResult
 
 __all__ = [
     "DUMMY_KEY_ID",
+    "EnvironmentLost",
     "INIT_TIMEOUT",
     "LOG_TAIL_BYTES",
     "RESERVED",
@@ -113,6 +114,10 @@ _SIGNALS = {
     signal.SIGABRT: "aborted",
     signal.SIGINT: "interrupt",
 }
+
+
+class EnvironmentLost(Exception):
+    """A warm environment's process ended before it took the invocation (the pool retries elsewhere)."""
 
 
 @dataclass(frozen=True)
@@ -349,7 +354,7 @@ class ExecutionEnvironment:
             client_context=client_context,
             cognito_identity=cognito_identity,
         )
-        outcome, status = self._run(inv, t0)
+        outcome, status = self._run(inv, t0, cold=cold)
         end = time.monotonic()
         max_memory = _proc_status_kb(self.pid, "VmHWM")
         if status is not None:
@@ -410,8 +415,13 @@ class ExecutionEnvironment:
             environment_id=self.id,
         )
 
-    def _run(self, inv: Invocation, t0: float) -> tuple[Outcome, str | None]:
-        """Submit and wait. Returns the outcome and, when the environment must end, a REPORT status."""
+    def _run(self, inv: Invocation, t0: float, *, cold: bool) -> tuple[Outcome, str | None]:
+        """Submit and wait. Returns the outcome and, when the environment must end, a REPORT status.
+
+        Raises :class:`EnvironmentLost` when a warm runtime exited before it took the invocation (it
+        reported an error of its previous one, then exited, as Node's does): AWS would start a fresh
+        environment for this invocation, and so does the pool.
+        """
         api = self.api
         if self._start_error is not None:
             return Outcome("init_error", self._start_error, "Runtime.InvalidEntrypoint"), "error"
@@ -439,9 +449,14 @@ class ExecutionEnvironment:
                     return inv.outcome, "error"
                 return inv.outcome, None
             api.abandon(inv)
+            if inv.dispatched_at is None and not cold:
+                raise EnvironmentLost(self.id)
         code = self.exit_status if self.exit_status is not None else -signal.SIGKILL
         if code < 0:
-            how = f"signal: {_SIGNALS.get(signal.Signals(-code), signal.Signals(-code).name)}"
+            try:
+                how = f"signal: {_SIGNALS.get(signal.Signals(-code), signal.Signals(-code).name)}"
+            except ValueError:
+                how = f"signal: {-code}"
         else:
             how = f"exit status {code}"
         doc = {

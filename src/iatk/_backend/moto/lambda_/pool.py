@@ -25,7 +25,7 @@ from pathlib import Path
 from iatk.exceptions import ConfigError
 
 from .code import CodeStore
-from .environment import INIT_TIMEOUT, EnvironmentOptions, ExecutionEnvironment
+from .environment import INIT_TIMEOUT, EnvironmentLost, EnvironmentOptions, ExecutionEnvironment
 from .runtimes import LaunchOptions, LaunchPlan, plan_launch
 from .spec import ConcurrencyLimitExceeded, FunctionSpec, InvokeResult, LambdaRuntimeError
 
@@ -166,18 +166,21 @@ class LambdaRuntime:
         """
         data = payload.encode() if isinstance(payload, str) else bytes(payload)
         plan = self._plan(spec)
-        env = self._acquire(spec, plan)
-        try:
-            return env.invoke(
-                data,
-                trace_id=trace_id,
-                client_context=client_context,
-                cognito_identity=cognito_identity,
-                invoked_arn=invoked_arn,
-                log_tail=log_tail,
-            )
-        finally:
-            self._release(spec, env)
+        while True:
+            env = self._acquire(spec, plan)
+            try:
+                return env.invoke(
+                    data,
+                    trace_id=trace_id,
+                    client_context=client_context,
+                    cognito_identity=cognito_identity,
+                    invoked_arn=invoked_arn,
+                    log_tail=log_tail,
+                )
+            except EnvironmentLost:
+                continue  # a warm process died between invocations: the next one is cold, as on AWS
+            finally:
+                self._release(spec, env)
 
     def prewarm(self, spec: FunctionSpec, n: int = 1) -> int:
         """Start environments until ``n`` are warm and idle (within the caps); returns how many are.
