@@ -6,8 +6,8 @@ import json
 import time
 
 import pytest
+from lambda_helpers import PY_RUNTIME, py_spec, wait_gone
 
-from conftest import PY_RUNTIME, py_spec, wait_gone
 from iatk._backend.moto.lambda_ import FunctionSpec
 
 

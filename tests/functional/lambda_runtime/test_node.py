@@ -6,8 +6,8 @@ import json
 import shutil
 
 import pytest
+from lambda_helpers import DATA, NODE, zip_dir, zip_files
 
-from conftest import DATA, NODE, zip_dir, zip_files
 from iatk._backend.moto.lambda_ import FunctionSpec, RuntimeNotSupported
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="no `node` on PATH")

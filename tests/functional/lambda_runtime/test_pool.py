@@ -13,8 +13,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from lambda_helpers import PY, PY_RUNTIME, py_spec, wait_gone, zip_files
 
-from conftest import PY, PY_RUNTIME, py_spec, wait_gone, zip_files
 from iatk._backend.moto.lambda_ import (
     ConcurrencyLimitExceeded,
     FunctionSpec,

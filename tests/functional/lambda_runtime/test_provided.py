@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from lambda_helpers import DATA, PY, PY_RUNTIME, zip_dir, zip_files
 
-from conftest import DATA, PY, PY_RUNTIME, zip_dir, zip_files
 from iatk._backend.moto.lambda_ import FunctionSpec, awslambdaric_dir
 
 

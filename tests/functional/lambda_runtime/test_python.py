@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
+from lambda_helpers import DATA, PY, PY_RUNTIME, py_spec, zip_dir, zip_files
 
-from conftest import DATA, PY, PY_RUNTIME, py_spec, zip_dir, zip_files
 from iatk._backend.moto.lambda_ import FunctionSpec
 
 
@@ -219,7 +219,7 @@ def test_strict_mode_hides_the_virtualenv(make_runtime, tmp_path):
     assert not any("site-packages" in p and "strict-site" not in p for p in path), path
 
 
-@pytest.mark.parametrize("declared", ["python3.9", "python3.13"])
+@pytest.mark.parametrize("declared", [v for v in ("python3.9", "python3.13", "python3.12") if v != PY_RUNTIME][:2])
 def test_any_python3_runs_on_the_local_interpreter(runtime, declared):
     result = runtime.invoke(FunctionSpec(name=f"v-{declared}", runtime=declared, handler="app.echo", code=PY), b"[1]")
     assert result.json() == [1]

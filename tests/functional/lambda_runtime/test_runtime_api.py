@@ -10,8 +10,8 @@ import zipfile
 from io import BytesIO
 
 import pytest
+from lambda_helpers import zip_files
 
-from conftest import zip_files
 from iatk._backend.moto.lambda_ import MAX_RESPONSE_BYTES, CodeStore, RuntimeApi
 from iatk._backend.moto.lambda_.runtime_api import Invocation
 
