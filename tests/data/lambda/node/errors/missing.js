@@ -1,0 +1,2 @@
+require("iatk-no-such-node-module");
+exports.handler = async () => 1;

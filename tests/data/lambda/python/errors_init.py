@@ -1,0 +1,7 @@
+from __future__ import annotations
+
+raise RuntimeError("init failed on purpose")
+
+
+def handler(event, context):
+    return 1

@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+
+def func(event, context):
+    return {"where": __name__}
