@@ -157,3 +157,42 @@ def test_patched_clients_are_unpatched_at_teardown(child: Child):
     """The client patched in the first test sent the header then, and sends none in a later test."""
     child.lines.fnmatch_lines(["test_traced.py::test_d_the_patched_client_was_unpatched_at_teardown PASSED*"])
     child.lines.fnmatch_lines(["test_traced.py::test_a_fails_after_reading_a_tree FAILED*"])
+
+
+def test_the_report_header_says_where_traces_are_read_from(child: Child):
+    """With trace_source auto, the header names the source the account's destination chose, and why."""
+    child.lines.fnmatch_lines(
+        [
+            "iatk: backend moto (embedded, http://127.0.0.1:*",
+            "iatk: traces: X-Ray (xray:BatchGetTraces), because the account's trace destination is XRay*",
+        ]
+    )
+
+
+def test_a_trace_source_setting_is_named_in_the_header(tmp_path):
+    """--iatk-trace-source wins over the account's destination, and the header says so (no X-Ray call)."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    drop = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER", "PYTEST_CURRENT_TEST")
+    env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("IATK_")}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--iatk-backend=moto",
+            "--iatk-trace-source=transaction-search",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    pytest.LineMatcher(done.stdout.splitlines()).fnmatch_lines(
+        ["iatk: traces: Transaction Search (xray:ListRetrievedTraces), set by --iatk-trace-source=transaction-search"]
+    )

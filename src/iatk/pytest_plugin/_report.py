@@ -73,7 +73,10 @@ class Report(RunPlugin):
             region = settings.region or os.environ.get("AWS_DEFAULT_REGION") or "(the AWS profile's, else AWS_REGION)"
             account = "- (not read: no iatk setting given)"
         line = f"iatk: backend {where}, region {region}, account {account}, stack {settings.stack or '-'}"
-        return [f"{line}, run id {_tags.current_run_id()}"]
+        lines = [f"{line}, run id {_tags.current_run_id()}"]
+        if backend is not None or self.run.asked_for_iatk:
+            lines.append(_traces_line(account))
+        return lines
 
     # -- per test ------------------------------------------------------------------------------
     @pytest.hookimpl(wrapper=True)
@@ -143,6 +146,23 @@ def _account() -> str:
         return read_account()
     except Exception as err:
         return f"? ({_short(err)})"
+
+
+def _traces_line(account: str) -> str:
+    """Where this run reads traces from, and why (``auto`` asks the account once; the answer is cached).
+
+    When the account could not be read, the backend is unreachable: nothing more is asked, so the
+    header never waits on a second dead call.
+    """
+    if account.startswith("?"):
+        return "iatk: traces: not chosen at start (no answer from AWS); chosen at the first trace read"
+    from iatk.trace import choose_trace_source
+
+    try:
+        choice = choose_trace_source()
+    except Exception as err:  # the header must never break a run
+        return f"iatk: traces: ? ({_short(err)})"
+    return f"iatk: {choice.describe()}"
 
 
 def _short(err: BaseException, limit: int = 100) -> str:
