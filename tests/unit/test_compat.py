@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -18,7 +18,6 @@ from botocore.stub import Stubber
 
 import iatk
 from iatk._aws import aws
-from iatk.mock_events import clear_schema_cache
 from iatk.compat import (
     AwsIatk,
     GetTraceTreeOutput,
@@ -40,6 +39,7 @@ from iatk.exceptions import (
     TraceIncomplete,
     WaitTimeout,
 )
+from iatk.mock_events import clear_schema_cache
 
 TRACE = "1-6553f300-0123456789abcdef01234567"
 LISTENER_ID = "iatk_eb_9m4e2mr0ui3e8a215n4g"
@@ -814,7 +814,9 @@ def test_get_trace_tree_goes_through_the_patchable_underlying_call(kit, offline)
 
     seen: list[Any] = []
     returned = IatkException("found a segment 123456789 with no parent", 500)  # aws-iatk's unit test returns it
-    with patch.object(AwsIatk, "_get_trace_tree", autospec=True, side_effect=lambda *a, **k: seen.append(a) or returned):
+    with patch.object(
+        AwsIatk, "_get_trace_tree", autospec=True, side_effect=lambda *a, **k: seen.append(a) or returned
+    ):
         assert kit.get_trace_tree(f"Root={TRACE}") is returned
         clock = FakeClock()
         kit._clock, kit._sleep = clock, clock.sleep
@@ -1020,3 +1022,72 @@ def test_mock_event_schema_not_found_is_404(kit, offline):
         kit.generate_mock_event("plugins", "Nope")
     assert caught.value.error_code == 404
     assert caught.value.aws_code == "NotFoundException"
+
+
+ORDERS = {
+    "openapi": "3.0.0",
+    "info": {"title": "Orders", "version": "1.0.0"},
+    "paths": {},
+    "components": {
+        "schemas": {
+            "AWSEvent": {
+                "type": "object",
+                "required": ["detail", "detail-type", "source"],
+                "properties": {
+                    "detail": {"$ref": "#/components/schemas/Order"},
+                    "detail-type": {"type": "string"},
+                    "source": {"type": "string"},
+                    "time": {"type": "string", "format": "date-time"},
+                    "account": {"type": "string"},
+                },
+            },
+            "Order": {
+                "type": "object",
+                "properties": {
+                    "orderId": {"type": "string", "format": "uuid"},
+                    "status": {"type": "string", "enum": ["PLACED", "PAID"]},
+                    "shipping": {"type": "number", "minimum": 5},
+                    "orderItems": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/Item"}},
+                    "customer": {
+                        "type": "object",
+                        "required": ["id"],
+                        "properties": {"id": {"type": "string"}, "vip": {"type": "boolean"}},
+                    },
+                },
+            },
+            "Item": {"type": "object", "properties": {"price": {"type": "number", "minimum": 1}}},
+        }
+    },
+}
+
+
+def test_drop_in_values_are_aws_iatk_s_placeholders_and_mock_event_s_stay_realistic(kit, offline):
+    """Item 2: aws-iatk's example 04 totals an order from an event whose orderItems is empty (110 there)."""
+    registry(offline, ORDERS, name="Order")
+    event = kit.generate_mock_event("reg", "Order", event_ref="AWSEvent").event
+    detail = event["detail"]
+    assert detail == {
+        "customer": {"id": "", "vip": False},
+        "orderId": "",
+        "orderItems": [],
+        "shipping": 0,
+        "status": "PLACED",
+    }
+    assert datetime.fromisoformat(event["time"].replace("Z", "+00:00")).tzinfo is not None  # now, RFC 3339
+    assert (event["source"], event["detail-type"], event["account"]) == ("", "", "")
+    total = 110 + detail["shipping"] + sum(item["price"] for item in detail["orderItems"])
+    assert total == 110
+    ours = iatk.mock_event(schema_text=ORDERS, event_ref="AWSEvent", seed=1)
+    assert ours["detail"]["orderItems"]  # iatk's own generator: realistic values, minItems honoured
+    assert ours["detail"]["shipping"] >= 5
+
+
+def test_skip_optional_drops_only_what_a_required_list_leaves_out(kit, offline):
+    """Item 3: aws-iatk skips a property only where its object has a required list; nested objects
+    without one keep everything (iatk's own skip_optional empties them)."""
+    registry(offline, ORDERS, name="Order")
+    event = kit.generate_mock_event("reg", "Order", event_ref="AWSEvent", skip_optional=True).event
+    assert sorted(event) == ["detail", "detail-type", "source"]
+    assert sorted(event["detail"]) == ["customer", "orderId", "orderItems", "shipping", "status"]
+    assert event["detail"]["customer"] == {"id": ""}
+    assert iatk.mock_event(schema_text=ORDERS, event_ref="AWSEvent", skip_optional=True, seed=1)["detail"] == {}

@@ -56,15 +56,16 @@ def run_both(fake: FakeTime, condition: Any, **options: Any) -> list[tuple[bool,
     for kit in (aws_iatk.AwsIatk(), AwsIatk(session=boto3.Session(region_name="us-east-1"))):
         if isinstance(kit, AwsIatk):
             kit._clock, kit._sleep = fake.monotonic, fake.sleep
-        calls = []
+        calls: list[int] = []
         start = fake.now
 
-        @kit.retry_until(assertion_fn=condition, **options)
-        def count() -> int:
+        def count(calls: list[int] = calls) -> int:
             calls.append(1)
             return len(calls)
 
-        results.append((count(), len(calls), round(fake.now - start, 6)))
+        results.append(
+            (kit.retry_until(assertion_fn=condition, **options)(count)(), len(calls), round(fake.now - start, 6))
+        )
     return results
 
 

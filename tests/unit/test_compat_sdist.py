@@ -49,8 +49,10 @@ def sdist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("aws-iatk-sdist")
     if where == "download":
         fetched = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps", "aws-iatk==0.1.0"]
-            + ["-d", str(folder), "--quiet"],
+            [
+                *(sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps", "aws-iatk==0.1.0"),
+                *("-d", str(folder), "--quiet"),
+            ],
             capture_output=True,
             text=True,
             timeout=300,
@@ -69,7 +71,7 @@ def sdist(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if not archive.is_file():
             pytest.skip(f"{ENV}={where}: no aws-iatk-0.1.0.tar.gz or unpacked sdist there")
     with tarfile.open(archive) as tar:
-        tar.extractall(folder, filter="data") if sys.version_info >= (3, 12) else tar.extractall(folder)  # noqa: S202
+        tar.extractall(folder, filter="data") if sys.version_info >= (3, 12) else tar.extractall(folder)
     return folder / "aws-iatk-0.1.0"
 
 
@@ -188,8 +190,14 @@ def generate(text: str, kind: str, event_ref: str | None, skip_optional: bool) -
     # kin-openapi reads JSON or YAML (two of the Go tests' schemas are not strict JSON): re-serialised
     content = json.dumps(EventSchema.from_text(text, syntax="yaml").document) if kind == "OpenApi3" else text
     with Stubber(aws(session).client("schemas")) as stub:
-        stub.add_response("describe_schema", {"Content": content, "Type": kind, "SchemaName": "S", "SchemaVersion": "1"})
-        return AwsIatk(session=session).generate_mock_event("r", "S", event_ref=event_ref, skip_optional=skip_optional).event
+        stub.add_response(
+            "describe_schema", {"Content": content, "Type": kind, "SchemaName": "S", "SchemaVersion": "1"}
+        )
+        return (
+            AwsIatk(session=session)
+            .generate_mock_event("r", "S", event_ref=event_ref, skip_optional=skip_optional)
+            .event
+        )
 
 
 #: What aws-iatk's Go tests assert, test by test (their asserts, written out as the whole event).
@@ -238,7 +246,11 @@ def test_openapi_error_cases_give_aws_iatk_s_messages(sdist):
     are left out; the eventRef row is checked with event_ref="" as a suite passes it.
     """
     text = (sdist / MOCK / "openapi_test.go").read_text()
-    rows = re.findall(r'"([^"]+)": \{\s*schemaContent: `(.*?)`,\s*eventRef:\s*"([^"]*)",\s*expectErr:\s*errors\.New\(\s*(".*?")\s*,?\s*\)', text, re.S)
+    rows = re.findall(
+        r'"([^"]+)": \{\s*schemaContent: `(.*?)`,\s*eventRef:\s*"([^"]*)",\s*expectErr:\s*errors\.New\(\s*(".*?")\s*,?\s*\)',
+        text,
+        re.S,
+    )
     checked = 0
     for name, content, event_ref, expected in rows:
         if name in {"missing SchemaContent", "error while loading schema"}:

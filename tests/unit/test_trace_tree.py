@@ -199,7 +199,6 @@ def test_an_in_progress_segment_makes_the_trace_incomplete():
     assert "[in progress]" in message
 
 
-
 def test_open_subsegments_of_closed_segments_do_not_hold_the_trace_back():
     """X-Ray returns finished traces whose subsegments never got an end: the tree is built, and they stay open.
 
@@ -231,7 +230,8 @@ def test_an_open_subsegment_inside_an_open_segment_is_named_with_it():
     message = str(caught.value)
     assert "segment 9100000000000003 (AWS::Lambda::Function charge) is still in progress" in message
     assert "subsegment 'Invocation' (9100000000000031) of segment 9100000000000003 is still in progress" in message
-    assert "Charge" not in message.split("have:")[0]  # the root's open subsegments are not the reason
+    assert "Charge" not in message.split("have:", maxsplit=1)[0]  # the root's open subsegments are not the reason
+
 
 def test_a_separate_subsegment_with_a_missing_parent_makes_the_trace_incomplete():
     """A streamed subsegment whose parent is not there yet is "not ready", like a segment."""

@@ -113,17 +113,18 @@ class _OpenApi:
         self.skip_optional = skip_optional
 
     def resolve(self, node: Any, seen: int = 0) -> Mapping[str, Any]:
-        node = _mapping(node)
-        while "$ref" in node and isinstance(node["$ref"], str) and seen < MAX_DEPTH:
+        found: Mapping[str, Any] = _mapping(node)
+        while isinstance(found.get("$ref"), str) and seen < MAX_DEPTH:
+            ref = str(found["$ref"])
             try:
-                node = _mapping(_pointer(self.document, node["$ref"]))
+                found = _mapping(_pointer(self.document, ref))
             except KeyError:
                 raise _Failure(
-                    f"failed while loading schema due to error: bad $ref {node['$ref']!r}",
+                    f"failed while loading schema due to error: bad $ref {ref!r}",
                     "only local refs (#/components/schemas/...) are read",
                 ) from None
             seen += 1
-        return node
+        return found
 
     def flattened(self, node: Mapping[str, Any]) -> Mapping[str, Any]:
         """An untyped node's shape (iatk's fix of #116): allOf merged, the first oneOf/anyOf branch."""
@@ -137,8 +138,8 @@ class _OpenApi:
             options = [b for b in node.get(key) or [] if isinstance(b, Mapping)]
             if options:
                 branches.append(self.resolve(options[0]))
-        for branch in branches:
-            branch = self.flattened(branch)
+        for each in branches:
+            branch = self.flattened(each)
             properties.update(_mapping(branch.get("properties")))
             required.extend(branch.get("required") or [])
             for key, value in branch.items():
@@ -201,7 +202,9 @@ class _OpenApi:
             try:
                 root = _pointer(self.document, event_ref)
             except KeyError:
-                raise _Failure(f"provided eventRef {event_ref!r} not found in the schema".replace("'", '"'), listing) from None
+                raise _Failure(
+                    f"provided eventRef {event_ref!r} not found in the schema".replace("'", '"'), listing
+                ) from None
         else:
             if not isinstance(components, Mapping):
                 raise _Failure("failed to generate a mock event, no components found in schema")
@@ -310,4 +313,6 @@ def barebone_event(schema: EventSchema, event_ref: str | None, skip_optional: bo
         return walker.event(event_ref or None)
     except _Failure as failure:
         err = IatkException(_PREFIX + failure.text, 400)
-        raise explained(err, f"{failure.explanation} ({schema.origin})" if failure.explanation else schema.origin) from None
+        raise explained(
+            err, f"{failure.explanation} ({schema.origin})" if failure.explanation else schema.origin
+        ) from None

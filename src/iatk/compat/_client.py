@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _listeners, _mock_events, _retry, _traces
@@ -504,7 +504,7 @@ def _aws_iatk_annotations() -> dict[str, dict[str, Any]]:
             "schema_version": optional[str],
             "event_ref": optional[str],
             "skip_optional": optional[bool],
-            "contexts": optional[list_[callable_[[dict], dict]]],  # type: ignore[type-arg]
+            "contexts": optional[list_[callable_[[dict], dict]]],
             "return": GenerateMockEventOutput,
         },
         "_apply_contexts": {"generated_event": dict, "callable_contexts": list_[callable_], "return": dict},
@@ -512,10 +512,10 @@ def _aws_iatk_annotations() -> dict[str, dict[str, Any]]:
 
 
 def _use_aws_iatk_annotations() -> None:
-    for name, annotations in _aws_iatk_annotations().items():
+    for name, theirs in _aws_iatk_annotations().items():
         function: Any = AwsIatk.__dict__[name]
         while function is not None:  # the wrapper (translated) and the function it wraps
-            function.__annotations__ = dict(annotations)
+            function.__annotations__ = dict(theirs)
             function = getattr(function, "__wrapped__", None)
 
 

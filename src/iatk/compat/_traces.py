@@ -89,7 +89,9 @@ _NOT_READY = ("trace not found", "still in progress")
 
 def not_ready(message: str) -> bool:
     """True for a "not there yet" error: trace not found, a segment with no parent, a segment in progress."""
-    return any(words in message for words in _NOT_READY) or ("found a segment" in message and "with no parent" in message)
+    return any(words in message for words in _NOT_READY) or (
+        "found a segment" in message and "with no parent" in message
+    )
 
 
 _ORPHAN = re.compile(r"segment (\S+) \([^)]*\)'s parent \S+ not found")
@@ -97,13 +99,14 @@ _OPEN = re.compile(r"segment (\S+) \([^)]*\) is still in progress")
 
 
 def _aws_iatk_words(trace_id: str, core: str) -> str:
-    """aws-iatk's message for a trace still missing or incomplete (its Go wording, ``error building trace tree: ...``)."""
+    """aws-iatk's message for a trace still missing or incomplete (its Go wording: ``error building trace tree``)."""
     prefix = "error building trace tree: "
     if core.startswith(f"trace {trace_id} not found"):
         return f"{prefix}failed to fetch trace {trace_id} with error: trace not found"
     orphan = _ORPHAN.search(core)
     if orphan:
-        return f"{prefix}failed to build trace tree {trace_id} with error: found a segment {orphan.group(1)} with no parent"
+        segment = orphan.group(1)
+        return f"{prefix}failed to build trace tree {trace_id} with error: found a segment {segment} with no parent"
     still = _OPEN.search(core)
     what = f"segment {still.group(1)}" if still else "a segment"
     return f"{prefix}failed to build trace tree {trace_id} with error: found {what} still in progress"
