@@ -117,6 +117,7 @@ PUBLIC_MODULES: dict[str, list[str]] = {
         "GenerateMockEventOutput",
         "GetStackOutputsOutput",
         "GetTraceTreeOutput",
+        "GetTraceTreeParams",
         "Http",
         "IatkException",
         "InvalidParamException",
@@ -136,7 +137,9 @@ PUBLIC_MODULES: dict[str, list[str]] = {
         "Subsegment",
         "Trace",
         "Tree",
+        "trace_header_of",
     ],
+    "iatk.poll_events": ["InvalidParamException", "PollEventsOutput"],
     "iatk.xray": [
         "Cause",
         "CauseException",

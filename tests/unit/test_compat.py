@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -39,6 +39,7 @@ from iatk.exceptions import (
     TraceIncomplete,
     WaitTimeout,
 )
+from iatk.mock_events import clear_schema_cache
 
 TRACE = "1-6553f300-0123456789abcdef01234567"
 LISTENER_ID = "iatk_eb_9m4e2mr0ui3e8a215n4g"
@@ -474,7 +475,7 @@ def test_link_without_attributes_does_not_break_the_tree(kit, offline):
         ),
         {"TraceIds": [TRACE]},
     )
-    tree = kit.get_trace_tree(TRACE, fetch_child_traces=True).trace_tree
+    tree = kit.get_trace_tree(TRACE).trace_tree
     [fn] = tree.root.children
     assert fn.links[0].trace_id == "1-6553f300-ffffffffffffffffffffffff"
     assert fn.links[0].attributes.reference_type is None
@@ -771,29 +772,72 @@ def test_retry_get_trace_tree_until_other_errors_propagate(kit, offline):
         kit.retry_get_trace_tree_until(TRACE, lambda out: out.trace_tree.paths[3], timeout_seconds=5)
 
 
-def test_retry_get_trace_tree_until_reads_a_third_number_as_0_1_0_s_timeout(kit, offline):
-    """aws-iatk 0.1.0's positional call (header, fn, 60): 60 is the timeout, links are not followed
-    (following the child link would be a second BatchGetTraces, which the stub would refuse)."""
-    child_link = {
-        "trace_id": LINKED,
-        "id": "c000000000000003",
-        "attributes": {"aws.xray.reserved.reference_type": "child"},
-    }
-    api = segment("a000000000000001", "api", "AWS::ApiGateway::Stage", 1.0)
-    fn = segment("b000000000000002", "fn", "AWS::Lambda", 1.1, "a000000000000001", links=[child_link])
-    offline["xray"].add_response("batch_get_traces", traces(api, fn), {"TraceIds": [TRACE]})
-    assert kit.retry_get_trace_tree_until(TRACE, lambda out: len(out.trace_tree.paths[0]) == 2, 60) is True
-    with pytest.raises(InvalidParamException, match="give timeout_seconds= alone"):
-        kit.retry_get_trace_tree_until(TRACE, lambda out: None, 60, timeout_seconds=5)
+def test_retry_get_trace_tree_until_takes_0_1_0_s_positional_timeout(kit, offline):
+    """aws-iatk 0.1.0's signature (header, fn, timeout_seconds): a third number is the timeout."""
+    offline["xray"].add_response(
+        "batch_get_traces", traces(segment("a000000000000001", "fn", "AWS::Lambda", 1.0)), {"TraceIds": [TRACE]}
+    )
+    assert kit.retry_get_trace_tree_until(TRACE, lambda out: len(out.trace_tree.paths[0]) == 1, 60) is True
 
 
-@pytest.mark.parametrize("timeout", [-1, "5", None])
-def test_retry_get_trace_tree_until_checks_its_timeout(kit, timeout):
-    """A negative or non-numeric timeout_seconds is a 400 before any call, and a ValueError as in aws-iatk."""
-    with pytest.raises(InvalidParamException, match="timeout_seconds") as caught:
+@pytest.mark.parametrize(("timeout", "kind", "words"), [(-1, ValueError, "negative"), ("5", TypeError, "int or float")])
+def test_retry_get_trace_tree_until_checks_its_timeout_as_aws_iatk(kit, timeout, kind, words):
+    """A bad timeout_seconds is retry_until's error (aws-iatk's types and words), before any call."""
+    with pytest.raises(kind, match=words):
         kit.retry_get_trace_tree_until(TRACE, lambda out: None, timeout_seconds=timeout)
-    assert caught.value.error_code == 400
-    assert isinstance(caught.value, ValueError)
+
+
+def test_retry_get_trace_tree_until_refuses_a_non_callable_before_any_fetch(kit):
+    """aws-iatk's integration test: assertion_fn=0 is TypeError('condition is not a callable function')."""
+    with pytest.raises(TypeError) as caught:
+        kit.retry_get_trace_tree_until(f"Root={TRACE};Sampled=1", 0, timeout_seconds=10)  # type: ignore[arg-type]
+    assert str(caught.value) == "condition is not a callable function"
+
+
+@pytest.mark.parametrize("header", ["test", "Root=;Sampled=1", "Sampled=1"])
+def test_invalid_header_words_are_aws_iatk_s_with_iatk_s_note(kit, header):
+    """The message holds aws-iatk's words (suites assertIn them); iatk's explanation follows as a note."""
+    with pytest.raises(IatkException) as direct:
+        kit.get_trace_tree(header)
+    assert str(direct.value) == "error while getting trace_id from the tracing header: invalid tracing header provided"
+    assert direct.value.error_code == 400
+    assert direct.value.__notes__  # the core's explanation of what a header looks like
+    with pytest.raises(IatkException) as retried:
+        kit.retry_get_trace_tree_until(header, lambda out: None, timeout_seconds=10)
+    assert "error while getting trace_id from" in str(retried.value)
+    assert retried.value.error_code == 500  # aws-iatk re-raised every non-retryable error as 500
+
+
+def test_get_trace_tree_goes_through_the_patchable_underlying_call(kit, offline):
+    """Suites patch AwsIatk._get_trace_tree: get_trace_tree and each retry attempt call it."""
+    from unittest.mock import patch
+
+    seen: list[Any] = []
+    returned = IatkException("found a segment 123456789 with no parent", 500)  # aws-iatk's unit test returns it
+    with patch.object(
+        AwsIatk, "_get_trace_tree", autospec=True, side_effect=lambda *a, **k: seen.append(a) or returned
+    ):
+        assert kit.get_trace_tree(f"Root={TRACE}") is returned
+        clock = FakeClock()
+        kit._clock, kit._sleep = clock, clock.sleep
+
+        def is_a_tree(out: Any) -> None:
+            assert isinstance(out, GetTraceTreeOutput)
+
+        assert kit.retry_get_trace_tree_until(f"Root={TRACE}", is_a_tree, timeout_seconds=10) is False
+    assert seen[0][1].tracing_header == f"Root={TRACE}"
+    assert len(seen) == 1 + 7  # aws-iatk's schedule: 7 attempts in 10 s
+
+
+def test_not_ready_words_are_retried_and_others_are_not():
+    """aws-iatk's retryable words (0.1.0's and #113's) and iatk's in-progress segment."""
+    from iatk.compat._traces import not_ready
+
+    assert not_ready("error building trace tree: failed to fetch trace 1-a-b with error: trace not found")
+    assert not_ready("failed to build trace tree 1-a-b with error: found a segment 12 with no parent")
+    assert not_ready("failed to build trace tree 1-a-b with error: found segment 12 still in progress")
+    assert not not_ready("error while getting trace_id from the tracing header: invalid tracing header provided")
+    assert not not_ready("failed to fetch trace 1-a-b with error: no trace segments found")
 
 
 # -- mock events -------------------------------------------------------------------------------------
@@ -844,28 +888,43 @@ DRAFT4 = {
 }
 
 
-@pytest.fixture
-def openapi_file(tmp_path: Path) -> str:
-    path = tmp_path / "finding.json"
-    path.write_text(json.dumps(OPENAPI))
-    return str(path)
+def registry(offline: dict[str, Stubber], document: dict, kind: str = "OpenApi3", name: str = "Finding") -> None:
+    """Queue one schemas:DescribeSchema answer for registry 'reg', schema ``name``."""
+    offline["schemas"].add_response(
+        "describe_schema",
+        {
+            "Content": json.dumps(document),
+            "SchemaName": name,
+            "SchemaVersion": "1",
+            "Type": kind,
+            "SchemaArn": f"arn:aws:schemas:us-east-1:123456789012:schema/reg/{name}",
+        },
+        {"RegistryName": "reg", "SchemaName": name},
+    )
 
 
-def test_mock_event_untyped_boolean_allof_oneof(kit, openapi_file):
-    """Bugs 10 and 11: booleans, properties with no type, allOf and oneOf all generate (aws-iatk failed)."""
-    event = kit.generate_mock_event(schema_file=openapi_file, event_ref="AWSEvent").event
-    detail = event["detail"]
-    assert isinstance(detail["archived"], bool)
-    assert "unusual" in detail
-    assert detail["severity"] == "LOW"
-    assert isinstance(detail["where"]["region"], str)
-    assert isinstance(detail["where"]["zone"], int)
-    assert event["source"] == "security.scanner"
-    assert event["detail-type"] == "Finding"
+@pytest.fixture(autouse=True)
+def _fresh_schema_cache() -> Iterator[None]:
+    clear_schema_cache()
+    yield
+    clear_schema_cache()
 
 
-def test_mock_event_contexts_as_a_tuple_are_applied_in_order(kit, openapi_file):
+def test_mock_event_placeholders_where_aws_iatk_failed(kit, offline):
+    """Bugs 10 and 11 on the drop-in: untyped, allOf and oneOf get aws-iatk-style placeholders, not failures."""
+    registry(offline, OPENAPI)
+    event = kit.generate_mock_event("reg", "Finding", event_ref="AWSEvent").event
+    assert event == {
+        "detail": {"archived": False, "severity": "LOW", "unusual": {}, "where": {"region": "", "zone": 0}},
+        "detail-type": "",
+        "source": "",
+    }
+    assert list(event) == sorted(event)  # Go's encoder sorted keys
+
+
+def test_mock_event_contexts_as_a_tuple_are_applied_in_order(kit, offline):
     """Bug 12: contexts given as a tuple are applied (aws-iatk ignored anything but a list)."""
+    registry(offline, OPENAPI)
 
     def first(event: dict) -> dict:
         event["detail"]["archived"] = True
@@ -875,35 +934,64 @@ def test_mock_event_contexts_as_a_tuple_are_applied_in_order(kit, openapi_file):
         event["detail"]["seen"] = event["detail"]["archived"]
         return event
 
-    event = kit.generate_mock_event(schema_file=openapi_file, contexts=(first, second)).event
+    event = kit.generate_mock_event("reg", "Finding", event_ref="AWSEvent", contexts=(first, second)).event
     assert event["detail"]["archived"] is True
     assert event["detail"]["seen"] is True
 
 
-def test_mock_event_context_errors_keep_aws_iatk_codes(kit, openapi_file):
-    """A context returning None is aws-iatk's 404 'event is empty'; a non-JSON result its 400."""
-    with pytest.raises(IatkException, match="event is empty") as empty:
-        kit.generate_mock_event(schema_file=openapi_file, contexts=[lambda event: None])
+def test_mock_event_context_errors_keep_aws_iatk_words_and_codes(kit, offline):
+    """A context returning None is aws-iatk's 404 'event is empty'; a non-JSON result its 400: exact words."""
+    registry(offline, OPENAPI)
+    with pytest.raises(IatkException) as empty:
+        kit.generate_mock_event("reg", "Finding", event_ref="AWSEvent", contexts=[lambda event: None])
+    assert str(empty.value) == "event is empty, make sure function returns a valid event"
     assert empty.value.error_code == 404
+    assert "returned None" in empty.value.__notes__[0]
 
     def with_a_set(event: dict) -> dict:
         event["tags"] = {1, 2}
         return event
 
-    with pytest.raises(IatkException, match="context applier with_a_set returns a non-JSON-serializable") as bad:
-        kit.generate_mock_event(schema_file=openapi_file, contexts=[with_a_set])
+    with pytest.raises(IatkException) as bad:
+        kit._apply_contexts({"a": 1}, [with_a_set])
+    assert str(bad.value) == "context applier with_a_set returns a non-JSON-serializable result"
     assert bad.value.error_code == 400
 
 
+def test_openapi_without_event_ref_is_aws_iatk_s_error(kit, offline):
+    """aws-iatk's integration test compares the whole message; the components follow as a note."""
+    registry(offline, OPENAPI)
+    with pytest.raises(IatkException) as caught:
+        kit.generate_mock_event("reg", "Finding", event_ref="")
+    assert str(caught.value) == (
+        "error generating mock event: error generating mock event: no eventRef specified to generate a mock event"
+    )
+    assert caught.value.error_code == 400
+    assert "components: AWSEvent, Finding" in caught.value.__notes__[0]
+
+
+def test_unknown_event_ref_and_unknown_type_are_aws_iatk_s_errors(kit, offline):
+    """The other generator errors keep aws-iatk's texts (its Go tests' expectations)."""
+    registry(offline, OPENAPI)
+    with pytest.raises(IatkException, match='provided eventRef "RandomEvent" not found in the schema'):
+        kit.generate_mock_event("reg", "Finding", event_ref="RandomEvent")
+    odd = {"openapi": "3.0.0", "components": {"schemas": {"E": {"type": "object", "properties": {"n": {"type": "x"}}}}}}
+    registry(offline, odd, name="Odd")
+    with pytest.raises(IatkException) as caught:
+        kit.generate_mock_event("reg", "Odd", event_ref="E")
+    assert str(caught.value).endswith('invalid or unsupported property type "x" found for property "n"')
+
+
 def test_mock_event_needs_registry_and_schema(kit):
-    """Without a registry and schema (or schema_file=) the error is aws-iatk's, with code 400."""
-    with pytest.raises(IatkException, match='requires both "RegistryName" and "SchemaName"') as caught:
+    """Without a registry and schema the error is aws-iatk's, word for word, with code 400."""
+    with pytest.raises(IatkException) as caught:
         kit.generate_mock_event(registry_name="r")
+    assert str(caught.value) == 'requires both "RegistryName" and "SchemaName"'
     assert caught.value.error_code == 400
 
 
 def test_mock_event_from_the_registry(kit, offline):
-    """A registry schema (schemas:DescribeSchema stubbed) in JSON Schema draft 4 with a boolean."""
+    """A registry schema (schemas:DescribeSchema stubbed) in JSON Schema draft 4 with a boolean (bug 10)."""
     offline["schemas"].add_response(
         "describe_schema",
         {
@@ -921,8 +1009,7 @@ def test_mock_event_from_the_registry(kit, offline):
         return event
 
     event = kit.generate_mock_event("plugins", "PluginTrigger", skip_optional=True, contexts=[set_props]).event
-    assert event == {"eventHook": "postValidate", "dryRun": event["dryRun"], "pluginTitle": "PythonMinimalPlugin"}
-    assert isinstance(event["dryRun"], bool)
+    assert event == {"dryRun": False, "eventHook": "postValidate", "pluginTitle": "PythonMinimalPlugin"}
 
 
 def test_mock_event_schema_not_found_is_404(kit, offline):
@@ -935,3 +1022,72 @@ def test_mock_event_schema_not_found_is_404(kit, offline):
         kit.generate_mock_event("plugins", "Nope")
     assert caught.value.error_code == 404
     assert caught.value.aws_code == "NotFoundException"
+
+
+ORDERS = {
+    "openapi": "3.0.0",
+    "info": {"title": "Orders", "version": "1.0.0"},
+    "paths": {},
+    "components": {
+        "schemas": {
+            "AWSEvent": {
+                "type": "object",
+                "required": ["detail", "detail-type", "source"],
+                "properties": {
+                    "detail": {"$ref": "#/components/schemas/Order"},
+                    "detail-type": {"type": "string"},
+                    "source": {"type": "string"},
+                    "time": {"type": "string", "format": "date-time"},
+                    "account": {"type": "string"},
+                },
+            },
+            "Order": {
+                "type": "object",
+                "properties": {
+                    "orderId": {"type": "string", "format": "uuid"},
+                    "status": {"type": "string", "enum": ["PLACED", "PAID"]},
+                    "shipping": {"type": "number", "minimum": 5},
+                    "orderItems": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/Item"}},
+                    "customer": {
+                        "type": "object",
+                        "required": ["id"],
+                        "properties": {"id": {"type": "string"}, "vip": {"type": "boolean"}},
+                    },
+                },
+            },
+            "Item": {"type": "object", "properties": {"price": {"type": "number", "minimum": 1}}},
+        }
+    },
+}
+
+
+def test_drop_in_values_are_aws_iatk_s_placeholders_and_mock_event_s_stay_realistic(kit, offline):
+    """Item 2: aws-iatk's example 04 totals an order from an event whose orderItems is empty (110 there)."""
+    registry(offline, ORDERS, name="Order")
+    event = kit.generate_mock_event("reg", "Order", event_ref="AWSEvent").event
+    detail = event["detail"]
+    assert detail == {
+        "customer": {"id": "", "vip": False},
+        "orderId": "",
+        "orderItems": [],
+        "shipping": 0,
+        "status": "PLACED",
+    }
+    assert datetime.fromisoformat(event["time"].replace("Z", "+00:00")).tzinfo is not None  # now, RFC 3339
+    assert (event["source"], event["detail-type"], event["account"]) == ("", "", "")
+    total = 110 + detail["shipping"] + sum(item["price"] for item in detail["orderItems"])
+    assert total == 110
+    ours = iatk.mock_event(schema_text=ORDERS, event_ref="AWSEvent", seed=1)
+    assert ours["detail"]["orderItems"]  # iatk's own generator: realistic values, minItems honoured
+    assert ours["detail"]["shipping"] >= 5
+
+
+def test_skip_optional_drops_only_what_a_required_list_leaves_out(kit, offline):
+    """Item 3: aws-iatk skips a property only where its object has a required list; nested objects
+    without one keep everything (iatk's own skip_optional empties them)."""
+    registry(offline, ORDERS, name="Order")
+    event = kit.generate_mock_event("reg", "Order", event_ref="AWSEvent", skip_optional=True).event
+    assert sorted(event) == ["detail", "detail-type", "source"]
+    assert sorted(event["detail"]) == ["customer", "orderId", "orderItems", "shipping", "status"]
+    assert event["detail"]["customer"] == {"id": ""}
+    assert iatk.mock_event(schema_text=ORDERS, event_ref="AWSEvent", skip_optional=True, seed=1)["detail"] == {}

@@ -199,6 +199,40 @@ def test_an_in_progress_segment_makes_the_trace_incomplete():
     assert "[in progress]" in message
 
 
+def test_open_subsegments_of_closed_segments_do_not_hold_the_trace_back():
+    """X-Ray returns finished traces whose subsegments never got an end: the tree is built, and they stay open.
+
+    A segment under an open subsegment (at depth 2) still finds its parent; the open ones are marked.
+    """
+    tree = TraceTree.from_api(load("open_subsegments"))
+    assert origins(tree) == [[SFN, LAMBDA, FUNCTION]]
+    orders = tree.root
+    assert not orders.in_progress
+    opened = {sub.name: sub.in_progress for sub in orders.all_subsegments()}
+    assert opened == {"Map": False, "Charge": True, "Notify": False, "Audit": True}
+    charge = next(sub for sub in orders.all_subsegments() if sub.name == "Charge")
+    assert (charge.end_time, charge.duration) == (None, None)
+    function = tree.find(origin=FUNCTION)[0]
+    assert [(sub.name, sub.in_progress) for sub in function.subsegments] == [("Invocation", True)]
+    assert tree.render(subsegments=True).count("[in progress]") == 3
+
+
+def test_an_open_subsegment_inside_an_open_segment_is_named_with_it():
+    """The rule is per segment: once the segment holding the open subsegment is open too, the trace waits."""
+    response = load("open_subsegments")
+    segments = response["Traces"][0]["Segments"]
+    document = json.loads(segments[2]["Document"])
+    del document["end_time"]
+    document["in_progress"] = True
+    segments[2]["Document"] = json.dumps(document)
+    with pytest.raises(TraceIncomplete) as caught:
+        TraceTree.from_api(response)
+    message = str(caught.value)
+    assert "segment 9100000000000003 (AWS::Lambda::Function charge) is still in progress" in message
+    assert "subsegment 'Invocation' (9100000000000031) of segment 9100000000000003 is still in progress" in message
+    assert "Charge" not in message.split("have:", maxsplit=1)[0]  # the root's open subsegments are not the reason
+
+
 def test_a_separate_subsegment_with_a_missing_parent_makes_the_trace_incomplete():
     """A streamed subsegment whose parent is not there yet is "not ready", like a segment."""
     response = load("separate_subsegments")

@@ -2,8 +2,15 @@
 
 An existing suite ports by changing its import (``from iatk import AwsIatk`` or
 ``import iatk as aws_iatk``). Every method maps onto the core (``Stack``, ``Listener``,
-``get_trace_tree``, ``mock_event``, ``cleanup``); this module holds no AWS logic of its own. It fixes
-aws-iatk's bugs (AWS-IATK.md §8) rather than copying them:
+``get_trace_tree``, ``load_schema``, ``cleanup``); this module holds no AWS logic of its own.
+
+Where aws-iatk's observable behaviour and iatk's differ, aws-iatk's wins here: the public methods'
+signatures and annotations are aws-iatk 0.1.0's exactly (``inspect`` comparisons hold), mock events
+have aws-iatk's placeholder values (``""``, ``0``, ``[]``...), ``retry_until`` keeps aws-iatk's pause
+schedule, ``patch_aws_client`` registers on ``before-sign.<service>.*``, messages suites compare are
+aws-iatk's words (iatk's explanation is an exception note, printed after them), and
+``_get_trace_tree`` / ``_apply_contexts`` exist for suites that patch or call them. aws-iatk's bugs
+that no suite can depend on stay fixed (AWS-IATK.md §8):
 
 - errors carry a real code (aws-iatk's ``error_code`` is always 0) and are also ``IatkError``;
 - ``get_stack_outputs`` accepts a stack ARN or id and names the missing key;
@@ -12,11 +19,12 @@ aws-iatk's bugs (AWS-IATK.md §8) rather than copying them:
 - ``poll_events`` makes one ReceiveMessage per call (the queue URL is cached);
 - ``wait_until_event_matched`` treats a falsy return as "no match", keeps unmatched events for later
   calls, and keeps its deadline;
-- ``get_trace_tree`` never hangs and tolerates segments still arriving; ``limit_exceeded`` is real;
-- ``retry_until`` backs off (capped) on retryable errors too and never overruns its deadline;
-- ``generate_mock_event`` handles booleans, untyped properties, allOf/oneOf, and tuples of contexts;
-- ``patch_aws_client`` starts each call's trace with a real trace id (sent once per request), and the
-  header can be read back;
+- ``get_trace_tree`` never hangs and waits (10 s) for a trace still arriving; ``limit_exceeded`` is real;
+- ``retry_until`` never sleeps past its deadline and pauses on retryable errors (no tight loop);
+- ``generate_mock_event`` gives placeholders where aws-iatk failed (booleans, untyped properties,
+  allOf/oneOf, several types) and applies tuples of contexts;
+- ``patch_aws_client`` starts each call's trace with a real trace id (sent once per request), which
+  :func:`trace_header_of` reads back;
 - trace trees keep aws-iatk's nested types (``seg.http.request.url``, ``seg.cause.exceptions``,
   ``link.attributes.reference_type``) and add ``children``, ``inferred``, ``resource_arn``.
 
@@ -28,7 +36,8 @@ still incomplete), 500 an AWS call or a cleanup failed. The AWS error code, when
 Where things live: :mod:`._errors` (``IatkException`` and the translation of core errors),
 :mod:`._outputs` (the result records), :mod:`._xray_records` (the trace records, also
 :mod:`iatk.xray`), :mod:`._client` (``AwsIatk``), whose method groups are :mod:`._listeners`,
-:mod:`._traces`, :mod:`._retry` and :mod:`._mock_events`.
+:mod:`._traces`, :mod:`._retry` and :mod:`._mock_events` (with :mod:`._barebone`, aws-iatk's
+placeholder generator).
 """
 
 from __future__ import annotations
@@ -42,13 +51,14 @@ from ._outputs import (
     GenerateMockEventOutput,
     GetStackOutputsOutput,
     GetTraceTreeOutput,
+    GetTraceTreeParams,
     PhysicalIdFromStackOutput,
     PollEventsOutput,
     RemoveListeners_TagFilter,
     RemoveListenersOutput,
 )
 from ._retry import RETRY_FIRST_DELAY as RETRY_FIRST_DELAY, RETRY_MAX_DELAY as RETRY_MAX_DELAY
-from ._traces import TRACE_TREE_TIMEOUT as TRACE_TREE_TIMEOUT
+from ._traces import TRACE_TREE_TIMEOUT as TRACE_TREE_TIMEOUT, trace_header_of
 from ._xray_records import (
     Cause,
     CauseException,
@@ -76,6 +86,7 @@ __all__ = [
     "GenerateMockEventOutput",
     "GetStackOutputsOutput",
     "GetTraceTreeOutput",
+    "GetTraceTreeParams",
     "Http",
     "IatkException",
     "InvalidParamException",
@@ -95,4 +106,5 @@ __all__ = [
     "Subsegment",
     "Trace",
     "Tree",
+    "trace_header_of",
 ]

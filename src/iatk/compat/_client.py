@@ -9,16 +9,17 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _listeners, _mock_events, _retry, _traces
-from ._errors import IatkException, RetryableException, translated
+from ._errors import IatkException, RetryableException, explained, translated
 from ._outputs import (
     AddEbListenerOutput,
     GenerateMockEventOutput,
     GetStackOutputsOutput,
     GetTraceTreeOutput,
+    GetTraceTreeParams,
     PhysicalIdFromStackOutput,
     PollEventsOutput,
     RemoveListeners_TagFilter,
@@ -82,6 +83,9 @@ class AwsIatk:
         # Seams for tests of retry_until's timing (no real sleeping).
         self._clock: Callable[[], float] = time.monotonic
         self._sleep: Callable[[float], None] = time.sleep
+        #: How long get_trace_tree waits for a trace still arriving (for iatk's own control of the
+        #: deadline, and linked traces, use iatk.get_trace_tree(within=..., follow_links=True)).
+        self._trace_tree_timeout: float = TRACE_TREE_TIMEOUT
 
     @property
     def session(self) -> boto3.Session | None:
@@ -269,31 +273,33 @@ class AwsIatk:
         return _listeners.wait_until_matched(self.session, listener_id, assertion_fn, timeout_seconds)
 
     # -- X-Ray ----------------------------------------------------------------------------------------
-    @translated
-    def get_trace_tree(
-        self,
-        tracing_header: str,
-        fetch_child_traces: bool = False,
-        *,
-        timeout_seconds: float = TRACE_TREE_TIMEOUT,
-    ) -> GetTraceTreeOutput:
-        """The trace tree of a header (``Root=1-…;Sampled=1``, ``root=…``) or a bare trace id.
+    def _get_trace_tree(self, params: GetTraceTreeParams, caller: str | None = None) -> GetTraceTreeOutput:
+        """One trace tree (aws-iatk's underlying call, which suites patch): what both trace methods use.
 
-        A trace still arriving (unknown yet, a segment whose parent is missing, a segment in
-        progress) is fetched again with capped backoff, up to ``timeout_seconds``; it never hangs.
+        From ``retry_get_trace_tree_until`` (``caller``) it is one look, whose "not there yet" errors
+        that method retries; otherwise it waits up to ``_trace_tree_timeout`` seconds for the trace to
+        be complete (aws-iatk failed at once).
+        """
+        waits = getattr(self, "_trace_tree_timeout", TRACE_TREE_TIMEOUT)
+        within = 0.0 if caller == "retry_get_trace_tree_until" else float(waits)
+        return _traces.get_tree(self.session, params.tracing_header, within)
 
-        Args:
-            tracing_header: The trace header or id.
-            fetch_child_traces: Also follow linked (child) traces, up to 5 levels.
-            timeout_seconds: How long to wait for the trace to be complete (ours; default 10 s).
+    def get_trace_tree(self, tracing_header: str) -> GetTraceTreeOutput:
+        """The trace tree of a header (``Root=1-…;Sampled=1``, Lambda's ``root=…``) or a bare trace id.
+
+        A trace still arriving (not found yet, a segment whose parent is missing, a segment still in
+        progress) is fetched again with capped backoff, for up to 10 s; it never hangs. A subsegment
+        left open inside a closed segment is kept, ``in_progress=True``. Linked traces and another
+        deadline: :func:`iatk.get_trace_tree` (``follow_links=``, ``within=``).
 
         Raises:
-            IatkException: 400 an invalid header; 408 still missing or incomplete at the deadline
-                (the message says what is missing); 500 X-Ray failed.
+            IatkException: 400 an empty or invalid header (``error while getting trace_id from the
+                tracing header: ...``); 408 still missing or incomplete after 10 s (``error building
+                trace tree: ...``; the note says what is missing); 500 X-Ray failed.
 
         IAM permissions: xray:BatchGetTraces.
         """
-        return _traces.get_tree(self.session, tracing_header, fetch_child_traces, timeout_seconds)
+        return self._get_trace_tree(GetTraceTreeParams(tracing_header))
 
     def retry_until(
         self,
@@ -303,21 +309,23 @@ class AwsIatk:
     ) -> Callable[[F], Callable[..., bool]]:
         """Decorator: call the function until ``assertion_fn(output)`` holds; True, or False at the deadline.
 
-        ``assertion_fn`` holds when it neither raises ``AssertionError`` nor returns a falsy value
-        other than None. A ``retryable_exceptions`` error from the function means "try again"; other
-        exceptions propagate. Both back off (0.05 s doubling, capped at 2 s, with jitter; aws-iatk
-        retried errors in a tight loop and never capped), and no pause runs past the deadline.
+        aws-iatk's schedule, which suites count attempts against: after the n-th condition that does
+        not hold, a pause of 0.05 * 2**n s (7 attempts in the default 10 s). Unlike aws-iatk a pause
+        stops at the deadline (same attempts, no overrun), a ``retryable_exceptions`` error pauses
+        briefly instead of looping, and a falsy return other than None is "not yet" (aws-iatk counted
+        ``return False`` as a pass). Other exceptions propagate.
 
         Args:
-            assertion_fn: The condition on the function's return value.
-            timeout: Seconds; ``0`` means no limit, as in aws-iatk.
-            retryable_exceptions: Exception types that mean "not yet".
+            assertion_fn: The condition on the function's return value (raises ``AssertionError``).
+            timeout: Seconds; ``0`` means no limit.
+            retryable_exceptions: Exception types that mean "try again".
 
         Raises:
             TypeError: ``timeout`` is not a number, or ``assertion_fn`` is not callable.
             ValueError: ``timeout`` is negative.
         """
         _retry.check_retry_args(timeout, assertion_fn)
+        clock, sleep = _seams(self)
 
         def decorator(func: F) -> Callable[..., bool]:
             @functools.wraps(func)
@@ -327,8 +335,8 @@ class AwsIatk:
                     assertion_fn,
                     float(timeout),
                     tuple(retryable_exceptions),
-                    clock=self._clock,
-                    sleep=self._sleep,
+                    clock=clock,
+                    sleep=sleep,
                 )
 
             return wrapper
@@ -338,58 +346,56 @@ class AwsIatk:
     def retry_get_trace_tree_until(
         self,
         tracing_header: str,
-        assertion_fn: Callable[[GetTraceTreeOutput], Any],
-        fetch_child_traces: bool = False,
+        assertion_fn: Callable[[GetTraceTreeOutput], None],
         timeout_seconds: int = 30,
     ) -> bool:
         """True once ``assertion_fn`` holds on the trace tree, False at the deadline (0 = no limit).
 
-        "Trace not found" and "found a segment with no parent" (aws-iatk #106: the child arrived
-        before its parent) are retried with capped backoff, as is a condition that does not hold yet
-        (``AssertionError``, or a falsy return other than None). Other exceptions from
-        ``assertion_fn`` propagate.
-
-        aws-iatk 0.1.0's signature had no ``fetch_child_traces`` (it came later, unreleased): a number
-        given third, as in ``retry_get_trace_tree_until(header, fn, 60)``, is read as 0.1.0's
-        ``timeout_seconds``, not as "follow linked traces".
+        :meth:`retry_until` over :meth:`_get_trace_tree`, as in aws-iatk (same schedule; a
+        non-callable ``assertion_fn`` is refused before any fetch). "Trace not found", "found a
+        segment with no parent" (aws-iatk #106, retried only after 0.1.0) and a segment still in
+        progress mean "not yet". Other errors from the fetch are raised as ``IatkException(..., 500)``;
+        exceptions from ``assertion_fn`` other than ``AssertionError`` propagate.
 
         Raises:
-            InvalidParamException: ``timeout_seconds`` is negative or not a number (an
-                IatkException, 400, and a ValueError as aws-iatk raised).
-            IatkException: 400 an invalid header; 500 X-Ray failed.
+            TypeError: ``assertion_fn`` is not callable (``condition is not a callable function``)
+                or ``timeout_seconds`` not a number.
+            ValueError: ``timeout_seconds`` is negative.
+            IatkException: 500 an invalid header (``error while getting trace_id from ...``) or X-Ray
+                failed.
 
         IAM permissions: xray:BatchGetTraces.
         """
-        return _traces.retry_tree_until(self.session, tracing_header, assertion_fn, fetch_child_traces, timeout_seconds)
+        params = GetTraceTreeParams(tracing_header)
+
+        @self.retry_until(assertion_fn=assertion_fn, timeout=timeout_seconds)
+        def fetch_trace_tree() -> GetTraceTreeOutput:
+            try:
+                return self._get_trace_tree(params, caller="retry_get_trace_tree_until")
+            except IatkException as err:
+                if _traces.not_ready(str(err)):
+                    raise RetryableException(str(err), err.error_code) from err
+                raise _keep_notes(IatkException(str(err), 500, aws_code=err.aws_code), err) from err
+
+        return bool(fetch_trace_tree())
 
     def patch_aws_client(self, client: Any, sampled: int = 1) -> Any:
-        """Make each call of ``client`` start a new trace, with a real trace id; returns the client.
+        """Make each call of ``client`` start a new trace; returns the same client, patched in place.
 
-        As in aws-iatk every API call gets a new trace, but the header names its id (aws-iatk sent an
-        empty ``Root=``, so the id was unknown until read back from a response), a retry keeps its
-        call's id, and the header is sent once per request even when patched twice (the new patch
-        replaces the old one, and a :func:`iatk.trace_client` patch). Read the last one sent with
-        :meth:`trace_header_of`; pass it to :meth:`get_trace_tree`.
+        Registers on ``before-sign.<service>.*``, as aws-iatk did. Unlike aws-iatk the header names a
+        real trace id for each call (aws-iatk sent an empty ``Root=``), a retry keeps its call's id,
+        and patching twice sends one header, not two. Read the id back from the response
+        (``x-amzn-trace-id``, ``describe_execution(...)["traceHeader"]``) as with aws-iatk, or with
+        :func:`iatk.compat.trace_header_of`.
 
         Args:
             client: A boto3 client.
             sampled: 1 asks X-Ray to record the traces, 0 not to.
 
-        Returns:
-            The same client, patched in place.
-
         Raises:
             IatkException: 400 ``client`` is not a boto3 client.
         """
         return _traces.patch(client, sampled)
-
-    def trace_header_of(self, client: Any) -> str | None:
-        """The header ``client`` sent on its last call since :meth:`patch_aws_client` (ours).
-
-        Returns:
-            ``Root=1-…;Sampled=1``, or None when the client was not patched or made no call yet.
-        """
-        return _traces.header_of(client)
 
     # -- mock events ----------------------------------------------------------------------------------
     @translated
@@ -400,32 +406,117 @@ class AwsIatk:
         schema_version: str | None = None,
         event_ref: str | None = None,
         skip_optional: bool | None = None,
-        contexts: Iterable[Callable[[dict[str, Any]], dict[str, Any]]] | None = None,
-        *,
-        schema_file: str | None = None,
+        contexts: list[Callable[[dict[str, Any]], dict[str, Any]]] | None = None,
     ) -> GenerateMockEventOutput:
-        """A mock event from a registry schema, or from a local file with ``schema_file=`` (ours).
+        """A barebone event from a Schema Registry schema, as aws-iatk made it: placeholder values.
 
-        OpenAPI 3 and JSON Schema draft 4 schemas, with booleans, untyped properties, allOf, oneOf,
-        anyOf, array items and examples (aws-iatk failed or ignored these). ``event_ref`` is a
-        component name (``AWSEvent``) or a ``#/...`` pointer; by default ``AWSEvent`` or the only
-        component. ``contexts`` (a list, tuple or any iterable of ``event -> event`` functions) are
-        applied in order.
+        ``""`` for strings (now for ``date-time``), ``0``, ``false``, ``[]`` for arrays, the first
+        ``enum`` value, objects recursed; ``skip_optional`` drops the properties an object's
+        ``required`` list does not name. OpenAPI schemas need ``event_ref`` (a component name, e.g.
+        ``AWSEvent``). Where aws-iatk failed (booleans in JSON Schema, untyped properties,
+        ``allOf``/``oneOf``, several types) a placeholder is given. ``contexts`` (a list, as in
+        aws-iatk, or a tuple) are applied in order. Realistic values, local files and overrides:
+        :func:`iatk.mock_event`.
 
         Raises:
-            IatkException: 400 missing arguments, an unsupported construct, or a context that returns
-                something not JSON-serializable; 404 no such registry, schema or version, or a
-                context that returns None ("event is empty"); 500 another AWS error.
+            IatkException: 400 missing names, no ``event_ref`` for an OpenAPI schema, an unsupported
+                type, a context returning something not JSON-serializable; 404 no such registry,
+                schema or version, or a context returning None; 500 another AWS error.
 
-        IAM permissions: schemas:DescribeSchema (registry schemas).
+        IAM permissions: schemas:DescribeSchema.
         """
         return _mock_events.generate(
-            self.session,
-            registry_name,
-            schema_name,
-            schema_version,
-            event_ref,
-            skip_optional,
-            contexts,
-            schema_file,
+            self.session, registry_name, schema_name, schema_version, event_ref, skip_optional, contexts
         )
+
+    def _apply_contexts(self, generated_event: dict[str, Any], callable_contexts: list[Callable[..., Any]]) -> Any:
+        """aws-iatk's context applier, which suites call: each function in turn, aws-iatk's checks and messages."""
+        return _mock_events.apply_contexts(generated_event, list(callable_contexts))
+
+
+def _seams(kit: Any) -> tuple[Callable[[], float], Callable[[float], None]]:
+    """The clock and sleep of ``kit`` (suites call some methods unbound, with another ``self``)."""
+    clock = getattr(kit, "_clock", None)
+    sleep = getattr(kit, "_sleep", None)
+    return (clock if callable(clock) else time.monotonic, sleep if callable(sleep) else time.sleep)
+
+
+def _keep_notes(new: IatkException, old: BaseException) -> IatkException:
+    for note in getattr(old, "__notes__", ()):
+        explained(new, note)
+    return new
+
+
+def _aws_iatk_annotations() -> dict[str, dict[str, Any]]:
+    """aws-iatk 0.1.0's annotations of each method, as its (evaluated) source has them.
+
+    Suites compare signatures with ``inspect`` (aws-iatk's contract test reads
+    ``signature.return_annotation`` as a class): this module's annotations are strings (``from
+    __future__ import annotations``) and modern (``str | None``), so the methods carry aws-iatk's
+    objects instead (``typing.Optional[str]``, ``typing.List[str]``, the quoted ``"boto3.client"``).
+    """
+    import typing
+
+    optional, list_, dict_, callable_ = typing.Optional, typing.List, typing.Dict, typing.Callable  # noqa: UP006
+    return {
+        "get_physical_id_from_stack": {
+            "logical_resource_id": str,
+            "stack_name": str,
+            "return": PhysicalIdFromStackOutput,
+        },
+        "get_stack_outputs": {"stack_name": str, "output_names": list_[str], "return": GetStackOutputsOutput},
+        "add_listener": {
+            "event_bus_name": str,
+            "rule_name": str,
+            "target_id": optional[str],
+            "tags": optional[dict_[str, str]],
+            "return": AddEbListenerOutput,
+        },
+        "remove_listeners": {
+            "ids": optional[list_[str]],
+            "tag_filters": optional[list_[RemoveListeners_TagFilter]],
+            "return": RemoveListenersOutput,
+        },
+        "poll_events": {
+            "listener_id": str,
+            "wait_time_seconds": int,
+            "max_number_of_messages": int,
+            "return": PollEventsOutput,
+        },
+        "wait_until_event_matched": {
+            "listener_id": str,
+            "assertion_fn": callable_[[str], None],
+            "timeout_seconds": int,
+            "return": bool,
+        },
+        "get_trace_tree": {"tracing_header": str, "return": GetTraceTreeOutput},
+        "_get_trace_tree": {"params": GetTraceTreeParams, "caller": str, "return": GetTraceTreeOutput},
+        "retry_until": {},
+        "retry_get_trace_tree_until": {
+            "tracing_header": str,
+            "assertion_fn": callable_[[GetTraceTreeOutput], None],
+            "timeout_seconds": int,
+        },
+        "patch_aws_client": {"client": "boto3.client", "return": "boto3.client"},
+        "generate_mock_event": {
+            "registry_name": optional[str],
+            "schema_name": optional[str],
+            "schema_version": optional[str],
+            "event_ref": optional[str],
+            "skip_optional": optional[bool],
+            "contexts": optional[list_[callable_[[dict], dict]]],
+            "return": GenerateMockEventOutput,
+        },
+        "_apply_contexts": {"generated_event": dict, "callable_contexts": list_[callable_], "return": dict},
+    }
+
+
+def _use_aws_iatk_annotations() -> None:
+    for name, theirs in _aws_iatk_annotations().items():
+        function: Any = AwsIatk.__dict__[name]
+        while function is not None:  # the wrapper (translated) and the function it wraps
+            function.__annotations__ = dict(theirs)
+            function = getattr(function, "__wrapped__", None)
+
+
+_use_aws_iatk_annotations()

@@ -59,6 +59,22 @@ class InvalidParamException(IatkException, ValueError):
         super().__init__(message, error_code)
 
 
+def explained(err: BaseException, explanation: str | None) -> BaseException:
+    """Attach iatk's explanation to an error whose message is aws-iatk's exact words; returns ``err``.
+
+    Suites compare aws-iatk's messages (``assertEqual(str(e), ...)`` as well as ``assertIn``), so
+    ``str(err)`` stays aws-iatk's text and the explanation (what exists, what to do) is an exception
+    note: tracebacks and pytest print it right after the message, and ``err.__notes__`` holds it.
+    """
+    if explanation:
+        adding = getattr(err, "add_note", None)
+        if adding is not None:  # Python 3.11+
+            adding(explanation)
+        else:
+            err.__notes__ = [*getattr(err, "__notes__", ()), explanation]  # type: ignore[attr-defined]
+    return err
+
+
 def error_code_for(err: IatkError) -> int:
     """The aws-iatk ``error_code`` for a core error: 400, 404, 408 or 500 (see the module docstring)."""
     if isinstance(err, WaitTimeout | TraceIncomplete):

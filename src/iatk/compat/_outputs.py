@@ -82,3 +82,14 @@ class GetTraceTreeOutput:
     """``get_trace_tree``'s result: ``trace_tree``."""
 
     trace_tree: Tree
+
+
+@dataclass(frozen=True)
+class GetTraceTreeParams:
+    """The argument of ``AwsIatk._get_trace_tree`` (aws-iatk's name): ``tracing_header``.
+
+    Suites patch ``AwsIatk._get_trace_tree``; ``get_trace_tree`` and each attempt of
+    ``retry_get_trace_tree_until`` go through it, as in aws-iatk.
+    """
+
+    tracing_header: str

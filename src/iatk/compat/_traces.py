@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import weakref
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from iatk.exceptions import IatkError, TraceIncomplete, WaitTimeout
+from iatk.exceptions import IatkError, TraceError, TraceIncomplete
 
-from ._errors import IatkException, InvalidParamException, as_exception
+from ._errors import IatkException, as_exception, explained
 from ._outputs import GetTraceTreeOutput
 from ._xray_records import Segment, Trace, Tree
 
@@ -83,56 +83,63 @@ _patched_clients: weakref.WeakKeyDictionary[Any, _FreshTraceHeader] = weakref.We
 _patch_lock = threading.Lock()
 
 
-def get_tree(
-    session: boto3.Session | None, tracing_header: str, fetch_child_traces: bool, timeout_seconds: float
-) -> GetTraceTreeOutput:
-    """``AwsIatk.get_trace_tree``: the tree, waited for up to ``timeout_seconds``."""
-    from iatk.trace import get_trace_tree
+#: The words aws-iatk (0.1.0 and its unreleased #113) retried on; iatk adds a segment still in progress.
+_NOT_READY = ("trace not found", "still in progress")
 
-    tree = get_trace_tree(
-        tracing_header, within=float(timeout_seconds), follow_links=fetch_child_traces, session=session
+
+def not_ready(message: str) -> bool:
+    """True for a "not there yet" error: trace not found, a segment with no parent, a segment in progress."""
+    return any(words in message for words in _NOT_READY) or (
+        "found a segment" in message and "with no parent" in message
     )
-    return tree_output(tree)
 
 
-def retry_tree_until(
-    session: boto3.Session | None,
-    tracing_header: str,
-    assertion_fn: Callable[[GetTraceTreeOutput], Any],
-    fetch_child_traces: bool,
-    timeout_seconds: int,
-) -> bool:
-    """``AwsIatk.retry_get_trace_tree_until``: True once ``assertion_fn`` holds on the tree."""
-    from iatk.trace import get_trace_tree
+_ORPHAN = re.compile(r"segment (\S+) \([^)]*\)'s parent \S+ not found")
+_OPEN = re.compile(r"segment (\S+) \([^)]*\) is still in progress")
 
-    # Checked at runtime: callers may not be typed.
-    third: Any = fetch_child_traces
-    given: Any
-    if isinstance(third, int | float) and not isinstance(third, bool):
-        if timeout_seconds != 30:  # the default: only one of the two may be given
-            raise InvalidParamException(
-                f"fetch_child_traces={third!r} and timeout_seconds={timeout_seconds!r}: a number third is "
-                "aws-iatk 0.1.0's timeout_seconds; give timeout_seconds= alone"
-            )
-        fetch_child_traces, given = False, third
-    else:
-        given = timeout_seconds
-    if isinstance(given, bool) or not isinstance(given, int | float) or given < 0:
-        raise InvalidParamException(f"timeout_seconds must be a number >= 0 (0 means no limit); got {given!r}")
-    within = float(given) if given else 10.0 * 365 * 86400
 
-    def holds(tree: TraceTree) -> Any:
-        return assertion_fn(tree_output(tree))
+def _aws_iatk_words(trace_id: str, core: str) -> str:
+    """aws-iatk's message for a trace still missing or incomplete (its Go wording: ``error building trace tree``)."""
+    prefix = "error building trace tree: "
+    if core.startswith(f"trace {trace_id} not found"):
+        return f"{prefix}failed to fetch trace {trace_id} with error: trace not found"
+    orphan = _ORPHAN.search(core)
+    if orphan:
+        segment = orphan.group(1)
+        return f"{prefix}failed to build trace tree {trace_id} with error: found a segment {segment} with no parent"
+    still = _OPEN.search(core)
+    what = f"segment {still.group(1)}" if still else "a segment"
+    return f"{prefix}failed to build trace tree {trace_id} with error: found {what} still in progress"
 
-    holds.__name__ = getattr(assertion_fn, "__name__", "assertion_fn")
+
+def get_tree(session: boto3.Session | None, tracing_header: str, within: float) -> GetTraceTreeOutput:
+    """``AwsIatk._get_trace_tree``: the tree once complete, waited for up to ``within`` seconds (0: one look).
+
+    Errors have aws-iatk's messages (``str(err)``), iatk's explanation as a note: an empty header, an
+    invalid one (``error while getting trace_id from the tracing header: ...``), a trace not found or
+    incomplete at the deadline (``error building trace tree: ...``, 408).
+    """
+    from iatk.trace import TraceHeader, get_trace_tree
+
+    if not tracing_header:
+        raise explained(
+            IatkException('missing required param "TracingHeader"', 400),
+            "pass the X-Amzn-Trace-Id header (Root=1-...;Sampled=1) or the trace id",
+        )
     try:
-        get_trace_tree(tracing_header, within=within, until=holds, follow_links=fetch_child_traces, session=session)
-    except (WaitTimeout, TraceIncomplete) as err:
-        log.debug("retry_get_trace_tree_until: %s", err)
-        return False
+        header = TraceHeader.parse(tracing_header)
+    except TraceError as err:
+        raise explained(
+            IatkException("error while getting trace_id from the tracing header: invalid tracing header provided", 400),
+            str(err),
+        ) from None
+    try:
+        tree = get_trace_tree(header, within=float(within), session=session)
+    except TraceIncomplete as err:
+        raise explained(IatkException(_aws_iatk_words(header.root, str(err)), 408), str(err)) from None
     except IatkError as err:
         raise as_exception(err) from err
-    return True
+    return tree_output(tree)
 
 
 def patch(client: Any, sampled: int) -> Any:
@@ -143,7 +150,10 @@ def patch(client: Any, sampled: int) -> Any:
     if events is None:
         raise IatkException(f"patch_aws_client needs a boto3 client; got {type(client).__name__}", 400)
     handler = _FreshTraceHeader(sampled=bool(sampled))
-    event = f"before-sign.{client.meta.service_model.service_id.hyphenize()}"
+    # aws-iatk's event name, which suites look up in the client's alias cache (``before-sign.lambda.*``,
+    # ``before-sign.apigateway.*``, ``before-sign.stepfunctions.*``); the unique id makes a second
+    # patch replace the first instead of sending two headers.
+    event = f"before-sign.{client.meta.service_model.service_name}.*"
     with _patch_lock:
         untrace_client(client)
         events.unregister(event, unique_id=_PATCH_HANDLER_ID)
@@ -152,7 +162,15 @@ def patch(client: Any, sampled: int) -> Any:
     return client
 
 
-def header_of(client: Any) -> str | None:
-    """``AwsIatk.trace_header_of``: the header the patched client sent last."""
+def trace_header_of(client: Any) -> str | None:
+    """The ``X-Amzn-Trace-Id`` header a client patched by ``AwsIatk.patch_aws_client`` sent on its last call.
+
+    aws-iatk's patch sent an empty ``Root=``, so the trace id had to be read back from a response;
+    the drop-in's names a real trace id per call, and this returns it (pass it to
+    ``get_trace_tree``). An iatk extra, kept off ``AwsIatk`` so its methods stay aws-iatk's.
+
+    Returns:
+        ``Root=1-…;Sampled=1``, or None when the client was not patched or made no call yet.
+    """
     handler = _patched_clients.get(client)
     return handler.last if handler is not None else None

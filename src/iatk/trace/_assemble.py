@@ -13,6 +13,11 @@ How a tree is built from a source's raw traces (each a list of parsed segment do
 * Children are ordered by (start time, id), so paths are deterministic whatever order the API used.
 * Not ready yet, and retried until the deadline: the trace is unknown (or in
   ``UnprocessedTraceIds``), a segment's parent is not there, a segment is still in progress.
+* Complete as X-Ray (and aws-iatk) see it: only *segments* hold a trace back. A segment document
+  in progress is a partial copy whose final one is still to come; a subsegment still marked
+  ``in_progress`` inside a closed segment is final (X-Ray keeps a subsegment whose end was never
+  sent open for good). Such subsegments stay in the tree with ``in_progress=True`` (rendered
+  ``[in progress]``); a test that needs them closed says so with ``until=``.
 * Two copies of one segment id (an in-progress copy and the final one) keep the final one.
 """
 
@@ -71,9 +76,13 @@ def _register(node: dict[str, Any], owner: str, index: dict[str, str], nodes: di
                 _register(sub, owner, index, nodes)
 
 
-def _scan(node: Mapping[str, Any], segment: str | None, problems: list[str], linked: list[str]) -> None:
-    """One walk over a segment document and its subsegments: in-progress parts, and child links."""
-    if node.get("in_progress"):
+def _scan(node: Mapping[str, Any], segment: str | None, problems: list[str] | None, linked: list[str]) -> None:
+    """One walk over a segment document and its subsegments: in-progress parts, and child links.
+
+    ``problems`` is None once the walk is inside a closed segment: a subsegment left open there is
+    final, not a sign of more to come. The open subsegments of an open segment are named with it.
+    """
+    if node.get("in_progress") and problems is not None:
         where = (
             f"subsegment {node.get('name')!r} ({node.get('id')}) of segment {segment}"
             if segment
@@ -164,7 +173,7 @@ def _assemble(raw: RawTrace) -> _Assembled:
             orphans.append(ident)
             problems.append(f"segment {_describe(document)}'s parent {parent} not found")
         found: list[str] = []
-        _scan(document, None, problems, found)
+        _scan(document, None, problems if document.get("in_progress") else None, found)
         if found:
             linked_from[ident] = found
 

@@ -133,6 +133,8 @@ class Subsegment:
         namespace: ``"aws"`` for AWS SDK calls, ``"remote"`` for other downstream calls, or None.
         start_time, end_time: Epoch seconds (``end_time`` None while in progress).
         duration: ``end_time - start_time`` in seconds, or None.
+        in_progress: The subsegment was not closed. Inside a closed segment that is final (its end
+            was never sent) and does not hold the trace back; see ``_assemble.py``.
         error, fault, throttle: The 4xx / 5xx / 429 flags (False when absent).
         http, aws, sql, annotations, metadata: As in the document ({} when absent).
         cause: The exception record (a mapping, or an exception id string), or None.
@@ -224,7 +226,9 @@ class Segment:
         inferred: X-Ray made the segment up for a downstream AWS service (SNS, DynamoDB...).
         children: The segments directly below this one (a segment whose parent is this segment or
             one of its subsegments, and the roots of linked traces this segment points to), in
-            (start time, id) order.
+            (start time, id) order: siblings that start in the same millisecond are ordered by
+            segment id, whatever order the API listed them in (aws-iatk's unstable sort left them
+            in an arbitrary order).
         subsegments: The document's subsegments (separate subsegment documents merged in), each a
             :class:`Subsegment`, in (start time, id) order.
         links: Span links on the segment itself (links on subsegments stay on the subsegments).
@@ -413,7 +417,8 @@ class TraceTree:
             The tree.
 
         Raises:
-            TraceIncomplete: A parent is missing, a segment is in progress, or a trace is absent.
+            TraceIncomplete: A parent is missing, a segment (not only a subsegment) is in progress,
+                or a trace is absent.
             TraceError: A document is not JSON, or ``trace_id`` is not given and there are several.
         """
         # The X-Ray response is parsed by the X-Ray source's parser and built by the shared assembly;

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from iatk.compat import AwsIatk, GetTraceTreeOutput, IatkException
+from iatk.compat import AwsIatk, GetTraceTreeOutput, IatkException, trace_header_of
 
 
 def new_trace_id() -> str:
@@ -40,8 +40,13 @@ def put(session: Any, *documents: str) -> None:
 def test_unknown_trace_fails_within_its_deadline(kit: AwsIatk, calls: list):
     """Bug 5/16: an unknown id is a 408 at the deadline after a few BatchGetTraces (aws-iatk hung)."""
     trace_id = new_trace_id()
-    with pytest.raises(IatkException, match=f"trace {trace_id} not found") as caught:
-        kit.get_trace_tree(f"Root={trace_id};Sampled=1", timeout_seconds=2)
+    kit._trace_tree_timeout = 2
+    with pytest.raises(IatkException) as caught:
+        kit.get_trace_tree(f"Root={trace_id};Sampled=1")
+    assert (
+        str(caught.value) == f"error building trace tree: failed to fetch trace {trace_id} with error: trace not found"
+    )
+    assert f"trace {trace_id} not found after" in caught.value.__notes__[0]  # iatk's explanation, as a note
     assert caught.value.error_code == 408
     fetches = [name for name, _ in calls if name == "xray:BatchGetTraces"]
     # Retried (the first retry comes after ~0.2 s, so even a loaded machine makes two in 2 s), and
@@ -87,7 +92,7 @@ def test_get_trace_tree_waits_for_a_parent_too(kit: AwsIatk, moto_session: Any):
     later = threading.Timer(0.3, put, (moto_session, document(trace_id, "c000000000000001", "root", "AWS::Events")))
     later.start()
     try:
-        tree = kit.get_trace_tree(trace_id, timeout_seconds=10).trace_tree
+        tree = kit.get_trace_tree(trace_id).trace_tree
     finally:
         later.join()
     assert [[s.origin for s in path] for path in tree.paths] == [["AWS::Events", "AWS::Lambda"]]
@@ -100,7 +105,7 @@ def test_get_trace_tree_waits_for_a_trace_still_arriving(kit: AwsIatk, moto_sess
     later = threading.Timer(0.3, put, (moto_session, document(trace_id, "e000000000000001", "plugin", "AWS::Lambda")))
     later.start()
     try:
-        tree = kit.get_trace_tree(f"Root={trace_id};Sampled=1", timeout_seconds=10).trace_tree
+        tree = kit.get_trace_tree(f"Root={trace_id};Sampled=1").trace_tree
     finally:
         later.join()
     assert [[s.name for s in path] for path in tree.paths] == [["plugin"]]
@@ -125,9 +130,9 @@ def test_patch_aws_client_starts_a_real_trace_per_call(kit: AwsIatk, moto_sessio
     client = moto_session.client("stepfunctions")
     sent = _capture_trace_headers(client)
     assert kit.patch_aws_client(client) is client
-    assert kit.trace_header_of(client) is None  # no call yet
+    assert trace_header_of(client) is None  # no call yet
     client.list_state_machines()
-    first = kit.trace_header_of(client)
+    first = trace_header_of(client)
     assert kit.patch_aws_client(client, sampled=0) is client
     client.list_state_machines()
     client.list_state_machines()
@@ -136,11 +141,11 @@ def test_patch_aws_client_starts_a_real_trace_per_call(kit: AwsIatk, moto_sessio
     assert headers[0] == first
     assert first is not None
     assert first.endswith(";Sampled=1")
-    assert headers[2] == kit.trace_header_of(client)
+    assert headers[2] == trace_header_of(client)
     assert len(set(headers)) == 3  # a new trace per call
     assert all(h.startswith("Root=1-") for h in headers)
     assert all(h.endswith(";Sampled=0") for h in headers[1:])
-    assert kit.trace_header_of(moto_session.client("stepfunctions")) is None
+    assert trace_header_of(moto_session.client("stepfunctions")) is None
 
 
 def test_patch_aws_client_retry_keeps_its_call_s_trace(kit: AwsIatk, moto_session: Any):
