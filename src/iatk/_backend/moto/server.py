@@ -18,9 +18,12 @@ from typing import Any
 from iatk._aws import IatkSession, embedded_boto_session, installed_session, set_default_session
 from iatk.exceptions import ConfigError
 
+from .cfn_models import install_cfn_models
+from .cloudformation import fix_cloudformation_models
 from .control import reset_backends, set_stepfunctions_execution
+from .eventbridge import install_target_delivery, with_iatk_api
 from .patches import prime_boto3_session, serialise_moto_events
-from .stepfunctions import mirror_cfn_state_machines
+from .stepfunctions import mirror_cfn_state_machines, name_unnamed_executions
 from .xray_relay import ENV_XRAY, XRayRelay
 
 log = logging.getLogger("iatk.embedded")
@@ -48,14 +51,22 @@ def _start_moto_server() -> _Server:
 
     prime_boto3_session()
     serialise_moto_events()
+    fix_cloudformation_models()  # before mirror_cfn_state_machines, which wraps the state machine's create
     mirror_cfn_state_machines()
+    install_cfn_models()
+    name_unnamed_executions()
+    install_target_delivery()
 
     class QuietHandler(MotoRequestHandler):
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             """Keep one access-log line per AWS call out of the test output."""
 
     server = make_server(
-        "127.0.0.1", 0, DomainDispatcherApplication(create_backend_app), threaded=True, request_handler=QuietHandler
+        "127.0.0.1",
+        0,
+        with_iatk_api(DomainDispatcherApplication(create_backend_app)),
+        threaded=True,
+        request_handler=QuietHandler,
     )
     # A short poll interval: werkzeug's default 0.5 s makes every stop take half a second.
     thread = threading.Thread(
