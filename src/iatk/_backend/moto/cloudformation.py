@@ -138,6 +138,49 @@ def fix_state_machine_properties() -> None:
     StateMachine._iatk_properties_fixed = True  # type: ignore[attr-defined]
 
 
+_HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "x-amazon-apigateway-any-method"}
+
+
+def import_paths(backend: Any, api: Any, paths: dict[str, Any]) -> int:
+    """Make a REST API's resources, methods and integrations from an OpenAPI/Swagger ``paths`` object.
+
+    moto imports OpenAPI 3 only, and only through its own API; SAM writes Swagger 2.0. What is read:
+    each path's parts (as resources), each HTTP method (``x-amazon-apigateway-any-method`` is
+    ``ANY``), and its ``x-amazon-apigateway-integration`` (type, uri, httpMethod). Returns the
+    number of methods made.
+    """
+    by_path = {resource.get_path(): resource for resource in api.resources.values()}
+    count = 0
+    for path, operations in paths.items():
+        if not isinstance(operations, dict):
+            continue
+        parent = by_path["/"]
+        current = ""
+        for part in [p for p in str(path).split("/") if p]:
+            current = f"{current}/{part}"
+            if current not in by_path:
+                by_path[current] = backend.create_resource(api.id, parent.id, part)
+            parent = by_path[current]
+        for verb, operation in operations.items():
+            if verb.lower() not in _HTTP_METHODS or not isinstance(operation, dict):
+                continue
+            method = "ANY" if verb.lower() == "x-amazon-apigateway-any-method" else verb.upper()
+            security = operation.get("security")
+            backend.put_method(api.id, parent.id, method, "CUSTOM" if security else "NONE")
+            integration = operation.get("x-amazon-apigateway-integration")
+            if isinstance(integration, dict) and integration.get("type"):
+                backend.put_integration(
+                    api.id,
+                    parent.id,
+                    method,
+                    str(integration["type"]).upper(),
+                    str(integration.get("uri", "")),
+                    str(integration.get("httpMethod", method)),
+                )
+            count += 1
+    return count
+
+
 def fix_rest_api() -> None:
     """``AWS::ApiGateway::RestApi``: a default ``Name``, and its ``Body`` imported as routes."""
     from moto.apigateway.models import RestAPI, apigateway_backends
@@ -158,14 +201,9 @@ def fix_rest_api() -> None:
             properties["Name"] = title or resource_name
             log.info("embedded backend: REST API %s has no Name: named it %r", resource_name, properties["Name"])
         api = original(cls, resource_name, cloudformation_json, account_id, region_name, **kw)
-        if isinstance(body, dict) and body.get("paths"):
-            document = dict(body)
-            info = dict(document.get("info") or {})
-            info.setdefault("title", properties["Name"])
-            info.setdefault("description", properties.get("Description", ""))
-            document["info"] = info
-            apigateway_backends[account_id][region_name].put_rest_api(api.id, document, False, mode="overwrite")
-            log.info("embedded backend: REST API %s: imported %d path(s) from Body", resource_name, len(body["paths"]))
+        if isinstance(body, dict) and isinstance(body.get("paths"), dict):
+            count = import_paths(apigateway_backends[account_id][region_name], api, body["paths"])
+            log.info("embedded backend: REST API %s: %d method(s) from its Body", resource_name, count)
         return api
 
     RestAPI.create_from_cloudformation_json = classmethod(created)  # type: ignore[method-assign,assignment,arg-type]
