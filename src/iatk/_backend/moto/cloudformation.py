@@ -183,10 +183,15 @@ def import_paths(backend: Any, api: Any, paths: dict[str, Any]) -> int:
 
 def fix_rest_api() -> None:
     """``AWS::ApiGateway::RestApi``: a default ``Name``, and its ``Body`` imported as routes."""
-    from moto.apigateway.models import RestAPI, apigateway_backends
+    from moto.apigateway.models import Deployment, Resource, RestAPI, apigateway_backends
 
     if getattr(RestAPI, "_iatk_body_fixed", False):
         return
+    # Ref of a Deployment or a Resource is its id (moto gave the Python object, so a Stage's
+    # DeploymentId broke GetStages).
+    for model in (Deployment, Resource):
+        if not hasattr(model, "physical_resource_id"):
+            model.physical_resource_id = property(lambda self: self.id)  # type: ignore[attr-defined]
     original = RestAPI.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
     def created(
