@@ -136,6 +136,7 @@ def deploy_stack(
     IAM permissions: cloudformation:CreateStack, DescribeStacks, DescribeStackEvents, DeleteStack,
     ListStackResources; plus whatever the template creates.
     """
+    __tracebackhide__ = True  # pytest shows the test's line, not iatk's
     ctx = aws(session)
     template_body = _template_body(ctx, template, name, parameters)
     settings = current_settings()
@@ -162,6 +163,8 @@ def deploy_stack(
     except Exception as err:
         removed = _remove_half_made(ctx, name, err)
         message = f"cannot create stack {name!r}: {error_message(err)}{removed}.{hint}"
+        if ctx.embedded:  # the server's message names the resource: moto's and botocore's frames add nothing
+            raise DeployError(message, code=error_code(err)) from None
         raise DeployError(message, code=error_code(err)) from frameless(err)
     description = wait_for_stack(ctx, stack_id, timeout=timeout, goal="CREATE")
     if description.get("StackStatus") != "CREATE_COMPLETE":

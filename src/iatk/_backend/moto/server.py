@@ -22,7 +22,7 @@ from .cfn_models import install_cfn_models
 from .cloudformation import fix_cloudformation_models
 from .control import reset_backends, set_stepfunctions_execution
 from .eventbridge import install_target_delivery, with_iatk_api
-from .patches import prime_boto3_session, serialise_moto_events
+from .patches import prime_boto3_session, profile_set_aside, serialise_moto_events
 from .stepfunctions import mirror_cfn_state_machines, name_unnamed_executions
 from .xray_relay import ENV_XRAY, XRayRelay
 
@@ -51,11 +51,12 @@ def _start_moto_server() -> _Server:
 
     prime_boto3_session()
     serialise_moto_events()
-    fix_cloudformation_models()  # before mirror_cfn_state_machines, which wraps the state machine's create
-    mirror_cfn_state_machines()
-    install_cfn_models()
-    name_unnamed_executions()
-    install_target_delivery()
+    with profile_set_aside():  # these import moto modules that build a boto3 Session
+        fix_cloudformation_models()  # before mirror_cfn_state_machines, which wraps the state machine's create
+        mirror_cfn_state_machines()
+        install_cfn_models()
+        name_unnamed_executions()
+        install_target_delivery()
 
     class QuietHandler(MotoRequestHandler):
         def log_request(self, *args: Any, **kwargs: Any) -> None:
