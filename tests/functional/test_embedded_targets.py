@@ -84,7 +84,10 @@ def test_input_and_input_path(bus):
     """moto ignored Input and InputPath and delivered the whole envelope."""
     url_const, arn_const = bus.queue("const")
     url_path, arn_path = bus.queue("path")
-    bus.targets({"Id": "c", "Arn": arn_const, "Input": '{"fixed": true}'}, {"Id": "p", "Arn": arn_path, "InputPath": "$.detail.order"})
+    bus.targets(
+        {"Id": "c", "Arn": arn_const, "Input": '{"fixed": true}'},
+        {"Id": "p", "Arn": arn_path, "InputPath": "$.detail.order"},
+    )
     bus.put({"order": {"id": "o-1", "lines": 2}})
     assert bus.bodies(url_const) == ['{"fixed": true}']
     assert json.loads(bus.bodies(url_path)[0]) == {"id": "o-1", "lines": 2}

@@ -26,7 +26,9 @@ STACK = "sam-app-tests"
 
 @pytest.fixture(scope="module")
 def app(moto_session, data_dir) -> iatk.Stack:
-    return iatk.deploy_stack(data_dir / "templates" / "sam_app" / "template.yaml", STACK, {"Stage": "t"}, session=moto_session)
+    return iatk.deploy_stack(
+        data_dir / "templates" / "sam_app" / "template.yaml", STACK, {"Stage": "t"}, session=moto_session
+    )
 
 
 def receive(session: Any, url: str, *, within: float = 5.0) -> list[str]:
@@ -85,10 +87,13 @@ def test_one_event_reaches_every_target(app, moto_session):
     """Step Functions runs, SNS fans out, SQS gets the InputPath's value; the Lambda target is recorded."""
     started = time.time()
     with iatk.Listener(app.output("BusName"), pattern={"source": ["sam.flow.t"]}, session=moto_session) as done:
-        entry = {"Source": "sam.app", "DetailType": "order", "Detail": {"order": "o-42"}, "EventBusName": "sam-app-bus-t"}
-        response = moto_session.client("events").put_events(
-            Entries=[{**entry, "Detail": json.dumps(entry["Detail"])}]
-        )
+        entry = {
+            "Source": "sam.app",
+            "DetailType": "order",
+            "Detail": {"order": "o-42"},
+            "EventBusName": "sam-app-bus-t",
+        }
+        response = moto_session.client("events").put_events(Entries=[{**entry, "Detail": json.dumps(entry["Detail"])}])
         assert response["FailedEntryCount"] == 0
         event_id = response["Entries"][0]["EventId"]
         # Step Functions: the workflow ran and put its own event on the bus.
@@ -100,15 +105,23 @@ def test_one_event_reaches_every_target(app, moto_session):
     # SNS: the whole envelope, with account, reached the subscribed queue.
     copies = [json.loads(body) for body in receive(moto_session, app.output("AlertsCopyUrl"))]
     assert [c["id"] for c in copies] == [event_id]
-    assert set(copies[0]) == {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
+    assert set(copies[0]) == {
+        "version",
+        "id",
+        "detail-type",
+        "source",
+        "account",
+        "time",
+        "region",
+        "resources",
+        "detail",
+    }
     assert copies[0]["account"] == "123456789012"
     # Lambda: not delivered (no Lambda runtime yet), recorded for the wait's evidence.
     executions = moto_session.client("stepfunctions").list_executions(stateMachineArn=app.output("FlowArn"))
     assert len(executions["executions"]) == 1
     url = moto_session.client("sqs").meta.endpoint_url
-    lambda_misses = [
-        u for u in read_undelivered(url, bus="sam-app-bus-t", since=started) if u.target_id == "function"
-    ]
+    lambda_misses = [u for u in read_undelivered(url, bus="sam-app-bus-t", since=started) if u.target_id == "function"]
     assert [m.event_id for m in lambda_misses] == [event_id]
     assert "no Lambda runtime" in lambda_misses[0].reason
 

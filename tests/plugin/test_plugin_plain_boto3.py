@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-UNITTEST_SUITE = '''
+UNITTEST_SUITE = """
 import json, os, subprocess, sys, unittest
 import boto3
 
@@ -54,15 +54,15 @@ class TestPlainBoto3(unittest.TestCase):
         )
         outputs = aws_iatk.AwsIatk(region="us-east-1").get_stack_outputs(stack_name="plain-stack", output_names=["U"])
         self.assertTrue(outputs.outputs["U"].endswith("/123456789012/plain-stack-Q") or "plain-stack" in outputs.outputs["U"])
-'''
+"""
 
-KEEP_ENV_SUITE = '''
+KEEP_ENV_SUITE = """
 import os
 
 def test_environment_is_left_alone():
     assert os.environ.get("AWS_PROFILE") == "nowhere"
     assert "AWS_ENDPOINT_URL" not in os.environ
-'''
+"""
 
 
 @pytest.fixture

@@ -163,8 +163,6 @@ def deploy_stack(
     except Exception as err:
         removed = _remove_half_made(ctx, name, err)
         message = f"cannot create stack {name!r}: {error_message(err)}{removed}.{hint}"
-        if ctx.embedded:  # the server's message names the resource: moto's and botocore's frames add nothing
-            raise DeployError(message, code=error_code(err)) from None
         raise DeployError(message, code=error_code(err)) from frameless(err)
     description = wait_for_stack(ctx, stack_id, timeout=timeout, goal="CREATE")
     if description.get("StackStatus") != "CREATE_COMPLETE":

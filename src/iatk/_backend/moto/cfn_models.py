@@ -10,7 +10,9 @@ error. :func:`install_cfn_models` adds, in the process that runs the server:
   stored in the server's S3 (bucket :data:`SCHEMA_BUCKET`, key ``<registry>/<schema>.json``), where
   ``mock_event(registry=, schema=)`` reads it on the embedded backend;
 - stand-ins that create nothing, for types a test does not observe (:data:`STAND_IN_TYPES`:
-  alarms, API keys and usage plans, invoke configs...): the stack completes, each is logged at INFO;
+  alarms, API keys and usage plans, invoke configs...) and for the resource policies moto enforces
+  anyway (``MOTO_SKIPPED_TYPES``, which ``deploy_stack`` leaves out): the stack completes, each is
+  logged at INFO;
 - for every other type moto cannot create, and for any resource whose create fails inside moto, a
   ``ValidationError`` that names the resource and its type (:func:`name_failing_resources`), in place
   of a skipped resource or an HTTP 500 with a traceback for a body.
@@ -22,6 +24,8 @@ import json
 import logging
 import uuid
 from typing import Any
+
+from .templates import MOTO_SKIPPED_TYPES
 
 log = logging.getLogger("iatk.embedded")
 
@@ -61,7 +65,7 @@ def _put_schema(account_id: str, region_name: str, registry: str, name: str, bod
         backend.put_object(SCHEMA_BUCKET, key, json.dumps(body).encode())
 
 
-def install_cfn_models() -> None:  # noqa: PLR0915 - one small class per type, defined where moto is imported
+def install_cfn_models() -> None:
     """Add the models above to moto's CloudFormation, and name failing resources (idempotent)."""
     from moto.cloudformation import parsing
     from moto.core.common_models import CloudFormationModel
@@ -86,7 +90,7 @@ def install_cfn_models() -> None:  # noqa: PLR0915 - one small class per type, d
             return ""
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
+        def create_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kw: Any
         ) -> SnsSubscription:
             from moto.sns.models import sns_backends
@@ -97,12 +101,18 @@ def install_cfn_models() -> None:  # noqa: PLR0915 - one small class per type, d
             for key in ("RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "RedrivePolicy"):
                 if key in props:
                     value = props[key]
-                    value = json.dumps(value) if isinstance(value, dict) else str(value).lower() if isinstance(value, bool) else str(value)
+                    value = (
+                        json.dumps(value)
+                        if isinstance(value, dict)
+                        else str(value).lower()
+                        if isinstance(value, bool)
+                        else str(value)
+                    )
                     backend.set_subscription_attributes(subscription.arn, key, value)
             return cls(subscription.arn)
 
         @classmethod
-        def delete_from_cloudformation_json(  # type: ignore[override]
+        def delete_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
         ) -> None:
             from moto.sns.models import sns_backends
@@ -126,7 +136,7 @@ def install_cfn_models() -> None:  # noqa: PLR0915 - one small class per type, d
             return ""
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
+        def create_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kw: Any
         ) -> RestApiStage:
             from moto.apigateway.models import apigateway_backends
@@ -170,7 +180,7 @@ def install_cfn_models() -> None:  # noqa: PLR0915 - one small class per type, d
             return f"https://{self.api.api_id}.execute-api.{self.region}.amazonaws.com"
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
+        def create_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kw: Any
         ) -> HttpApi:
             from moto.apigatewayv2.models import apigatewayv2_backends
@@ -199,7 +209,7 @@ def install_cfn_models() -> None:  # noqa: PLR0915 - one small class per type, d
             return cls(api, region_name)
 
         @classmethod
-        def delete_from_cloudformation_json(  # type: ignore[override]
+        def delete_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
         ) -> None:
             from moto.apigatewayv2.models import apigatewayv2_backends
@@ -223,14 +233,18 @@ def install_cfn_models() -> None:  # noqa: PLR0915 - one small class per type, d
             return ""
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
+        def create_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kw: Any
         ) -> HttpApiStage:
             from moto.apigatewayv2.models import apigatewayv2_backends
 
             props = cloudformation_json["Properties"]
             name = props.get("StageName") or resource_name
-            config = {"stageName": name, "autoDeploy": bool(props.get("AutoDeploy")), "stageVariables": {}}
+            config: dict[str, Any] = {
+                "stageName": name,
+                "autoDeploy": bool(props.get("AutoDeploy")),
+                "stageVariables": {},
+            }
             apigatewayv2_backends[account_id][region_name].create_stage(props["ApiId"], config)
             return cls(name)
 
@@ -259,7 +273,7 @@ def install_cfn_models() -> None:  # noqa: PLR0915 - one small class per type, d
             return self.arn if attribute_name == "RegistryArn" else self.name
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
+        def create_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kw: Any
         ) -> SchemaRegistry:
             name = (cloudformation_json.get("Properties") or {}).get("RegistryName") or resource_name
@@ -291,7 +305,7 @@ def install_cfn_models() -> None:  # noqa: PLR0915 - one small class per type, d
             return {"SchemaArn": self.arn, "SchemaName": self.name, "SchemaVersion": "1"}[attribute_name]
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
+        def create_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kw: Any
         ) -> Schema:
             props = cloudformation_json.get("Properties") or {}
@@ -301,12 +315,14 @@ def install_cfn_models() -> None:  # noqa: PLR0915 - one small class per type, d
             name = props.get("SchemaName") or resource_name
             content = props.get("Content")
             document = json.loads(content) if isinstance(content, str) else content
-            _put_schema(account_id, region_name, registry, name, {"Type": props.get("Type", "OpenApi3"), "Content": document})
+            _put_schema(
+                account_id, region_name, registry, name, {"Type": props.get("Type", "OpenApi3"), "Content": document}
+            )
             log.info("embedded backend: schema %s/%s stored for mock_event(registry=, schema=)", registry, name)
             return cls(registry, name, account_id, region_name)
 
         @classmethod
-        def delete_from_cloudformation_json(  # type: ignore[override]
+        def delete_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
         ) -> None:
             parts = resource_name.rsplit("/", 2)
@@ -338,7 +354,7 @@ def install_cfn_models() -> None:  # noqa: PLR0915 - one small class per type, d
             return self.name
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
+        def create_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kw: Any
         ) -> StandIn:
             resource_type = str(kw.get("ResourceType", "?"))
@@ -355,8 +371,10 @@ def install_cfn_models() -> None:  # noqa: PLR0915 - one small class per type, d
     parsing.get_model_map.cache_clear()
     parsing.get_name_type_map.cache_clear()
     models = parsing.get_model_map()
-    for resource_type in (*STAND_IN_TYPES, discoverer_type):
-        models.setdefault(resource_type, StandIn)
+    # The resource policies deploy_stack leaves out (moto enforces none) are stood in for too, so a
+    # plain CreateStack of a template with them completes, each listed with its logical id.
+    for resource_type in (*STAND_IN_TYPES, *MOTO_SKIPPED_TYPES, discoverer_type):
+        models.setdefault(resource_type, StandIn)  # type: ignore[type-abstract]
     name_failing_resources(parsing)
     parsing._iatk_models = True  # type: ignore[attr-defined]
 
@@ -377,14 +395,14 @@ def name_failing_resources(parsing: Any) -> None:
         logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str
     ) -> Any:
         resource_type = str(resource_json.get("Type", "?"))
-        if resource_type not in parsing.NULL_MODELS and not resource_type.startswith("Custom::"):
-            if resource_type not in parsing.get_model_map():
-                raise ValidationError(
-                    message=(
-                        f"resource {logical_id} ({resource_type}): the embedded backend (moto) cannot create this "
-                        "type; leave it out of the template you test offline, or run this test on AWS"
-                    )
+        known = resource_type in parsing.NULL_MODELS or resource_type.startswith("Custom::")
+        if not known and resource_type not in parsing.get_model_map():
+            raise ValidationError(
+                message=(
+                    f"resource {logical_id} ({resource_type}): the embedded backend (moto) cannot create this "
+                    "type; leave it out of the template you test offline, or run this test on AWS"
                 )
+            )
         try:
             return original(logical_id, resource_json, resources_map, account_id, region_name)
         except ValidationError:
@@ -394,8 +412,9 @@ def name_failing_resources(parsing: Any) -> None:
                 message=f"resource {logical_id} ({resource_type}): it refers to {err}, which moto cannot resolve"
             ) from err
         except Exception as err:
+            failure = f"{type(err).__name__}: {err}"
             raise ValidationError(
-                message=f"resource {logical_id} ({resource_type}): moto failed to create it: {type(err).__name__}: {err}"
+                message=f"resource {logical_id} ({resource_type}): moto failed to create it: {failure}"
             ) from err
 
     parsing.parse_and_create_resource = parse_and_create_resource

@@ -133,7 +133,7 @@ def fix_state_machine_properties() -> None:
 
     StateMachine.create_from_cloudformation_json = classmethod(created)  # type: ignore[method-assign,assignment,arg-type]
     StateMachine.update_from_cloudformation_json = classmethod(updated)  # type: ignore[method-assign,assignment]
-    StateMachine.has_cfn_attr = classmethod(has_attr)  # type: ignore[method-assign,assignment,arg-type]
+    StateMachine.has_cfn_attr = classmethod(has_attr)  # type: ignore[method-assign,assignment]
     StateMachine.get_cfn_attribute = attribute  # type: ignore[method-assign]
     StateMachine._iatk_properties_fixed = True  # type: ignore[attr-defined]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from typing import Any
 
 #: The dummy credentials exported (the embedded session's own).
 DUMMY_KEY = "iatk-embedded"
@@ -39,7 +40,7 @@ REMOVED = (
 
 
 def embedded_environment(url: str, region: str) -> dict[str, str]:
-    """The variables set for the embedded server at ``url`` (the region as ``AWS_REGION`` and ``AWS_DEFAULT_REGION``)."""
+    """The variables set for the embedded server at ``url`` (``AWS_REGION`` and ``AWS_DEFAULT_REGION``: ``region``)."""
     return {
         "AWS_ENDPOINT_URL": url,
         "AWS_ACCESS_KEY_ID": DUMMY_KEY,
@@ -65,7 +66,7 @@ def export_environment(url: str, region: str) -> Callable[[], None]:
     for key in removed:
         os.environ.pop(key, None)
     os.environ.update(wanted)
-    boto3 = sys.modules.get("boto3")
+    boto3: Any = sys.modules.get("boto3")
     default_session = getattr(boto3, "DEFAULT_SESSION", None)
     if boto3 is not None:
         boto3.DEFAULT_SESSION = None
@@ -76,7 +77,7 @@ def export_environment(url: str, region: str) -> Callable[[], None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        module = sys.modules.get("boto3")
+        module: Any = sys.modules.get("boto3")
         if module is not None:
             module.DEFAULT_SESSION = default_session
 

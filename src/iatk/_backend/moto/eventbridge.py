@@ -52,7 +52,7 @@ UNDELIVERED_PATH = "/iatk-api/undelivered"
 ENVELOPE_FIELDS = ("version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail")
 
 
-class Undeliverable(Exception):  # noqa: N818 - a reason, raised by deliverers, never reaches users
+class Undeliverable(Exception):
     """Raised by a deliverer: the target cannot be delivered; the message says why."""
 
 
@@ -257,7 +257,9 @@ def find_path(document: Any, path: str) -> Any:
         for value in current:
             if index == "*" or name == "*":
                 wildcard = True
-                following += list(value.values()) if isinstance(value, dict) else list(value) if isinstance(value, list) else []
+                following += (
+                    list(value.values()) if isinstance(value, dict) else list(value) if isinstance(value, list) else []
+                )
             elif index is not None:
                 if isinstance(value, list) and int(index) < len(value):
                     following.append(value[int(index)])
@@ -300,7 +302,9 @@ def render_input_template(template: str, values: Mapping[str, Any], *, raw_json:
             found = _PLACEHOLDER.match(template, position)
             if found and found.group(1) in values:
                 name = found.group(1)
-                out.append(_substitution(values[name], structured=structured, in_string=in_string, raw=name in raw_json))
+                out.append(
+                    _substitution(values[name], structured=structured, in_string=in_string, raw=name in raw_json)
+                )
                 position = found.end()
                 continue
         out.append(char)
@@ -503,7 +507,7 @@ def _moto_delivery(rule: Any, target: Mapping[str, Any], message: Mapping[str, A
 
 def deliver_sqs(delivery: Delivery) -> None:
     """SQS: SendMessage with the input as body (a FIFO queue needs content-based deduplication)."""
-    from moto.sqs import sqs_backends
+    from moto.sqs.models import sqs_backends
 
     backend = sqs_backends[delivery.arn.account][delivery.arn.region]
     name = delivery.arn.resource
@@ -519,7 +523,7 @@ def deliver_sqs(delivery: Delivery) -> None:
 
 def deliver_logs(delivery: Delivery) -> None:
     """CloudWatch Logs: one log event in a new stream of the log group (a name ending ``:*`` too)."""
-    from moto.logs import logs_backends
+    from moto.logs.models import logs_backends
 
     group = delivery.arn.resource_id
     group = group.removesuffix(":*")

@@ -33,6 +33,9 @@ log = logging.getLogger("iatk.stack")
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 
+#: The translator's boto3 Session needs keys to exist; it reads only the region and makes no call.
+DUMMY = "iatk-embedded"
+
 #: The bucket on the embedded server's S3 that packaged code and layers are uploaded to.
 ARTIFACT_BUCKET = "iatk-artifacts"
 
@@ -69,7 +72,11 @@ _ARTIFACTS = (
     ("AWS::Serverless::Api", "DefinitionUri", "DefinitionBody"),
     ("AWS::Serverless::HttpApi", "DefinitionUri", "DefinitionBody"),
 )
-_GLOBALS_SECTION = {"AWS::Serverless::Function": "Function", "AWS::Serverless::Api": "Api", "AWS::Serverless::HttpApi": "HttpApi"}
+_GLOBALS_SECTION = {
+    "AWS::Serverless::Function": "Function",
+    "AWS::Serverless::Api": "Api",
+    "AWS::Serverless::HttpApi": "HttpApi",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +124,9 @@ def local_artifact_paths(body: dict[str, Any]) -> list[LocalPath]:
             if kind != resource_type:
                 continue
             value = props.get(prop)
-            if value is None and kind in _GLOBALS_SECTION and prop == "CodeUri" and not props.get("InlineCode"):
-                if props.get("PackageType") != "Image":
-                    value = (globals_.get(_GLOBALS_SECTION[kind]) or {}).get(prop)
+            inline = props.get("InlineCode") or props.get("PackageType") == "Image"
+            if value is None and kind in _GLOBALS_SECTION and prop == "CodeUri" and not inline:
+                value = (globals_.get(_GLOBALS_SECTION[kind]) or {}).get(prop)
             if _is_local(value):
                 found.append(LocalPath(logical_id, kind, prop, str(value)))
     return found
@@ -231,7 +238,7 @@ def expand(body: dict[str, Any], *, region: str, parameters: dict[str, str], sou
             "pip install 'iatk[moto]'"
         ) from err
     policies = managed_policy_map(body)
-    session = boto3.Session(aws_access_key_id="iatk-embedded", aws_secret_access_key="iatk-embedded", region_name=region)
+    session = boto3.Session(aws_access_key_id=DUMMY, aws_secret_access_key=DUMMY, region_name=region)
     translator = Translator(policies, Parser(), boto_session=session)
     try:
         expanded: dict[str, Any] = translator.translate(
@@ -243,7 +250,8 @@ def expand(body: dict[str, Any], *, region: str, parameters: dict[str, str], sou
     except Exception as err:  # the translator's own errors carry a message of their own
         message = getattr(err, "message", None) or str(err)
         raise DeployError(f"{source}: the SAM transform failed: {type(err).__name__}: {message}") from None
-    return json.loads(json.dumps(expanded))  # plain dicts and lists, as parse_template gives
+    plain: dict[str, Any] = json.loads(json.dumps(expanded))  # plain dicts and lists, as parse_template gives
+    return plain
 
 
 def packaging_error(source: str, paths: list[LocalPath], template_name: str) -> DeployError:

@@ -182,7 +182,9 @@ def embedded_template(
         started = time.perf_counter()
         body = expand(body, region=region, parameters=dict(parameters or {}), source=source)
         log.info(
-            "embedded backend: expanded the SAM transform of %s in %.0f ms", source, (time.perf_counter() - started) * 1000
+            "embedded backend: expanded the SAM transform of %s in %.0f ms",
+            source,
+            (time.perf_counter() - started) * 1000,
         )
     kept, removed = leave_out(body, source=source)
     left_out += [LeftOut(f"{path}{r.logical_id}", r.type) for r in removed]

@@ -1,5 +1,7 @@
 """A handler for the SAM test app: records what it got (it runs only where a Lambda runtime does)."""
 
+from __future__ import annotations
+
 import json
 
 
