@@ -137,3 +137,22 @@ def test_local_code_on_aws_says_how_to_package(data_dir):
     assert "OrderFunction (AWS::Serverless::Function) CodeUri: 'src/'" in message
     assert "sam package" in message
     assert "Flow (AWS::Serverless::StateMachine) DefinitionUri" in message
+
+
+def test_other_event_sources_layers_and_http_api(moto_session, data_dir):
+    """HttpApi, Schedule, CloudWatchEvent, DynamoDB and SNS events, a local-content layer: all deploy."""
+    stack = iatk.deploy_stack(data_dir / "templates" / "sam_sources" / "template.yaml", "sam-sources", session=moto_session)
+    try:
+        types = {r.logical_id: r.type for r in stack.resources}
+        assert types["ServerlessHttpApi"] == "AWS::ApiGatewayV2::Api"
+        assert types["FnTick"] == types["FnOld"] == "AWS::Events::Rule"
+        assert types["FnStream"] == "AWS::Lambda::EventSourceMapping"
+        assert types["FnNote"] == "AWS::SNS::Subscription"
+        layer = next(r for r in stack.resources if r.type == "AWS::Lambda::LayerVersion")
+        assert layer.physical_id
+        api_id = stack.physical_id("ServerlessHttpApi")
+        assert stack.output("Url") == f"https://{api_id}.execute-api.us-east-1.amazonaws.com/x"
+        rule = moto_session.client("events").describe_rule(Name=stack.physical_id("FnTick"))
+        assert rule["ScheduleExpression"] == "rate(1 hour)"
+    finally:
+        stack.delete()

@@ -4,6 +4,7 @@ Each one makes a resource behave on moto as CloudFormation documents it, for any
 server (``deploy_stack``'s or a plain ``CreateStack``'s), and logs at INFO (logger
 ``iatk.embedded``) when it changes what moto would have done:
 
+- ``Ref`` of an ``AWS::Lambda::LayerVersion`` gives its version ARN (moto gave nothing);
 - ``Ref`` of an ``AWS::Events::EventBus`` gives the bus name (moto gave a Python repr, in Outputs,
   ``Fn::Sub`` and a rule's ``EventBusName``, where it failed the create with HTTP 500);
 - ``AWS::StepFunctions::StateMachine``: ``Definition`` (an object), ``DefinitionS3Location`` and
@@ -260,9 +261,18 @@ def fix_describe_stack_resource() -> None:
     CloudFormationBackend._iatk_describe_fixed = True  # type: ignore[attr-defined]
 
 
+def fix_layer_version_ref() -> None:
+    """``Ref`` of an ``AWS::Lambda::LayerVersion`` is its version ARN (moto gave none)."""
+    from moto.awslambda.models import LayerVersion
+
+    if not hasattr(LayerVersion, "physical_resource_id"):
+        LayerVersion.physical_resource_id = property(lambda self: self.arn)  # type: ignore[attr-defined]
+
+
 def fix_cloudformation_models() -> None:
     """Apply every fix-up of this module (each idempotent)."""
     fix_event_bus_ref()
+    fix_layer_version_ref()
     fix_state_machine_properties()
     fix_rest_api()
     fix_bucket_eventbridge()
