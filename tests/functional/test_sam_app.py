@@ -141,7 +141,9 @@ def test_local_code_on_aws_says_how_to_package(data_dir):
 
 def test_other_event_sources_layers_and_http_api(moto_session, data_dir):
     """HttpApi, Schedule, CloudWatchEvent, DynamoDB and SNS events, a local-content layer: all deploy."""
-    stack = iatk.deploy_stack(data_dir / "templates" / "sam_sources" / "template.yaml", "sam-sources", session=moto_session)
+    stack = iatk.deploy_stack(
+        data_dir / "templates" / "sam_sources" / "template.yaml", "sam-sources", session=moto_session
+    )
     try:
         types = {r.logical_id: r.type for r in stack.resources}
         assert types["ServerlessHttpApi"] == "AWS::ApiGatewayV2::Api"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import warnings
 
 import pytest
 from botocore.stub import ANY, Stubber
