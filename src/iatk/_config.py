@@ -126,6 +126,13 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("sweep", parse_bool, False, "remove expired harness resources at session start", flag=True),
     SettingSpec("buffer", _parse_positive_int, 1000, "events kept per listener (oldest dropped first)"),
     SettingSpec(
+        "keep_env",
+        parse_bool,
+        False,
+        "on moto, leave os.environ as it is (plain boto3 clients are then not pointed at the embedded server)",
+        flag=True,
+    ),
+    SettingSpec(
         "schema_dir",
         _parse_str,
         None,
@@ -152,6 +159,8 @@ class Settings:
     keep: bool = False
     sweep: bool = False
     buffer: int = 1000
+    #: On moto, do not export the embedded server's endpoint and dummy credentials to ``os.environ``.
+    keep_env: bool = False
     #: Schema files standing in for the Schema Registry on the embedded backend (relative: to the cwd).
     schema_dir: str | None = None
     #: Where each value came from (``argument``, ``option``, ``ini``, ``env`` or ``default``).

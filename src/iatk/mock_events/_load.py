@@ -121,6 +121,29 @@ def load_schema(
     return _registry_schema(registry, schema, None if version is None else str(version), session)
 
 
+def _deployed_schema(ctx: Any, registry: str, name: str) -> EventSchema | None:
+    """On the embedded backend, a schema a deployed stack defined (``AWS::EventSchemas::Schema``), or None.
+
+    The embedded server stores each one's content in its S3 (:mod:`iatk._backend.moto.cfn_models`).
+    """
+    import json
+
+    from iatk._backend.moto.cfn_models import SCHEMA_BUCKET
+
+    try:
+        stored = json.loads(ctx.s3.get_object(Bucket=SCHEMA_BUCKET, Key=f"{registry}/{name}.json")["Body"].read())
+    except Exception:  # no such schema (or bucket): the schema dir may have it
+        return None
+    content = stored.get("Content")
+    response = {
+        "SchemaName": name,
+        "SchemaVersion": "1",
+        "Type": stored.get("Type", "OpenApi3"),
+        "Content": content if isinstance(content, str) else json.dumps(content),
+    }
+    return EventSchema.from_api(response, registry=registry)
+
+
 def _given(**values: Any) -> list[str]:
     return [f"{name}={value!r}" for name, value in values.items() if value is not None]
 
@@ -130,6 +153,9 @@ def _registry_schema(registry: str, name: str, version: str | None, session: bot
 
     ctx = aws(session)
     if ctx.embedded:
+        deployed = _deployed_schema(ctx, registry, name)
+        if deployed is not None:
+            return deployed
         folder = current_settings().schema_dir
         if folder:
             return _schema_dir_schema(ctx.session, Path(folder), registry, name, version)

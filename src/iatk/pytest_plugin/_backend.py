@@ -3,6 +3,7 @@ session built before any test), and the xdist hand-over of the run id and the se
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -22,6 +23,7 @@ class Backend(RunPlugin):
     def __init__(self, config: pytest.Config) -> None:
         super().__init__(config)
         self.embedded: EmbeddedBackend | None = None
+        self._restore_env: Callable[[], None] | None = None
 
     def start(self) -> None:
         """Start the embedded server (an xdist worker joins the controller's) and make its session the default."""
@@ -51,6 +53,11 @@ class Backend(RunPlugin):
             raise
         self.embedded = backend
         _aws.set_default_session(session)
+        if not settings.keep_env and backend.url:
+            # Plain boto3 in tests, helpers, xdist workers and child processes reaches the server.
+            from iatk._backend.moto.environment import export_environment
+
+            self._restore_env = export_environment(backend.url, backend.region)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -67,6 +74,9 @@ class Backend(RunPlugin):
             raise pytest.UsageError(f"iatk: {err}") from err
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self._restore_env is not None:
+            self._restore_env()
+            self._restore_env = None
         if self.embedded is not None:
             self.embedded.stop()
             self.embedded = None

@@ -83,10 +83,14 @@ def _template_body(ctx: AwsContext, template: str | Path, name: str, parameters:
                 f"nested stack(s) {', '.join(local)} use a local TemplateURL; on AWS run "
                 "`aws cloudformation package` first (deploy_stack uploads local children only on the embedded backend)"
             )
+        from iatk._backend.moto.sam import is_sam, local_artifact_paths, packaging_error
+
+        if is_sam(source.body) and (paths := local_artifact_paths(source.body)):
+            raise packaging_error(f"stack {name!r} ({source.name})", paths, source.name)
         return source.text  # unchanged, byte for byte: what AWS gets is what the user wrote
     from iatk._backend.moto.templates import embedded_template_body
 
-    return embedded_template_body(ctx, source, name, read=read_template)
+    return embedded_template_body(ctx, source, name, read=read_template, parameters=parameters)
 
 
 def deploy_stack(
@@ -132,6 +136,7 @@ def deploy_stack(
     IAM permissions: cloudformation:CreateStack, DescribeStacks, DescribeStackEvents, DeleteStack,
     ListStackResources; plus whatever the template creates.
     """
+    __tracebackhide__ = True  # pytest shows the test's line, not iatk's
     ctx = aws(session)
     template_body = _template_body(ctx, template, name, parameters)
     settings = current_settings()

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from iatk.exceptions import ConfigError
@@ -32,6 +34,17 @@ def prime_boto3_session() -> None:
         AccountSpecificBackend.get_session()
     except Exception as err:
         raise ConfigError(f"the embedded moto server cannot build its boto3 session: {err}") from err
+    finally:
+        os.environ.update(saved)
+
+
+@contextmanager
+def profile_set_aside() -> Iterator[None]:
+    """Run the block without ``AWS_PROFILE`` / ``AWS_DEFAULT_PROFILE`` (importing some moto modules
+    builds a boto3 Session, which fails on a profile that does not exist); restored after."""
+    saved = {name: os.environ.pop(name) for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE") if name in os.environ}
+    try:
+        yield
     finally:
         os.environ.update(saved)
 

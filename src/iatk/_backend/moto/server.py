@@ -18,11 +18,14 @@ from typing import Any
 from iatk._aws import IatkSession, embedded_boto_session, installed_session, set_default_session
 from iatk.exceptions import ConfigError
 
+from .cfn_models import install_cfn_models
+from .cloudformation import fix_cloudformation_models
 from .control import reset_backends, set_stepfunctions_execution
+from .eventbridge import install_target_delivery, with_iatk_api
 from .otlp_receiver import ENV_ENDPOINT, ENV_PROTOCOL, PROTOCOL, OtlpMiddleware, SpanStore, endpoint
-from .patches import prime_boto3_session, refuse_aws_sources, serialise_moto_events
+from .patches import prime_boto3_session, profile_set_aside, refuse_aws_sources, serialise_moto_events
 from .sfn_segments import record_sfn_segments
-from .stepfunctions import mirror_cfn_state_machines
+from .stepfunctions import mirror_cfn_state_machines, name_unnamed_executions
 from .transaction_search import emulate_transaction_search
 from .xray_relay import ENV_XRAY, XRayRelay
 
@@ -51,16 +54,22 @@ def _start_moto_server(region: str = "us-east-1") -> _Server:
 
     prime_boto3_session()
     serialise_moto_events()
-    refuse_aws_sources()
-    mirror_cfn_state_machines()
-    emulate_transaction_search()
-    record_sfn_segments()
+    with profile_set_aside():  # these import moto modules that build a boto3 Session
+        fix_cloudformation_models()  # before mirror_cfn_state_machines, which wraps the state machine's create
+        mirror_cfn_state_machines()
+        install_cfn_models()
+        name_unnamed_executions()
+        record_sfn_segments()
+        install_target_delivery()
+        refuse_aws_sources()
+        emulate_transaction_search()
 
     class QuietHandler(MotoRequestHandler):
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             """Keep one access-log line per AWS call out of the test output."""
 
-    app = OtlpMiddleware(DomainDispatcherApplication(create_backend_app), SpanStore(region))  # + POST /v1/traces
+    # POST /v1/traces (OTLP) and /iatk-api/* are answered before moto's dispatcher sees them.
+    app = OtlpMiddleware(with_iatk_api(DomainDispatcherApplication(create_backend_app)), SpanStore(region))
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
     # A short poll interval: werkzeug's default 0.5 s makes every stop take half a second.
     thread = threading.Thread(

@@ -179,3 +179,28 @@ def make_state_machines_executable(ctx: AwsContext, stack: StackLike) -> list[st
                 **extra,
             )
     return machines
+
+
+def name_unnamed_executions() -> None:
+    """``StartExecution`` without a ``name`` gets a fresh one (a UUID), as on AWS (idempotent).
+
+    Why: moto's interpreter backend builds the execution ARN from the name as given, so every
+    unnamed execution is ``…:None``: the second one raises ``ExecutionAlreadyExists``, or, while the
+    first still runs, returns that one and nothing new runs. (moto's other backend already names
+    them; the fix belongs upstream in ``StepFunctionsParserBackend.start_execution``.)
+    """
+    import functools
+    import uuid
+
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    if getattr(StepFunctionsParserBackend, "_iatk_names_executions", False):
+        return
+    original = StepFunctionsParserBackend.start_execution
+
+    @functools.wraps(original)
+    def start_execution(self: Any, state_machine_arn: str, name: Any = None, *args: Any, **kwargs: Any) -> Any:
+        return original(self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
+
+    StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
+    StepFunctionsParserBackend._iatk_names_executions = True  # type: ignore[attr-defined]

@@ -15,12 +15,15 @@ import copy
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from iatk.exceptions import ConfigError, DeployError
+
+from .sam import ARTIFACT_BUCKET, Artifact, expand, is_sam, package_local_artifacts
 
 if TYPE_CHECKING:
     from iatk._aws import AwsContext
@@ -159,15 +162,31 @@ def embedded_template(
     path: str = "",
     uploads: list[tuple[str, str]],
     left_out: list[LeftOut],
+    artifacts: list[Artifact] | None = None,
+    region: str = "us-east-1",
+    parameters: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The body to create on moto: skipped types left out, local nested templates queued for upload.
+    """The body to create on moto: SAM expanded, skipped types left out, local nested templates queued.
 
-    Recurses into nested templates given as local paths; each child is read (with ``read``),
-    transformed the same way and queued in ``uploads`` as (S3 key, JSON text). Nothing is uploaded
-    here, so a template that cannot be deployed fails before any call. ``path`` is the nested-stack
-    path ("Child/").
+    A SAM template has its local paths packaged (queued in ``artifacts``) and its transform
+    expanded first (:mod:`.sam`). Recurses into nested templates given as local paths; each child
+    is read (with ``read``), transformed the same way and queued in ``uploads`` as (S3 key, JSON
+    text). Nothing is uploaded here, so a template that cannot be deployed fails before any call.
+    ``path`` is the nested-stack path ("Child/").
     """
-    kept, removed = leave_out(template.body, source=source)
+    body = template.body
+    if is_sam(body):
+        body, packaged = package_local_artifacts(body, template.folder, source=source)
+        if artifacts is not None:
+            artifacts += packaged
+        started = time.perf_counter()
+        body = expand(body, region=region, parameters=dict(parameters or {}), source=source)
+        log.info(
+            "embedded backend: expanded the SAM transform of %s in %.0f ms",
+            source,
+            (time.perf_counter() - started) * 1000,
+        )
+    kept, removed = leave_out(body, source=source)
     left_out += [LeftOut(f"{path}{r.logical_id}", r.type) for r in removed]
     # Read from the template as given: no nested stack is of a type left out, so kept has them all.
     local = template.local_templates
@@ -187,6 +206,8 @@ def embedded_template(
             path=f"{path}{logical_id}/",
             uploads=uploads,
             left_out=left_out,
+            artifacts=artifacts,
+            region=region,
         )
         key = f"{stack}/{path}{logical_id}/{child_path.name}.json"
         uploads.append((key, json.dumps(child_body)))
@@ -210,15 +231,40 @@ def upload_templates(ctx: AwsContext, uploads: list[tuple[str, str]]) -> None:
             ctx.s3.put_object(Bucket=TEMPLATE_BUCKET, Key=key, Body=text.encode())
 
 
-def embedded_template_body(ctx: AwsContext, source: TemplateSource, name: str, *, read: TemplateReader) -> str:
+def upload_artifacts(ctx: AwsContext, artifacts: list[Artifact]) -> None:
+    """Put each packaged artifact in :data:`ARTIFACT_BUCKET` on the embedded server (made if missing)."""
+    from iatk._aws import calling
+
+    if not artifacts:
+        return
+    with calling("cannot create the artifact bucket on the embedded backend", DeployError):
+        try:
+            ctx.s3.head_bucket(Bucket=ARTIFACT_BUCKET)
+        except Exception:
+            ctx.s3.create_bucket(Bucket=ARTIFACT_BUCKET)
+    for artifact in artifacts:
+        with calling(f"cannot upload packaged code {artifact.key!r}", DeployError):
+            ctx.s3.put_object(Bucket=ARTIFACT_BUCKET, Key=artifact.key, Body=artifact.data)
+
+
+def embedded_template_body(
+    ctx: AwsContext,
+    source: TemplateSource,
+    name: str,
+    *,
+    read: TemplateReader,
+    parameters: Mapping[str, str] | None = None,
+) -> str:
     """The TemplateBody to send to moto for stack ``name``: what moto can create, children uploaded.
 
-    The resource types moto skips (:data:`MOTO_SKIPPED_TYPES`: resource policies, which moto does
-    not enforce) are left out, of nested templates too, and logged at INFO; local nested templates
-    are uploaded to the server's S3.
+    A SAM template is expanded offline, its local code packaged to the server's S3. The resource
+    types moto skips (:data:`MOTO_SKIPPED_TYPES`: resource policies, which moto does not enforce)
+    are left out, of nested templates too, and logged at INFO; local nested templates are uploaded
+    to the server's S3.
     """
     uploads: list[tuple[str, str]] = []
     left_out: list[LeftOut] = []
+    artifacts: list[Artifact] = []
     body = embedded_template(
         source,
         stack=name,
@@ -226,6 +272,9 @@ def embedded_template_body(ctx: AwsContext, source: TemplateSource, name: str, *
         read=read,
         uploads=uploads,
         left_out=left_out,
+        artifacts=artifacts,
+        region=ctx.region,
+        parameters=parameters,
     )
     if left_out:
         log.info(
@@ -235,5 +284,6 @@ def embedded_template_body(ctx: AwsContext, source: TemplateSource, name: str, *
             name,
             ", ".join(map(str, left_out)),
         )
+    upload_artifacts(ctx, artifacts)
     upload_templates(ctx, uploads)
     return json.dumps(body)
