@@ -237,7 +237,8 @@ def test_dry_run_needs_no_filter_and_lists_everything(acct, capsys, stdin):
     second = make_harness(acct.session, run_id="run-y")
     assert main(["cleanup", "--dry-run", *acct.cli]) == 0
     out = capsys.readouterr().out
-    assert first in out and second in out
+    assert first in out
+    assert second in out
     assert out.splitlines()[-1] == (
         "iatk cleanup: would delete 4, skipped 0, failed 0 (dry run: nothing deleted; a real cleanup needs a filter or --all)"
     )

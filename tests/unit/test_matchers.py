@@ -607,7 +607,7 @@ def test_assertion_without_message():
 
     assert (
         as_matcher(bare)(event_of(envelope())).reason
-        == "assertion failed in test_assertion_without_message.<locals>.bare"
+        == "assertion failed in bare"
     )
 
 

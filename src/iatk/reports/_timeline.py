@@ -88,7 +88,7 @@ def timeline_svg(tree: Any, *, subsegments: bool = True, title: str | None = Non
     starts = [r.start for r in rows if r.start is not None]
     ends = [r.end if r.end is not None else r.start for r in rows if r.start is not None]
     t0 = min(starts) if starts else 0.0
-    span = max(((max(e for e in ends if e is not None) - t0) if ends else 0.0), 1e-3)
+    span = max((max(ends) - t0) if ends else 0.0, 1e-3)
     step = nice_step(span)
     axis_end = step * max(1, -(-span // step))  # the axis ends on a tick past the last end
     scale = CHART_WIDTH / axis_end
