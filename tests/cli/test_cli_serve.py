@@ -14,7 +14,6 @@ from urllib.parse import urlparse
 
 import pytest
 
-
 from iatk._templates import parse_template
 from iatk.cli import main
 
@@ -148,7 +147,9 @@ def test_deploy_shows_progress_on_a_terminal_only(embedded, tmp_path):
     argv += ["--backend", "moto", "--endpoint-url", embedded.url]
     leader, follower = pty.openpty()
     try:
-        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower, env=env, text=True)
+        child = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower, env=env, text=True
+        )
         os.close(follower)
         seen = b""
         while True:
@@ -171,7 +172,11 @@ def test_deploy_shows_progress_on_a_terminal_only(embedded, tmp_path):
     assert "progress-app CREATE_COMPLETE" in out
     piped = subprocess.run(
         [*argv[:5], "progress-app2", "--param", "Stage=prog2", *argv[8:]],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
     assert piped.returncode == 0, piped.stderr
     assert piped.stderr == ""

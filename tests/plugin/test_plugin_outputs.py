@@ -223,10 +223,10 @@ def test_html_report_in_a_real_browser(child: Child):
     done = _browse(report, "--dump-dom")
     assert done.returncode == 0, done.stderr[-2000:]
     dom = done.stdout
-    assert dom.count("class=\"iatk-waits\"") == 2  # the failed and the passing test each have a waits table
-    assert "class=\"iatk-events\"" in dom
+    assert dom.count('class="iatk-waits"') == 2  # the failed and the passing test each have a waits table
+    assert 'class="iatk-events"' in dom
     assert "<td>is_paid returned False</td>" in dom  # why the received event did not match, in its row
-    assert dom.count("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"iatk-timeline\"") == 1
+    assert dom.count('<svg xmlns="http://www.w3.org/2000/svg" class="iatk-timeline"') == 1
     for bar in ("iatk-bar iatk-fault", "iatk-bar iatk-error", "iatk-bar iatk-ok"):
         assert bar in dom, bar
     for name in ("checkout-api", "charge-card", "orders-worker"):

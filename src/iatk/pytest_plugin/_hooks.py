@@ -10,7 +10,6 @@ if TYPE_CHECKING:
     from ._access import IatkRun
 
 
-
 @pytest.hookspec(historic=True)
 def pytest_iatk_configured(config: pytest.Config, run: IatkRun) -> None:
     """Called once iatk has configured the run: its settings, run id and backend are in place.

@@ -24,14 +24,18 @@ OUTPUT_OPTIONS = (
     (
         "--iatk-artifacts",
         "iatk_artifacts",
-        ("write, per failed test, its trace (trace.json as X-Ray returns it, timeline.svg) and the events its "
-        "failed wait received (events.jsonl) into DIR/<test>/ [env: IATK_ARTIFACTS]"),
+        (
+            "write, per failed test, its trace (trace.json as X-Ray returns it, timeline.svg) and the events its "
+            "failed wait received (events.jsonl) into DIR/<test>/ [env: IATK_ARTIFACTS]"
+        ),
     ),
     (
         "--iatk-sla-log",
         "iatk_sla_log",
-        ("write every listener wait of the run (test, awaited, SLA, latency, outcome, run id, backend, commit) "
-        "to FILE as JSON lines, for `iatk report` [env: IATK_SLA_LOG]"),
+        (
+            "write every listener wait of the run (test, awaited, SLA, latency, outcome, run id, backend, commit) "
+            "to FILE as JSON lines, for `iatk report` [env: IATK_SLA_LOG]"
+        ),
     ),
 )
 #: What a failed test's call left for the reports: its failed wait and trace tree.
