@@ -58,7 +58,7 @@ PUBLIC_MODULES: dict[str, list[str]] = {
         "wildcard",
     ],
     "iatk.events": ["Event", "MAX_ENTRIES_PER_CALL", "MAX_REQUEST_BYTES", "put_events", "subscribe_waits"],
-    "iatk.stack": ["Stack", "StackResource", "deploy_once", "deploy_stack"],
+    "iatk.stack": ["DeployProgress", "Stack", "StackResource", "deploy_once", "deploy_stack"],
     "iatk.states": [
         "MaxStepsReached",
         "StateInspection",

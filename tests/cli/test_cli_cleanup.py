@@ -165,14 +165,88 @@ def test_cleanup_json_report(acct, capsys):
     assert report["failed"] == []
 
 
-def test_long_runs_show_progress_on_stderr(acct, capsys):
-    """With 10+ resources and no terminal, progress lines go to stderr, the last at n/n."""
+def test_no_progress_without_a_terminal(acct, capsys):
+    """Stderr not a terminal (CI logs, pipes): no progress line at all, only the summary on stdout."""
     for _ in range(6):
         make_harness(acct.session, run_id="run-p")
     assert main(["cleanup", "--run-id", "run-p", "--yes", *acct.cli]) == 0
-    progress = [line for line in capsys.readouterr().err.splitlines() if line.startswith("iatk cleanup: ")]
-    assert progress
-    assert progress[-1].startswith("iatk cleanup: 12/12 deleted ")
+    captured = capsys.readouterr()
+    assert "12/12" not in captured.err
+    assert "\r" not in captured.err
+    assert captured.out.splitlines()[-1] == "iatk cleanup: deleted 12, skipped 0, failed 0"
+
+
+def _on_a_terminal(argv, env):
+    """Run `python -m iatk ARGV` with stderr on a pseudo-terminal; (exit code, stdout, what the terminal got)."""
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "iatk", *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            env=env,
+            text=True,
+        )
+        os.close(follower)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the child closed the terminal (EIO on Linux)
+                break
+            if not chunk:
+                break
+            seen += chunk
+        out = child.stdout.read()
+        code = child.wait(timeout=60)
+    finally:
+        os.close(leader)
+    return code, out, seen.decode()
+
+
+def test_progress_on_a_terminal_counts_done_of_total_and_names_the_current_one(acct):
+    """On a terminal, one rewritten line (carriage return) per resource: done/total, outcome, kind and id."""
+    harnesses = [make_harness(acct.session, run_id="run-t") for _ in range(3)]
+    env = {**os.environ, **acct.env}
+    code, out, terminal = _on_a_terminal(["cleanup", "--run-id", "run-t", "--yes", *acct.cli], env)
+    assert code == 0, terminal
+    updates = [part for part in terminal.split("\r") if part.startswith("\x1b[Kiatk cleanup: ")]
+    assert len(updates) == 6
+    assert updates[-1].startswith("\x1b[Kiatk cleanup: 6/6 deleted ")
+    assert any(h in u for h in harnesses for u in updates)
+    assert out.splitlines()[-1] == "iatk cleanup: deleted 6, skipped 0, failed 0"
+
+
+def test_json_prints_no_progress_even_on_a_terminal(acct):
+    """--json is for programs: no progress line on the terminal, the report alone on stdout."""
+    make_harness(acct.session, run_id="run-j")
+    env = {**os.environ, **acct.env}
+    code, out, terminal = _on_a_terminal(["cleanup", "--run-id", "run-j", "--yes", "--json", *acct.cli], env)
+    assert code == 0, terminal
+    assert "iatk cleanup:" not in terminal
+    assert len(json.loads(out)["deleted"]) == 2
+
+
+def test_dry_run_needs_no_filter_and_lists_everything(acct, capsys, stdin):
+    """`--dry-run` with no filter lists every harness resource that an unfiltered cleanup would remove."""
+    stdin()
+    first = make_harness(acct.session, run_id="run-x")
+    second = make_harness(acct.session, run_id="run-y")
+    assert main(["cleanup", "--dry-run", *acct.cli]) == 0
+    out = capsys.readouterr().out
+    assert first in out
+    assert second in out
+    assert out.splitlines()[-1] == (
+        "iatk cleanup: would delete 4, skipped 0, failed 0 (dry run: nothing deleted; a real cleanup needs a filter or --all)"
+    )
+    assert len(snapshot(acct.session)) == 4
+    assert main(["cleanup", "--dry-run", "--json", *acct.cli]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {r["id"] for r in report["planned"]} == {first, second}
+    assert report["deleted"] == []
 
 
 def test_a_failed_deletion_exits_1_and_the_rest_is_deleted(acct, capsys):

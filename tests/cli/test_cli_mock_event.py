@@ -80,7 +80,7 @@ def test_region_option_sets_the_envelope_region(capsys):
     """--region goes into the event's region (a file needs no other AWS setting)."""
     event = event_of(capsys, "--schema-file", TICKET, "--region", "ap-south-1")
     assert event["region"] == "ap-south-1"
-    entry = event_of(capsys, "--schema-file", TRIGGER, "--envelope", "--region", "ap-south-1")
+    entry = event_of(capsys, "--schema-file", PAYMENT, "--envelope", "--region", "ap-south-1")
     assert entry["region"] == "ap-south-1"
 
 
@@ -150,7 +150,7 @@ def test_seed_with_envelope_is_reproducible_across_processes():
 
 def test_seed_changes_the_envelope_id_and_time(capsys):
     """Different seeds give different envelope ids; no seed gives a fresh id and the current time."""
-    argv = ("--schema-file", TRIGGER, "--envelope")
+    argv = ("--schema-file", TRIGGER, "--envelope", "--source", "video.plugin", "--detail-type", "trigger")
     three = event_of(capsys, *argv, "--seed", "3")
     four = event_of(capsys, *argv, "--seed", "4")
     fresh = event_of(capsys, *argv)
@@ -173,6 +173,36 @@ def test_envelope_takes_source_and_detail_type_from_the_schema(capsys):
     assert_valid(event["detail"], PAYMENT)
     event = event_of(capsys, "--schema-file", PAYMENT, "--envelope", "--source", "s", "--detail-type", "d")
     assert (event["source"], event["detail-type"]) == ("s", "d")
+
+
+def test_envelope_says_when_it_falls_back_to_the_placeholders(capsys):
+    """A schema with no x-amazon-events-detail-type/source: the envelope's placeholders are named on stderr."""
+    code, out, err = run(capsys, "--schema-file", TRIGGER, "--envelope", "--source", "video.plugin")
+    assert code == 0
+    assert json.loads(out)["detail-type"] == "iatk.mock"
+    assert "the schema names no detail-type" in err
+    assert "pass --detail-type" in err
+    assert "--source" not in err  # given, so not a placeholder
+
+
+def test_schema_dir_stands_in_for_the_registry_without_aws(capsys, tmp_path):
+    """--schema-dir DIR with --registry/--schema reads DIR/<registry>/<schema>.json: no server, no AWS."""
+    folder = tmp_path / "schemas" / "payments"
+    folder.mkdir(parents=True)
+    (folder / "PaymentProcessed.json").write_text(Path(PAYMENT).read_text())
+    event = event_of(
+        capsys, "--registry", "payments", "--schema", "PaymentProcessed", "--schema-dir", str(tmp_path / "schemas")
+    )
+    assert_valid(event, PAYMENT)
+    code, _, err = run(capsys, "--registry", "payments", "--schema", "Nope", "--schema-dir", str(tmp_path / "schemas"))
+    assert code == 1
+    assert "Nope" in err
+    assert "--iatk-" not in err
+    code, _, err = run(
+        capsys, "--registry", "payments", "--schema", "PaymentProcessed", "--schema-dir", "x", "--backend", "aws"
+    )
+    assert code == 2
+    assert "--schema-dir stands in for the Schema Registry offline" in err
 
 
 def test_put_events_entry_prints_rfc3339_time(capsys):

@@ -174,7 +174,7 @@ class TestMotoBackend:
         """--backend moto needs the URL of a running server: exit 2 saying so (no server is started)."""
         code, _, err = run(capsys, "test-state", "--state-machine", workflow, "--state", "Publish", "--backend", "moto")
         assert code == 2
-        assert "--backend moto works with a moto server that is already running" in err
+        assert "--backend moto needs a running embedded backend: start one with `iatk serve`" in err
         assert "--endpoint-url" in err
 
     def test_a_dead_endpoint_is_reported(self, capsys, workflow):

@@ -260,6 +260,7 @@ def wait_until_matched(
     # The wait's name in the SLA table and in timeouts: the user's assertion function, not this wrapper.
     passes.__name__ = getattr(assertion_fn, "__name__", "assertion_fn")
     passes.__qualname__ = getattr(assertion_fn, "__qualname__", passes.__name__)
+    passes.__doc__ = getattr(assertion_fn, "__doc__", None)
     with found.lock:
         try:
             event = found.listener.expect_event(callable_matcher(passes), within=float(timeout))

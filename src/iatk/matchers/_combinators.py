@@ -6,6 +6,7 @@ constructors a wait's argument goes through (:func:`match`, :func:`pattern`, :fu
 from __future__ import annotations
 
 import abc
+import functools
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -184,13 +185,23 @@ class _Not(Matcher):
         return f"~{self.inner!r}"
 
 
+def _callable_summary(fn: Callable[..., Any]) -> str | None:
+    """The first line of a function's own docstring (a callable object's class docstring is not its own)."""
+    doc = getattr(fn, "__doc__", None)
+    if not isinstance(doc, str) or not doc.strip() or isinstance(fn, functools.partial) or doc is type(fn).__doc__:
+        return None
+    return doc.strip().splitlines()[0].strip()
+
+
 def _callable_name(fn: Callable[..., Any]) -> str:
+    """How a function matcher is named: its qualified name without the ``<locals>`` of the function that
+    defined it (``test_x.<locals>.is_paid`` → ``is_paid``); a lambda by its file and line."""
     name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or type(fn).__name__
     if name.endswith("<lambda>"):
         code = getattr(fn, "__code__", None)
         if code is not None:
             return f"<lambda at {os.path.basename(code.co_filename)}:{code.co_firstlineno}>"
-    return str(name)
+    return str(name).rpartition("<locals>.")[2]
 
 
 class FunctionMatcher(Matcher):
@@ -200,6 +211,7 @@ class FunctionMatcher(Matcher):
         self.fn = fn
         self.raw_body = raw_body
         self.name = _callable_name(fn)
+        self.summary = _callable_summary(fn)
 
     def __call__(self, event: Event) -> MatchResult:
         try:
@@ -215,7 +227,8 @@ class FunctionMatcher(Matcher):
         return MatchResult(False, f"{self.name} returned {returned!r}", 0.0)
 
     def describe(self) -> str:
-        return f"{self.name}({'body' if self.raw_body else 'event'}) passes"
+        call = f"{self.name}({'body' if self.raw_body else 'event'})"
+        return f"{self.summary} [{call}]" if self.summary else f"{call} passes"
 
     def __repr__(self) -> str:
         return f"callable_matcher({self.name}{', raw_body=True' if self.raw_body else ''})"

@@ -11,7 +11,12 @@ settings and the run id; each behaviour is a plugin object, registered with this
 - ``_marker.Marker``: ``@pytest.mark.iatk`` checked at collection, its settings installed per test;
 - ``_report.Report``: the header line, failed tests' traces, the SLA table, junit properties, the summary;
 - ``_cleanup.SessionCleanup``: SIGTERM as Ctrl-C, ``--iatk-sweep``, the session-end cleanup;
-- ``_backend.Backend`` (+ ``XdistHooks``): the embedded server or the AWS session; the xdist hand-over.
+- ``_backend.Backend`` (+ ``XdistHooks``): the embedded server or the AWS session; the xdist hand-over;
+- ``_outputs``: the files and pages of the run (``--iatk-artifacts``, ``--iatk-sla-log``, pytest-html,
+  the GitHub Actions summary).
+
+For conftests and plugins: :func:`get_run` (any time after configure) and the hook
+``pytest_iatk_configured(config, run)`` (``_hooks``), both giving an :class:`IatkRun` (``_access``).
 """
 
 from __future__ import annotations
@@ -27,10 +32,12 @@ from iatk import _config, _tags
 from iatk._config import SPECS, Settings, resolve_settings
 from iatk.exceptions import ConfigError
 
-from . import _fixtures
+from . import _fixtures, _hooks
+from ._access import IatkRun
 from ._backend import Backend, XdistHooks
 from ._cleanup import SessionCleanup
 from ._marker import MARKER_HELP, Marker
+from ._outputs import OUTPUT_OPTIONS, Outputs
 from ._report import Records, Report
 from ._run import RUN_KEY, Run
 
@@ -41,6 +48,34 @@ if TYPE_CHECKING:
 RESTORE_KEY = pytest.StashKey[ExitStack]()
 #: The run's backend object (registered with the others; configure starts the embedded server).
 BACKEND_KEY = pytest.StashKey[Backend]()
+#: What :func:`get_run` hands out, made at the end of configure.
+ACCESS_KEY = pytest.StashKey[IatkRun]()
+
+__all__ = ["IatkRun", "get_run"]
+
+
+def get_run(config: pytest.Config) -> IatkRun:
+    """The run as iatk configured it: settings, run id, backend and session (for conftests and plugins).
+
+    Call it from any hook after iatk's ``pytest_configure`` (``pytest_iatk_configured``, which gets
+    the same object, collection hooks, ``pytest_sessionstart``, fixtures). A conftest's own
+    ``pytest_configure`` runs before iatk's: use the ``pytest_iatk_configured`` hook there.
+
+    Raises:
+        pytest.UsageError: iatk has not configured this run yet (or is disabled with ``-p no:iatk``).
+    """
+    found = config.stash.get(ACCESS_KEY, None)
+    if found is None:
+        raise pytest.UsageError(
+            "iatk.pytest_plugin.get_run(config): iatk has not configured this run yet. A conftest's "
+            "pytest_configure runs before iatk's: implement pytest_iatk_configured(config, run) instead, "
+            "or call get_run from a later hook (pytest_collection_modifyitems, pytest_sessionstart, a fixture)"
+        )
+    return found
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(_hooks)
 
 
 # -- options -----------------------------------------------------------------------------------
@@ -56,6 +91,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         else:
             group.addoption(spec.option, dest=dest, default=None, help=text)
         parser.addini(spec.ini, help=f"{spec.help} (default: {spec.default!r})", type="string", default="")
+    for option, ini, text in OUTPUT_OPTIONS:
+        group.addoption(option, dest=ini, default=None, metavar="PATH", help=f"{text} [ini: {ini}]")
+        parser.addini(ini, help=text, type="string", default="")
 
 
 def _resolve(config: pytest.Config) -> Settings:
@@ -87,6 +125,7 @@ def _register(config: pytest.Config) -> Backend:
     plugins.register(_fixtures, "iatk-fixtures")
     plugins.register(Marker(config), "iatk-marker")
     plugins.register(Report(config, records, backend), "iatk-report")  # its wait recording wraps the marker's settings
+    plugins.register(Outputs(config, records, backend), "iatk-outputs")
     plugins.register(SessionCleanup(config, records, backend), "iatk-cleanup")  # SIGTERM before this configure
     plugins.register(backend, "iatk-backend")  # its sessionstart (the AWS session) runs before the sweep
     return backend
@@ -116,6 +155,8 @@ def pytest_configure(config: pytest.Config) -> None:
         backend.start()
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(backend), "iatk-xdist")
+    access = config.stash[ACCESS_KEY] = IatkRun(config, settings, run_id, backend.embedded)
+    config.hook.pytest_iatk_configured.call_historic(kwargs={"config": config, "run": access})
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -44,6 +44,7 @@ def wait_row(record: Any) -> str:
         "latency": record.latency,
         "elapsed": round(record.elapsed, 3),
         "outcome": record.outcome,
+        "started_at": record.started_at.isoformat(),
     }
     return json.dumps(row)
 
@@ -187,17 +188,28 @@ def _cleanup_summary(terminalreporter: Any, records: Records) -> None:
                 terminalreporter.line(line, **markup)
 
 
+#: The SLA table's "awaited" column wraps at this width (the whole text is in the ``iatk_wait`` junit property).
+AWAITED_WIDTH = 60
+
+
 def _sla_summary(terminalreporter: Any, records: Records) -> None:
+    import textwrap
+
     if not records.waits:
         return
     terminalreporter.section("iatk: waits and SLAs")
-    rows = [("test", "awaited", "SLA s", "latency s", "outcome")]
+    rows: list[tuple[str, list[str], str, str, str]] = [("test", ["awaited"], "SLA s", "latency s", "outcome")]
     for nodeid, row in records.waits:
         latency = "-" if row.get("latency") is None else f"{row['latency']:.3f}"
         awaited = re.sub(r" on listener iatk_eb_\w+", "", str(row.get("awaited", ""))).replace("an event matching ", "")
-        rows.append(
-            (nodeid.split("::", 1)[-1], awaited[:70], f"{row.get('sla', 0):g}", latency, str(row.get("outcome")))
-        )
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    for row in rows:
-        terminalreporter.line("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        lines = textwrap.wrap(awaited, AWAITED_WIDTH, break_on_hyphens=False) or [""]
+        rows.append((nodeid.split("::", 1)[-1], lines, f"{row.get('sla', 0):g}", latency, str(row.get("outcome"))))
+    widths = [
+        max(len(r[0]) for r in rows),
+        max(len(line) for r in rows for line in r[1]),
+        *(max(len(r[i]) for r in rows) for i in (2, 3, 4)),
+    ]
+    for test, lines, sla, latency, outcome in rows:
+        for index, part in enumerate(lines):  # a long "awaited" continues on the next lines, in its column
+            cells = (test, part, sla, latency, outcome) if index == 0 else ("", part, "", "", "")
+            terminalreporter.line("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())

@@ -10,7 +10,7 @@ never imports this package: it reads a :class:`Stack` through a protocol of its 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +21,7 @@ from iatk._tags import TAG_RUN_ID, as_tag_list, current_run_id, deploy_tags
 from iatk._templates import read_template
 from iatk.exceptions import ConfigError, DeployError
 
+from ._progress import DeployProgress, progress_reader
 from ._stack import Stack, wait_for_stack
 
 if TYPE_CHECKING:
@@ -101,6 +102,7 @@ def deploy_stack(
     *,
     ttl: float | timedelta | None = None,
     timeout: float = 900.0,
+    progress: Callable[[DeployProgress], None] | None = None,
 ) -> Stack:
     """Deploy a CloudFormation template as a tagged test stack and wait for it.
 
@@ -111,6 +113,8 @@ def deploy_stack(
         session: The boto3 Session (default: the run's session).
         ttl: Expiry tagged on the stack (default: the ``ttl`` setting), for ``iatk cleanup``.
         timeout: Seconds to wait for CREATE_COMPLETE.
+        progress: Called after each poll of the stack with a :class:`DeployProgress` (resources
+            done of the total, the one under way); one more ListStackResources call per poll.
 
     Returns:
         The :class:`Stack`. On AWS it is an ephemeral test stack: remove it with ``Stack.delete()``.
@@ -164,7 +168,12 @@ def deploy_stack(
         removed = _remove_half_made(ctx, name, err)
         message = f"cannot create stack {name!r}: {error_message(err)}{removed}.{hint}"
         raise DeployError(message, code=error_code(err)) from frameless(err)
-    description = wait_for_stack(ctx, stack_id, timeout=timeout, goal="CREATE")
+    on_poll = None
+    if progress is not None:
+        from iatk._templates import parse_template
+
+        on_poll = progress_reader(ctx, len(parse_template(template_body).get("Resources") or {}), progress)
+    description = wait_for_stack(ctx, stack_id, timeout=timeout, goal="CREATE", on_poll=on_poll)
     if description.get("StackStatus") != "CREATE_COMPLETE":
         events = _failure_events(ctx, stack_id)
         reasons = "; ".join(

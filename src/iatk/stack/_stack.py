@@ -10,7 +10,7 @@ import difflib
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -363,13 +363,22 @@ def _parse_body(text: str) -> dict[str, Any]:
     return parse_template(text)
 
 
-def wait_for_stack(ctx: AwsContext, stack_id: str, *, timeout: float, goal: str) -> dict[str, Any]:
-    """Poll DescribeStacks with capped backoff until the stack leaves *_IN_PROGRESS."""
+def wait_for_stack(
+    ctx: AwsContext,
+    stack_id: str,
+    *,
+    timeout: float,
+    goal: str,
+    on_poll: Callable[[Mapping[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Poll DescribeStacks with capped backoff until the stack leaves *_IN_PROGRESS (``on_poll``: each description)."""
     deadline = time.monotonic() + timeout
     delay = 0.05
     while True:
         with calling(f"cannot read stack {stack_id!r}", StackError):
             description = dict(ctx.cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0])
+        if on_poll is not None:
+            on_poll(description)
         if not str(description.get("StackStatus", "")).endswith("_IN_PROGRESS"):
             return description
         if time.monotonic() + delay > deadline:
