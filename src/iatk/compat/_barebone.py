@@ -31,7 +31,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import unquote
+
+from iatk._json import resolve_pointer
 
 from ._errors import IatkException, explained
 
@@ -69,24 +70,6 @@ def go_now() -> str:
     return f"{text}{sign}{hours:02d}:{rest:02d}"
 
 
-def _pointer(document: Any, ref: str) -> Any:
-    """The node a local ``#/...`` ref names; KeyError when it is not there."""
-    if ref in ("#", ""):
-        return document
-    if not ref.startswith("#/"):
-        raise KeyError(ref)
-    node = document
-    for raw in ref[2:].split("/"):
-        part = unquote(raw).replace("~1", "/").replace("~0", "~")
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            raise KeyError(ref)
-    return node
-
-
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
@@ -117,8 +100,8 @@ class _OpenApi:
         while isinstance(found.get("$ref"), str) and seen < MAX_DEPTH:
             ref = str(found["$ref"])
             try:
-                found = _mapping(_pointer(self.document, ref))
-            except KeyError:
+                found = _mapping(resolve_pointer(self.document, ref))
+            except (KeyError, ValueError):
                 raise _Failure(
                     f"failed while loading schema due to error: bad $ref {ref!r}",
                     "only local refs (#/components/schemas/...) are read",
@@ -200,8 +183,8 @@ class _OpenApi:
             )
         if event_ref.startswith("#"):
             try:
-                root = _pointer(self.document, event_ref)
-            except KeyError:
+                root = resolve_pointer(self.document, event_ref)
+            except (KeyError, ValueError):
                 raise _Failure(
                     f"provided eventRef {event_ref!r} not found in the schema".replace("'", '"'), listing
                 ) from None
@@ -227,8 +210,8 @@ class _JsonSchema:
 
     def target(self, ref: str) -> Mapping[str, Any] | None:
         try:
-            return _mapping(_pointer(self.document, ref))
-        except KeyError:
+            return _mapping(resolve_pointer(self.document, ref))
+        except (KeyError, ValueError):
             return None
 
     def object(self, schema: Mapping[str, Any], depth: int) -> dict[str, Any]:

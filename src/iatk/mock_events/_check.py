@@ -16,8 +16,10 @@ import math
 from collections.abc import Mapping
 from typing import Any, TypeGuard
 
+from iatk._json import resolve_pointer
+
 from ._regex import _pattern_checker
-from ._schema import _escape, _resolve_pointer
+from ._schema import _escape
 
 _MODERN_DIALECTS = ("2019-09", "2020-12")
 _MAX_DEPTH = 400
@@ -102,7 +104,7 @@ class _Checker:
             return None  # OpenAPI 3.0's nullable `allOf: [{$ref}]`
         if "$ref" in node and isinstance(node["$ref"], str):
             try:
-                target = _resolve_pointer(self.document, node["$ref"])
+                target = resolve_pointer(self.document, node["$ref"])
             except (KeyError, ValueError):
                 return f"{pointer}/$ref", f"$ref {node['$ref']!r} cannot be resolved"
             found = self._check(value, target, node["$ref"], depth + 1)

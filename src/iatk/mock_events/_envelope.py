@@ -13,9 +13,10 @@ from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from iatk._config import current_settings
+from iatk._json import resolve_pointer
 from iatk.exceptions import ConfigError, SchemaError
 
-from ._schema import _DETAIL_TYPE_EXT, _SOURCE_EXT, EventSchema, _resolve_pointer
+from ._schema import _DETAIL_TYPE_EXT, _SOURCE_EXT, EventSchema
 from ._seeded import _seeded_time, _seeded_uuid
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ def _plain_node(generator: _Generator, node: Any) -> Mapping[str, Any] | None:
     seen = 0
     while isinstance(node, Mapping) and "$ref" in node and seen < 10:
         try:
-            node = _resolve_pointer(generator.document, str(node["$ref"]))
+            node = resolve_pointer(generator.document, str(node["$ref"]))
         except (KeyError, ValueError):
             return None
         seen += 1

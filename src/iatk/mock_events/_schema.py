@@ -12,10 +12,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import yaml
 
+from iatk._json import resolve_pointer
 from iatk._text import closest
 from iatk.exceptions import ConfigError, SchemaError
 
@@ -148,7 +148,7 @@ class EventSchema:
                 key = "$defs" if event_ref in self.document.get("$defs", {}) else "definitions"
                 pointer = f"#/{key}/{_escape(event_ref)}"
             try:
-                return pointer, _resolve_pointer(self.document, pointer)
+                return pointer, resolve_pointer(self.document, pointer)
             except (KeyError, ValueError):
                 raise SchemaError(
                     f"event_ref {event_ref!r} not found in {self.origin}; {self._components_text(event_ref)}"
@@ -162,7 +162,7 @@ class EventSchema:
                     f"{self._components_text(None)}"
                 )
             pointer = f"#/components/schemas/{_escape(pick)}"
-            return pointer, _resolve_pointer(self.document, pointer)
+            return pointer, resolve_pointer(self.document, pointer)
         return "#", self.document
 
     def json_schema(self, event_ref: str | None = None) -> dict[str, Any]:
@@ -241,24 +241,6 @@ def _extension(schema: EventSchema, key: str) -> str | None:
 
 def _escape(name: str) -> str:
     return name.replace("~", "~0").replace("/", "~1")
-
-
-def _resolve_pointer(document: Any, pointer: str) -> Any:
-    """The node at a local ref (``#`` or ``#/a/b``); KeyError when absent, ValueError when not local."""
-    if pointer in ("#", ""):
-        return document
-    if not pointer.startswith("#/"):
-        raise ValueError(pointer)
-    node = document
-    for raw in pointer[2:].split("/"):
-        part = unquote(raw).replace("~1", "/").replace("~0", "~")
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            raise KeyError(part)
-    return node
 
 
 def _closest_first(name: str, names: Iterable[str]) -> list[str]:

@@ -10,10 +10,11 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
+from iatk._json import resolve_pointer
 from iatk.exceptions import SchemaError
 
 from ._check import _Checker, _is_modern
-from ._schema import EventSchema, _resolve_pointer
+from ._schema import EventSchema
 
 _MISSING: Any = object()
 
@@ -97,7 +98,7 @@ class _GeneratorBase:
         if not (ref == "#" or ref.startswith("#/")):
             raise self.unsupported(f"{pointer}/$ref", path, f"$ref {ref!r} (another document or an anchor)")
         try:
-            return ref, _resolve_pointer(self.document, ref)
+            return ref, resolve_pointer(self.document, ref)
         except KeyError:
             raise self.error(
                 pointer, path, f"$ref {ref!r} points nowhere; {self.schema._components_text(ref)}"

@@ -11,6 +11,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from iatk._json import loads_or_keep
+
 __all__ = ["STATUSES", "StateInspection", "StatePath", "StateResult"]
 
 STATUSES = ("SUCCEEDED", "FAILED", "RETRIABLE", "CAUGHT_ERROR")
@@ -90,7 +92,7 @@ class StateInspection:
         """Build from TestState's ``inspectionData`` (its JSON strings are parsed)."""
         if not data:
             return cls()
-        values: dict[str, Any] = {name: _parse_json(data.get(key)) for key, name in _INSPECTION_FIELDS.items()}
+        values: dict[str, Any] = {name: loads_or_keep(data.get(key)) for key, name in _INSPECTION_FIELDS.items()}
         for key, name in (("errorDetails", "error_details"), ("request", "request"), ("response", "response")):
             values[name] = dict(data[key]) if isinstance(data.get(key), Mapping) else None
         return cls(**values, raw=dict(data))
@@ -140,7 +142,7 @@ class StateResult:
             state=state,
             status=str(raw.get("status", "")),
             next_state=raw.get("nextState") or None,
-            output=_parse_json(raw.get("output")),
+            output=loads_or_keep(raw.get("output")),
             error=raw.get("error") or None,
             cause=raw.get("cause") or None,
             inspection=StateInspection.from_api(raw.get("inspectionData")),
@@ -290,12 +292,3 @@ def _subset_mismatch(expected: Any, actual: Any, path: str) -> str | None:
     if expected != actual or isinstance(expected, bool) != isinstance(actual, bool):
         return f"{path}: expected {_show(expected)}, got {_show(actual)}"
     return None
-
-
-def _parse_json(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value  # e.g. redacted secrets: keep the text

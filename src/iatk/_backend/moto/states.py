@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iatk._aws import BOTO_ERRORS, AwsContext, calling, wrap
+from iatk._json import loads_or_keep
 from iatk._tags import TAG_RUN_ID, current_run_id, new_xid
 from iatk.exceptions import StateTestError
 
@@ -234,7 +235,7 @@ def _call_task(
     )
     status = description.get("status")
     if status == "SUCCEEDED":
-        return _parse_json(description.get("output"))
+        return loads_or_keep(description.get("output"))
     if status != "FAILED":
         raise StateTestError(f"the offline execution of state {name!r} ended {status}: {description.get('cause')}")
     error, cause = description.get("error") or None, description.get("cause") or None
@@ -336,13 +337,3 @@ def _refuse_stub_executions(sfn: Any, execution_arn: str, name: str, known: set[
         "hides the ones made before), with MOTO_PORT set to the server's port in its environment for Tasks that "
         "call services. iatk's embedded backend (iatk.embedded_session(), pytest --iatk-backend=moto) does all that"
     )
-
-
-def _parse_json(value: Any) -> Any:
-    """JSON text parsed; anything else, or text that is not JSON, as it is."""
-    if not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
