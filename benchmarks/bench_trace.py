@@ -220,7 +220,10 @@ def otlp_tables() -> None:
             n = 20 if count > 100 else N
             rows.append((f"{count} spans, X-Ray (vs BatchGetTraces)", *compare(ours_xray, bare_xray, n)))
             rows.append(
-                (f"{count} spans, Transaction Search (vs Start+ListRetrievedTraces)", *compare(ours_search, bare_search, n))
+                (
+                    f"{count} spans, Transaction Search (vs Start+ListRetrievedTraces)",
+                    *compare(ours_search, bare_search, n),
+                )
             )
     print("\nOpenTelemetry spans on the embedded backend (OTLP/HTTP protobuf, ms)\n")
     print("| case | iatk median | p90 | bare calls median | p90 | ratio (medians) |")
