@@ -252,7 +252,12 @@ def _install_custom_resources() -> None:
                 physical = self._get_param("PhysicalResourceId")
                 if physical and logical_id in stack.custom_resources:
                     stack.custom_resources[logical_id].resource_name = physical
-                return original_answer(self)
+                answer = original_answer(self)
+                # Outputs read while the resource was pending keep its old Ref and GetAtt: read them again.
+                parsed = getattr(stack.output_map, "_parsed_outputs", None)
+                if isinstance(parsed, dict):
+                    parsed.clear()
+                return answer
         if status == "FAILED":
             _fail_stack(stack, logical_id, str(self._get_param("Reason") or "the custom resource answered FAILED"))
         return 200, {"status": 200}, json.dumps("{}")
