@@ -280,3 +280,18 @@ def test_an_invocation_joins_the_callers_trace(app: iatk.Stack, moto_session: An
     assert service.document["parent_id"] == header.parent
     assert handler_header.parent == function.id  # the handler's own segments nest under the function segment
     assert [s.name for s in function.subsegments][-2:] == ["Invocation", "Overhead"]
+
+
+def test_a_traced_execution_links_its_lambda_task(app: iatk.Stack, moto_session: Any) -> None:
+    sfn = moto_session.client("stepfunctions")
+    header = iatk.new_trace_header()
+    arn = sfn.start_execution(
+        stateMachineArn=app.outputs["MachineArn"], name=uuid.uuid4().hex, input='{"amount": 1}', traceHeader=header
+    )["executionArn"]
+    deadline = time.monotonic() + 30
+    while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "the execution did not end"
+        time.sleep(0.05)
+    tree = get_trace_tree(header, within=10, session=moto_session, source="xray")
+    tree.assert_path(["AWS::StepFunctions::StateMachine", "AWS::Lambda", "AWS::Lambda::Function"])
+    assert len(tree.find(origin="AWS::Lambda::Function")) == 2  # the lambda:invoke task and the plain-ARN one

@@ -616,6 +616,7 @@ def install_service(endpoint_url: str, xray_daemon_address: str | None = None, *
     """Make a :class:`LambdaService` this process's (the embedded server's owner calls it), and hook moto."""
     global _service  # noqa: PLW0603 - the process's one server has one Lambda service
     from .lambda_invoke import install_invoke
+    from .lambda_sfn import install_sfn_lambda
     from .lambda_sqs import install_sqs_pollers
     from .lambda_triggers import install_triggers
 
@@ -626,6 +627,7 @@ def install_service(endpoint_url: str, xray_daemon_address: str | None = None, *
         install_invoke()
         install_sqs_pollers(_service)
         install_triggers()
+        install_sfn_lambda()
         return _service
 
 
