@@ -17,7 +17,12 @@ needs_node = "node is not on PATH (CI installs Debian's nodejs)"
 
 
 def read_queue(
-    sqs: Any, url: str, until: Callable[[list[Any]], bool], *, timeout: float = 20.0, keep: Callable[[Any], bool] | None = None
+    sqs: Any,
+    url: str,
+    until: Callable[[list[Any]], bool],
+    *,
+    timeout: float = 20.0,
+    keep: Callable[[Any], bool] | None = None,
 ) -> list[Any]:
     """Receive (and delete) the queue's JSON bodies until ``until(bodies)`` holds; the bodies ``keep`` accepts."""
     bodies: list[Any] = []

@@ -37,7 +37,8 @@ def test_direct_invoke_answers_as_aws(app: iatk.Stack, moto_session: Any) -> Non
     assert body["leaked"] == []  # nothing of the test process reaches the handler
     tail = base64.b64decode(answer["LogResult"]).decode()
     assert 'echo {"order": 7}' in tail
-    assert "START RequestId:" in tail and "REPORT RequestId:" in tail
+    assert "START RequestId:" in tail
+    assert "REPORT RequestId:" in tail
 
 
 def test_an_unhandled_error_and_dry_run(app: iatk.Stack, moto_session: Any) -> None:
@@ -79,7 +80,10 @@ def test_async_invoke_retries_twice_then_goes_to_on_failure(app: iatk.Stack, mot
     assert time.monotonic() - started < 5  # answered before the three attempts and their delays
     embedded.settle(30)
     attempts = read_queue(
-        sqs, app.outputs["ResultsUrl"], lambda got: len(got) >= 3, keep=lambda b: b.get("attempt", {}).get("order") == order
+        sqs,
+        app.outputs["ResultsUrl"],
+        lambda got: len(got) >= 3,
+        keep=lambda b: b.get("attempt", {}).get("order") == order,
     )
     assert len(attempts) == 3  # the first attempt and MaximumRetryAttempts' default 2 retries
     [record] = read_queue(sqs, app.outputs["FailureQueueUrl"], lambda got: len(got) >= 1)
@@ -91,7 +95,9 @@ def test_async_invoke_retries_twice_then_goes_to_on_failure(app: iatk.Stack, mot
     assert record["responsePayload"]["errorType"] == "OrderRejected"
 
 
-def test_async_invoke_with_no_retries_and_an_on_success_destination(app: iatk.Stack, moto_session: Any, embedded: Any) -> None:
+def test_async_invoke_with_no_retries_and_an_on_success_destination(
+    app: iatk.Stack, moto_session: Any, embedded: Any
+) -> None:
     lam, sqs = moto_session.client("lambda"), moto_session.client("sqs")
     queue = sqs.create_queue(QueueName=f"success-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -138,18 +144,26 @@ def test_a_state_machine_catches_the_handlers_error_type(app: iatk.Stack, moto_s
     assert output["again"]["Error"] == "ValidationError"
 
 
-def test_an_sqs_mapping_batches_filters_and_reports_item_failures(app: iatk.Stack, moto_session: Any, embedded: Any) -> None:
+def test_an_sqs_mapping_batches_filters_and_reports_item_failures(
+    app: iatk.Stack, moto_session: Any, embedded: Any
+) -> None:
     sqs = moto_session.client("sqs")
     run = uuid.uuid4().hex
     entries = [
-        {"Id": str(i), "MessageBody": json.dumps({"kind": "order", "run": run, "n": i, "fail": i == 2})} for i in range(5)
+        {"Id": str(i), "MessageBody": json.dumps({"kind": "order", "run": run, "n": i, "fail": i == 2})}
+        for i in range(5)
     ]
     entries.append({"Id": "skip", "MessageBody": json.dumps({"kind": "noise", "run": run})})
     sqs.send_message_batch(QueueUrl=app.outputs["WorkUrl"], Entries=entries)
     batches = read_queue(
-        sqs, app.outputs["ResultsUrl"], lambda got: len(got) >= 1, keep=lambda b: any(x.get("run") == run for x in b.get("batch", []))
+        sqs,
+        app.outputs["ResultsUrl"],
+        lambda got: len(got) >= 1,
+        keep=lambda b: any(x.get("run") == run for x in b.get("batch", [])),
     )
-    assert [sorted(x["n"] for x in batch["batch"]) for batch in batches] == [[0, 1, 2, 3, 4]]  # BatchSize 5, noise filtered
+    assert [sorted(x["n"] for x in batch["batch"]) for batch in batches] == [
+        [0, 1, 2, 3, 4]
+    ]  # BatchSize 5, noise filtered
     # The failed item stays; after the 1 s visibility timeout the redrive policy (maxReceiveCount 1) moves it
     [dead] = read_queue(sqs, app.outputs["WorkDlqUrl"], lambda got: len(got) >= 1, keep=lambda b: b.get("run") == run)
     assert dead["n"] == 2
@@ -166,22 +180,38 @@ def test_a_disabled_then_deleted_mapping_stops_polling(app: iatk.Stack, moto_ses
     mapping = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=fn(app, "batch"), BatchSize=1)["UUID"]
     run = uuid.uuid4().hex
     sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"run": run, "n": 1}))
-    read_queue(sqs, app.outputs["ResultsUrl"], lambda got: len(got) >= 1, keep=lambda b: any(x.get("run") == run for x in b["batch"]))
+    read_queue(
+        sqs,
+        app.outputs["ResultsUrl"],
+        lambda got: len(got) >= 1,
+        keep=lambda b: any(x.get("run") == run for x in b["batch"]),
+    )
     lam.update_event_source_mapping(UUID=mapping, Enabled=False)
     sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"run": run, "n": 2}))
     embedded.settle(10)  # a disabled mapping has nothing pending
     time.sleep(0.5)
-    assert sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
-        "ApproximateNumberOfMessages"
-    ] == "1"
+    assert (
+        sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
+            "ApproximateNumberOfMessages"
+        ]
+        == "1"
+    )
     lam.update_event_source_mapping(UUID=mapping, Enabled=True)
-    read_queue(sqs, app.outputs["ResultsUrl"], lambda got: len(got) >= 1, keep=lambda b: any(x.get("n") == 2 and x.get("run") == run for x in b["batch"]))
+    read_queue(
+        sqs,
+        app.outputs["ResultsUrl"],
+        lambda got: len(got) >= 1,
+        keep=lambda b: any(x.get("n") == 2 and x.get("run") == run for x in b["batch"]),
+    )
     lam.delete_event_source_mapping(UUID=mapping)
     sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"run": run, "n": 3}))
     time.sleep(0.5)
-    assert sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
-        "ApproximateNumberOfMessages"
-    ] == "1"  # moto would still invoke after the delete
+    assert (
+        sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
+            "ApproximateNumberOfMessages"
+        ]
+        == "1"
+    )  # moto would still invoke after the delete
     sqs.delete_queue(QueueUrl=queue)
 
 
@@ -195,7 +225,12 @@ def test_an_sns_subscription_invokes_asynchronously(app: iatk.Stack, moto_sessio
         MessageAttributes={"kind": {"DataType": "String", "StringValue": "test"}},
     )
     embedded.settle(30)
-    [got] = read_queue(sqs, app.outputs["ResultsUrl"], lambda got: len(got) >= 1, keep=lambda b: b.get("sns", {}).get("Message") == text)
+    [got] = read_queue(
+        sqs,
+        app.outputs["ResultsUrl"],
+        lambda got: len(got) >= 1,
+        keep=lambda b: b.get("sns", {}).get("Message") == text,
+    )
     sns_part = got["sns"]
     assert sns_part["MessageId"] == published["MessageId"]
     assert sns_part["TopicArn"] == app.outputs["TopicArn"]
@@ -221,7 +256,8 @@ def test_an_eventbridge_rule_invokes_a_handler_whose_event_reaches_a_listener(
         "default", pattern={"source": ["app.router"], "detail": {"order": [order]}}, session=moto_session
     ) as listener:
         iatk.put_events(
-            {"Source": f"test.{app.name}", "DetailType": "OrderPlaced", "Detail": {"order": order}}, session=moto_session
+            {"Source": f"test.{app.name}", "DetailType": "OrderPlaced", "Detail": {"order": order}},
+            session=moto_session,
         )
         event = listener.expect_event(iatk.match(detail={"order": order}), within=30)
     assert event.detail == {"order": order, "routed_by": fn(app, "router")}
@@ -256,7 +292,8 @@ def test_each_invocation_logs_to_its_log_group(app: iatk.Stack, moto_session: An
     assert any(m.startswith("INIT_START ") for m in messages)
     assert any("Init Duration: " in m for m in messages if m.startswith("REPORT"))
     streams = logs.describe_log_streams(logGroupName=f"/aws/lambda/{fn(app, 'echo')}")["logStreams"]
-    assert streams and all("[$LATEST]" in s["logStreamName"] for s in streams)
+    assert streams
+    assert all("[$LATEST]" in s["logStreamName"] for s in streams)
 
 
 def test_an_invocation_joins_the_callers_trace(app: iatk.Stack, moto_session: Any) -> None:

@@ -33,21 +33,28 @@ DEFAULT_ACCOUNT = "123456789012"
 
 def stack_functions(stack: str, region: str, account: str = DEFAULT_ACCOUNT) -> list[str]:
     """The names of a stack's ``AWS::Lambda::Function`` resources (nested stacks included)."""
-    from moto.cloudformation import cloudformation_backends
+    from moto.cloudformation.models import cloudformation_backends
 
-    backend = cloudformation_backends[account][region]
+    backend: Any = cloudformation_backends[account][region]
     found: list[str] = []
     try:
         _, resources = backend.describe_stack_resources(stack, None)
     except Exception as err:
         raise ConfigError(f"no stack {stack!r} in the embedded backend ({region}): {err}") from None
     for resource in resources:
-        kind = getattr(resource, "type", None) or type(resource).cloudformation_type()
+        kind = getattr(resource, "type", None) or _type_of(resource)
         if kind == "AWS::Lambda::Function":
             found.append(str(resource.physical_resource_id))
         elif kind == "AWS::CloudFormation::Stack":
             found += stack_functions(str(resource.physical_resource_id), region, account)
     return found
+
+
+def _type_of(resource: Any) -> str:
+    try:
+        return str(type(resource).cloudformation_type())
+    except (AttributeError, NotImplementedError):
+        return ""
 
 
 def _prewarm_here(body: dict[str, Any]) -> dict[str, int]:
@@ -134,13 +141,16 @@ def settle(url: str, timeout: float = 30.0) -> None:
     if status == 408:
         pending = answer.get("pending") or []
         raise WaitTimeout(
-            f"the embedded Lambda service did not settle within {timeout:g} s; still pending:\n  " + "\n  ".join(pending[:20]),
+            f"the embedded Lambda service did not settle within {timeout:g} s; still pending:\n  "
+            + "\n  ".join(pending[:20]),
             description="asynchronous Lambda invocations to finish",
             timeout=timeout,
             last=pending,
         )
     if status != 200:
-        raise ConfigError(f"the embedded server at {url} cannot settle its Lambda work: {answer.get('message', status)}")
+        raise ConfigError(
+            f"the embedded server at {url} cannot settle its Lambda work: {answer.get('message', status)}"
+        )
 
 
 def prewarm(

@@ -41,7 +41,7 @@ def request_header(headers: Any, name: str) -> str | None:
         if value:
             return str(value)
     lowered = name.lower()
-    for key, value in getattr(headers, "items", lambda: [])():
+    for key, value in getattr(headers, "items", list)():
         if str(key).lower() == lowered and value:
             return str(value)
     return None
@@ -132,6 +132,6 @@ def install_invoke() -> None:
         )
         return 202, {"status": 202}, json.dumps({"Status": 202})
 
-    LambdaFunction.invoke = invoke_method  # type: ignore[method-assign,assignment]
-    LambdaResponse.invoke_async = invoke_async  # type: ignore[method-assign,assignment]
+    LambdaFunction.invoke = invoke_method  # type: ignore[method-assign]
+    LambdaResponse.invoke_async = invoke_async  # type: ignore[method-assign]
     LambdaFunction._iatk_runtime = True  # type: ignore[attr-defined]

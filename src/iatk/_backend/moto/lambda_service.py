@@ -72,7 +72,10 @@ ENV_STRICT = "IATK_LAMBDA_STRICT"
 THROTTLE_LIMIT = 30.0
 
 #: The invocation record's ``DetailType`` on an EventBridge destination.
-_DETAIL_TYPES = {True: "Lambda Function Invocation Result - Success", False: "Lambda Function Invocation Result - Failure"}
+_DETAIL_TYPES = {
+    True: "Lambda Function Invocation Result - Success",
+    False: "Lambda Function Invocation Result - Failure",
+}
 
 
 def spec_of(fn: Any) -> FunctionSpec:
@@ -83,10 +86,10 @@ def spec_of(fn: Any) -> FunctionSpec:
     layers: list[bytes] = []
     layer_arns: list[str] = []
     for layer in fn.layers or ():
-        version = backend.layers_versions_by_arn(layer["Arn"])
-        if version is not None:
-            layers.append(bytes(getattr(version, "code_bytes", b"") or b""))
-            layer_arns.append(f"{layer['Arn']}@{getattr(version, 'code_sha_256', '')}")
+        layer_version = backend.layers_versions_by_arn(layer["Arn"])
+        if layer_version is not None:
+            layers.append(bytes(getattr(layer_version, "code_bytes", b"") or b""))
+            layer_arns.append(f"{layer['Arn']}@{getattr(layer_version, 'code_sha_256', '')}")
     version = str(fn.version)
     if version in ("", "None", "0"):
         version = "$LATEST"
@@ -185,7 +188,9 @@ class LambdaService:
             raise ConfigError(f"the Lambda service needs at least one worker thread (workers={workers})")
         self.endpoint_url = endpoint_url
         self.xray_daemon_address = xray_daemon_address
-        self.strict = os.environ.get(ENV_STRICT, "").strip().lower() in ("1", "true", "yes") if strict is None else strict
+        self.strict = (
+            os.environ.get(ENV_STRICT, "").strip().lower() in ("1", "true", "yes") if strict is None else strict
+        )
         self.retry_delay = retry_delay
         self.workers = workers
         self.runtime_options = dict(runtime_options or {})
@@ -300,7 +305,9 @@ class LambdaService:
 
     # -- asynchronous ------------------------------------------------------------------------------
 
-    def invoke_async(self, fn: Any, payload: bytes | str, *, trace_header: str | None = None, source: str = "Invoke") -> str:
+    def invoke_async(
+        self, fn: Any, payload: bytes | str, *, trace_header: str | None = None, source: str = "Invoke"
+    ) -> str:
         """Queue an asynchronous invocation of ``fn`` and return its id at once (it runs on a worker)."""
         data = payload.encode() if isinstance(payload, str) else bytes(payload)
         with self._cond:
@@ -453,7 +460,9 @@ class LambdaService:
 
             name = resource.split(":", 1)[1] if resource.startswith("function:") else resource
             target = get_backend(account, region).get_function(name)
-            self.invoke_async(target, text, trace_header=job.trace_header, source=f"destination of {job.fn.function_name}")
+            self.invoke_async(
+                target, text, trace_header=job.trace_header, source=f"destination of {job.fn.function_name}"
+            )
         else:
             raise ConfigError(f"destination {destination!r}: Lambda sends records to SQS, SNS, EventBridge or Lambda")
 

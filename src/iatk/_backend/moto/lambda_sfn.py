@@ -80,9 +80,10 @@ def _add_header(request: Any, **_: Any) -> None:
 
 def install_sfn_lambda() -> None:
     """Send the execution's trace with each Lambda task's invocation (idempotent)."""
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils as moto_utils
     from moto.stepfunctions.parser.backend.execution import Execution
 
+    lambda_eval_utils: Any = moto_utils
     if getattr(lambda_eval_utils, "_iatk_traced", False):
         return
     original_start = Execution.start
@@ -108,4 +109,4 @@ def install_sfn_lambda() -> None:
     Execution.start = start  # type: ignore[method-assign]
     lambda_eval_utils.execute_lambda_function_integration = integration
     lambda_eval_utils.boto_client_for = client_for
-    lambda_eval_utils._iatk_traced = True  # type: ignore[attr-defined]
+    lambda_eval_utils._iatk_traced = True

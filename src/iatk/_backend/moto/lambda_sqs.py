@@ -23,6 +23,7 @@ second, so messages whose visibility timeout or delay ends are picked up too.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -111,10 +112,8 @@ def _matches(filters: list[Any] | None, record: dict[str, Any]) -> bool:
     if filters is None:
         return True
     document = dict(record)
-    try:
+    with contextlib.suppress(TypeError, ValueError):
         document["body"] = json.loads(record["body"])
-    except (TypeError, ValueError):
-        pass
     return any(getattr(f, "test")(document).matched for f in filters)  # noqa: B009 - PatternMatcher.test
 
 
@@ -244,7 +243,9 @@ class SqsPoller:
         if not records:
             return
         fn = get_backend(self.account, self.region).get_function(esm.function_arn)
-        trace = next((r["attributes"].get("AWSTraceHeader") for r in records if r["attributes"].get("AWSTraceHeader")), None)
+        trace = next(
+            (r["attributes"].get("AWSTraceHeader") for r in records if r["attributes"].get("AWSTraceHeader")), None
+        )
         try:
             result = self.service.invoke(fn, json.dumps({"Records": records}), trace_header=trace)
         except ConcurrencyLimitExceeded:
@@ -274,7 +275,9 @@ class SqsPoller:
         for item in answer["batchItemFailures"]:
             ident = item.get("itemIdentifier") if isinstance(item, dict) else None
             if not ident or ident not in ids:
-                log.warning("SQS mapping %s: batchItemFailures names %r, not in the batch: all of it failed", self.uuid, ident)
+                log.warning(
+                    "SQS mapping %s: batchItemFailures names %r, not in the batch: all of it failed", self.uuid, ident
+                )
                 return None
             failed.add(str(ident))
         return failed
@@ -286,7 +289,7 @@ _pollers_lock = threading.Lock()
 
 def _sync(service: LambdaService, esm: Any) -> None:
     """Start or stop the mapping's poller to match its ``Enabled``."""
-    if esm is None or not str(esm.event_source_arn).split(":")[2:3] == ["sqs"]:
+    if esm is None or str(esm.event_source_arn).split(":")[2:3] != ["sqs"]:
         return
     with _pollers_lock:
         poller = _pollers.get(esm.uuid)

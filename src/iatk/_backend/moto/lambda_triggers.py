@@ -108,7 +108,9 @@ def _install_sns() -> None:
             return original(
                 self, message, message_id, subject, message_attributes, group_id, deduplication_id, message_structure
             )
-        if self._filter_policy_matcher is not None and not self._filter_policy_matcher.matches(message_attributes, message):
+        if self._filter_policy_matcher is not None and not self._filter_policy_matcher.matches(
+            message_attributes, message
+        ):
             return None
         if message_structure == "json":
             message = self._parse_message_structure(message, self.protocol)
@@ -198,25 +200,42 @@ def _run_custom_resource(fn: Any, event: dict[str, Any], stack: Any, resource: A
         return
     if result.function_error:
         doc = result.json() if result.payload else {}
-        what = f"{doc.get('errorType')}: {doc.get('errorMessage')}" if isinstance(doc, dict) else result.payload
-        _fail_stack(stack, resource.logical_id, f"the function failed before answering ({what}); see /aws/lambda/{fn.function_name}")
+        what = (
+            f"{doc.get('errorType')}: {doc.get('errorMessage')}"
+            if isinstance(doc, dict)
+            else result.payload.decode("utf-8", "replace")
+        )
+        _fail_stack(
+            stack,
+            resource.logical_id,
+            f"the function failed before answering ({what}); see /aws/lambda/{fn.function_name}",
+        )
     else:
         _fail_stack(stack, resource.logical_id, "the function returned without sending a response to the ResponseURL")
 
 
 def _install_custom_resources() -> None:
     from moto import settings
-    from moto.cloudformation import custom_model
+    from moto.cloudformation import custom_model as moto_custom_model
     from moto.cloudformation.models import Stack
     from moto.cloudformation.responses import CloudFormationResponse
 
+    custom_model: Any = moto_custom_model
     if getattr(custom_model.CustomModel, "_iatk_lambda", False):
         return
-    custom_model.settings = _Settings(settings)  # type: ignore[assignment]
+    custom_model.settings = _Settings(settings)
 
-    def create(cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any) -> Any:
+    def create(
+        cls: Any,
+        /,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
         from moto.awslambda.utils import get_backend
-        from moto.cloudformation import cloudformation_backends
+        from moto.cloudformation.models import cloudformation_backends
 
         properties = cloudformation_json["Properties"]
         token = properties["ServiceToken"]
@@ -266,10 +285,10 @@ def _install_custom_resources() -> None:
         with _stack_lock:
             original_create_resources(self)
 
-    custom_model.CustomModel.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
+    custom_model.CustomModel.create_from_cloudformation_json = classmethod(create)
     CloudFormationResponse.process_cfn_response = process_cfn_response  # type: ignore[method-assign]
     Stack.create_resources = create_resources  # type: ignore[method-assign]
-    custom_model.CustomModel._iatk_lambda = True  # type: ignore[attr-defined]
+    custom_model.CustomModel._iatk_lambda = True
 
 
 def install_triggers() -> None:

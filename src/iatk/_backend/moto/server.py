@@ -61,8 +61,8 @@ def _start_moto_server(region: str = "us-east-1") -> _Server:
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             """Keep one access-log line per AWS call out of the test output."""
 
-    app = OtlpMiddleware(DomainDispatcherApplication(create_backend_app), SpanStore(region))  # + POST /v1/traces
-    app = LambdaControl(app)  # + /iatk-api/lambda/* (settle, prewarm)
+    otlp = OtlpMiddleware(DomainDispatcherApplication(create_backend_app), SpanStore(region))  # + POST /v1/traces
+    app = LambdaControl(otlp)  # + /iatk-api/lambda/* (settle, prewarm)
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
     # A short poll interval: werkzeug's default 0.5 s makes every stop take half a second.
     thread = threading.Thread(
