@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 import pytest
-from lambda_app_helpers import HAS_NODE, needs_node, read_queue
+from lambda_app_helpers import HAS_NODE, PY_RUNTIME, needs_node, read_queue
 
 import iatk
 from iatk.trace import get_trace_tree
@@ -52,6 +52,44 @@ def test_an_unhandled_error_and_dry_run(app: iatk.Stack, moto_session: Any) -> N
     assert error["stackTrace"]
     dry = lam.invoke(FunctionName=fn(app, "validator"), InvocationType="DryRun")
     assert dry["StatusCode"] == 204
+
+
+def test_an_unservable_runtime_and_a_throttled_function_answer_clearly(app: iatk.Stack, moto_session: Any) -> None:
+    lam = moto_session.client("lambda")
+    role = lam.get_function(FunctionName=fn(app, "echo"))["Configuration"]["Role"]
+    name = f"java-{uuid.uuid4().hex[:8]}"
+    lam.create_function(
+        FunctionName=name,
+        Runtime="java21",
+        Role=role,
+        Handler="Main::handle",
+        Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18},
+    )
+    with pytest.raises(lam.exceptions.InvalidRuntimeException) as raised:
+        lam.invoke(FunctionName=name)
+    message = raised.value.response["Error"]["Message"]
+    assert name in message
+    assert "java21" in message
+    lam.delete_function(FunctionName=name)
+
+    lam.put_function_concurrency(FunctionName=fn(app, "validator"), ReservedConcurrentExecutions=0)
+    try:
+        with pytest.raises(lam.exceptions.TooManyRequestsException) as throttled:
+            lam.invoke(FunctionName=fn(app, "validator"), Payload=b'{"amount": 1}')
+        assert throttled.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+        assert throttled.value.response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    finally:
+        lam.delete_function_concurrency(FunctionName=fn(app, "validator"))
+
+
+def test_prewarm_starts_a_stacks_functions(app: iatk.Stack, embedded: Any) -> None:
+    warm = embedded.prewarm(stack=app.name)
+    assert warm[fn(app, "echo")] >= 1
+    assert warm[fn(app, "greeter")] >= 1
+    assert warm[fn(app, "node")] == (1 if HAS_NODE else 0)
+    attached = type(embedded)(url=embedded.url)  # what an xdist worker has: the same server, over HTTP
+    assert attached.prewarm(fn(app, "batch"), n=2) == {fn(app, "batch"): 2}
+    attached.settle(10)
 
 
 def test_a_timeout_ends_the_environment(app: iatk.Stack, moto_session: Any, embedded: Any) -> None:
@@ -164,7 +202,7 @@ def test_an_sqs_mapping_batches_filters_and_reports_item_failures(
     assert [sorted(x["n"] for x in batch["batch"]) for batch in batches] == [
         [0, 1, 2, 3, 4]
     ]  # BatchSize 5, noise filtered
-    # The failed item stays; after the 1 s visibility timeout the redrive policy (maxReceiveCount 1) moves it
+    # The failed item stays; after the 2 s visibility timeout the redrive policy (maxReceiveCount 1) moves it
     [dead] = read_queue(sqs, app.outputs["WorkDlqUrl"], lambda got: len(got) >= 1, keep=lambda b: b.get("run") == run)
     assert dead["n"] == 2
     embedded.settle(30)
@@ -332,3 +370,34 @@ def test_a_traced_execution_links_its_lambda_task(app: iatk.Stack, moto_session:
     tree = get_trace_tree(header, within=10, session=moto_session, source="xray")
     tree.assert_path(["AWS::StepFunctions::StateMachine", "AWS::Lambda", "AWS::Lambda::Function"])
     assert len(tree.find(origin="AWS::Lambda::Function")) == 2  # the lambda:invoke task and the plain-ARN one
+
+
+FAILING_CUSTOM_RESOURCE = """
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {Version: "2012-10-17", Statement: []}
+  Broken:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: %s
+      Handler: index.handler
+      Role: !GetAtt Role.Arn
+      Code:
+        ZipFile: |
+          def handler(event, context):
+              raise RuntimeError("cannot make the thing")
+  Thing:
+    Type: Custom::Thing
+    Properties:
+      ServiceToken: !GetAtt Broken.Arn
+"""
+
+
+def test_a_custom_resource_whose_function_fails_fails_the_stack(moto_session: Any, tmp_path: Any) -> None:
+    template = tmp_path / "broken.yaml"
+    template.write_text(FAILING_CUSTOM_RESOURCE % PY_RUNTIME)
+    with pytest.raises(iatk.DeployError) as raised:
+        iatk.deploy_stack(template, f"broken-{uuid.uuid4().hex[:8]}", session=moto_session)
+    assert "cannot make the thing" in str(raised.value)

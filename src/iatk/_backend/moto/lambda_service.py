@@ -534,7 +534,11 @@ class LambdaService:
         """Start ``n`` warm environments for each moto function given; returns name → warm count."""
         warm: dict[str, int] = {}
         for fn in functions:
-            warm[fn.function_name] = self.runtime.prewarm(spec_of(fn), n)
+            try:
+                warm[fn.function_name] = self.runtime.prewarm(spec_of(fn), n)
+            except RuntimeNotSupported as err:  # its invocations will say so; the others still warm up
+                log.warning("not prewarmed: %s", err)
+                warm[fn.function_name] = 0
         return warm
 
     def reset(self) -> None:
