@@ -3,7 +3,9 @@
 One warm runtime is shared per module where a test allows it; tests that need their own caps or
 options make one with ``make_runtime`` (shut down after the test). After every test no environment
 process may be left but the shared runtime's warm ones: checked with ``live_processes()`` and at the
-OS level (every child of this process whose environment has ``AWS_LAMBDA_RUNTIME_API``).
+OS level (every child of this process whose environment has ``AWS_LAMBDA_RUNTIME_API``). Processes
+that were there before the test (the warm environments of this process's embedded backend, which
+other test modules share) are not the test's: only what it started must be gone.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ from iatk._backend.moto.lambda_ import LambdaRuntime
 @pytest.fixture(scope="module")
 def runtime() -> Iterator[LambdaRuntime]:
     """A warm runtime shared by the module's tests (its environments stay up between tests)."""
+    before = env_children()
     rt = LambdaRuntime(use_awslambdaric=False)
     OPEN.append(rt)
     yield rt
     rt.shutdown()
     OPEN.remove(rt)
     assert rt.live_processes() == []
-    assert wait_gone(env_children(), 3.0) == set()
+    assert wait_gone(env_children() - before, 3.0) == set()
 
 
 @pytest.fixture
@@ -51,7 +54,8 @@ def make_runtime(no_process_left: None) -> Iterator[Callable[..., LambdaRuntime]
 @pytest.fixture(autouse=True)
 def no_process_left() -> Iterator[None]:
     """After the test (and its own runtimes' shutdown) only the shared runtimes' warm processes remain."""
+    before = env_children()
     yield
-    allowed = {pid for rt in OPEN for pid in rt.live_processes()}
+    allowed = {pid for rt in OPEN for pid in rt.live_processes()} | before
     strays = wait_gone(env_children() - allowed, 3.0)
     assert strays == set(), f"environment processes left after the test: {sorted(strays)}"

@@ -12,6 +12,12 @@ Nothing outside this package imports moto. The public entry points stay in :mod:
 - :mod:`.transaction_search`: Transaction Search's X-Ray operations, which moto lacks;
 - :mod:`.sfn_segments`: Step Functions executions' service segments (and their trace header);
 - :mod:`.lambda_segments`: Lambda's service segments, for the offline Lambda runtime to record;
+- :mod:`.lambda_` (the Docker-less runtime) and its wiring into moto: :mod:`.lambda_service` (the
+  process's Lambda service: invocations, async retries and destinations, logs, traces, settle, prewarm),
+  :mod:`.lambda_invoke` (moto's ``LambdaFunction.invoke`` seam and the Invoke API's answers),
+  :mod:`.lambda_sqs` (SQS mappings as pollers), :mod:`.lambda_triggers` (SNS, the EventBridge target,
+  custom resources), :mod:`.lambda_sfn` (Step Functions tasks' traces), :mod:`.lambda_control`
+  (``/iatk-api/lambda/*``);
 - :mod:`.templates`: what a template loses or gains on moto (skipped types, nested-template upload);
 - :mod:`.stepfunctions`: CloudFormation's state machines made executable on moto's interpreter;
 - :mod:`.states`: the offline TestState emulator.

@@ -22,6 +22,7 @@ from .cfn_models import install_cfn_models
 from .cloudformation import fix_cloudformation_models
 from .control import reset_backends, set_stepfunctions_execution
 from .eventbridge import install_target_delivery, with_iatk_api
+from .lambda_control import LambdaControl
 from .otlp_receiver import ENV_ENDPOINT, ENV_PROTOCOL, PROTOCOL, OtlpMiddleware, SpanStore, endpoint
 from .patches import prime_boto3_session, profile_set_aside, refuse_aws_sources, serialise_moto_events
 from .sfn_segments import record_sfn_segments
@@ -68,8 +69,11 @@ def _start_moto_server(region: str = "us-east-1") -> _Server:
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             """Keep one access-log line per AWS call out of the test output."""
 
-    # POST /v1/traces (OTLP) and /iatk-api/* are answered before moto's dispatcher sees them.
-    app = OtlpMiddleware(with_iatk_api(DomainDispatcherApplication(create_backend_app)), SpanStore(region))
+    # POST /v1/traces (OTLP), /iatk-api/undelivered and /iatk-api/lambda/* (settle, prewarm) are
+    # answered before moto's dispatcher sees them.
+    app = LambdaControl(
+        OtlpMiddleware(with_iatk_api(DomainDispatcherApplication(create_backend_app)), SpanStore(region))
+    )
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
     # A short poll interval: werkzeug's default 0.5 s makes every stop take half a second.
     thread = threading.Thread(
@@ -97,6 +101,7 @@ class EmbeddedBackend:
         self.region = region or "us-east-1"
         self._server: _Server | None = None
         self._relay: XRayRelay | None = None
+        self._lambda: Any = None  # the Lambda service (lambda_service.LambdaService) of an owner
         self._saved_env: dict[str, str | None] = {}
         self.url = url
         self.xray_address = xray_address
@@ -121,6 +126,9 @@ class EmbeddedBackend:
             set_stepfunctions_execution(self.url, enabled=True)
             self._relay = XRayRelay(self.session()).start()
             self.xray_address = self._relay.address
+            from .lambda_service import install_service  # its runtime starts at the first invocation
+
+            self._lambda = install_service(self.url, self.xray_address)
             _running = self
         if self.xray_address:
             self._setenv(ENV_XRAY, self.xray_address)
@@ -154,15 +162,48 @@ class EmbeddedBackend:
 
     def reset(self) -> None:
         """Forget every resource on the server (``POST /moto-api/reset``)."""
+        if self._lambda is not None:
+            self._lambda.reset()  # its pollers and environments first: the resources they use go next
         if self.url:
             reset_backends(self.url)
             set_stepfunctions_execution(self.url, enabled=True)
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait until every asynchronous Lambda invocation has finished (``InvocationType=Event``,
+        EventBridge and SNS deliveries, their retries and destinations) and every SQS mapping's poller
+        is idle with no visible message left in its queue. Works from any process of the run.
+
+        Raises:
+            WaitTimeout: still busy after ``timeout`` seconds (the message lists what).
+        """
+        if self._lambda is not None:
+            self._lambda.settle(timeout)
+        elif self.url:
+            from .lambda_control import settle
+
+            settle(self.url, timeout)
+        else:
+            raise ConfigError("the embedded backend is not started: call start() first")
+
+    def prewarm(self, *functions: str, stack: str | None = None, n: int = 1) -> dict[str, int]:
+        """Start ``n`` warm execution environments for each function named (and each of ``stack``'s),
+        so cold starts stay out of timings; returns function name → environments warm."""
+        if not self.url:
+            raise ConfigError("the embedded backend is not started: call start() first")
+        from .lambda_control import prewarm
+
+        return prewarm(self.url, functions, stack=stack, n=n, region=self.region)
 
     def stop(self) -> None:
         """Stop what this process started and restore the environment."""
         global _running  # noqa: PLW0603 - the process's one server
         if _running is self:
             _running = None
+        if self._lambda is not None:
+            from .lambda_service import uninstall_service
+
+            uninstall_service(self._lambda)  # every execution environment ends
+            self._lambda = None
         if self._relay is not None:
             self._relay.stop()
             self._relay = None
