@@ -379,6 +379,79 @@ class EventBridgeHarness:
         assert self.bus_name is not None
         self.canary.await_(receiver, bus=self.bus_name, session=ctx.session, target_input=self.target_input)
 
+    # -- checking -----------------------------------------------------------------------------------
+
+    def check_wiring(self) -> list[str]:
+        """Whether the rule, its target and the queue are still as made: one line per problem (for a timeout).
+
+        A rule deleted under the listener (another run's cleanup, a sweep, a person), disabled, or
+        whose target was removed or repointed means no event can arrive: a wait that timed out says
+        so, instead of only "no event matched". Each call has a teardown step's deadline.
+        """
+        if self.ctx is None or not self.started or self.closed:
+            return []
+        events, sqs = self.ctx.events, self.ctx.sqs
+        bus = self.bus_name or self.spec.bus
+        rule_name = self.rule_arn or self.id
+        check = Teardown(STEP_TIMEOUT)
+        problems: list[str] = []
+        cause = "(by another run's cleanup, a sweep, or a person?)"
+        try:
+            rule: Any = check.call(
+                "events:DescribeRule", events, lambda: events.describe_rule(Name=self.id, EventBusName=bus)
+            )
+        except TEARDOWN_ERRORS as err:
+            rule = None
+            if is_gone(err):
+                problems.append(
+                    f"The listener cannot receive events: its rule {rule_name} no longer exists on bus {bus!r}: "
+                    f"it was deleted under the listener {cause}"
+                )
+            else:
+                problems.append(f"(could not check the listener's rule {rule_name}: {error_message(err)})")
+        if rule is not None:
+            if rule.get("State", "ENABLED") != "ENABLED":
+                problems.append(
+                    f"The listener cannot receive events: its rule {rule_name} is {rule.get('State')} {cause}"
+                )
+            try:
+                targets = check.call(
+                    "events:ListTargetsByRule",
+                    events,
+                    lambda: events.list_targets_by_rule(Rule=self.id, EventBusName=bus).get("Targets", []),
+                )
+            except TEARDOWN_ERRORS as err:
+                problems.append(f"(could not check the listener's target {self.id}: {error_message(err)})")
+            else:
+                mine = [target for target in targets if target.get("Id") == self.id]
+                if not mine:
+                    problems.append(
+                        f"The listener cannot receive events: its rule {rule_name} no longer has its target "
+                        f"{self.id} (removed under the listener {cause})"
+                    )
+                elif mine[0].get("Arn") != self.queue_arn:
+                    problems.append(
+                        f"The listener cannot receive events: its target {self.id} now sends to "
+                        f"{mine[0].get('Arn')}, not to its queue {self.queue_arn}"
+                    )
+        if self.queue_url is not None:
+            url = self.queue_url
+            try:
+                check.call(
+                    "sqs:GetQueueAttributes",
+                    sqs,
+                    lambda: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"]),
+                )
+            except TEARDOWN_ERRORS as err:
+                if is_gone(err):
+                    problems.append(
+                        f"The listener cannot receive events: its queue {self.queue_arn} was deleted under the "
+                        f"listener {cause}"
+                    )
+                else:
+                    problems.append(f"(could not check the listener's queue {self.queue_arn}: {error_message(err)})")
+        return problems
+
     # -- removing -----------------------------------------------------------------------------------
 
     def close(self, step_timeout: float = STEP_TIMEOUT) -> None:

@@ -113,6 +113,8 @@ class Listener:
             label=lambda: f"listener {self.id} ({self._harness.origin()})",
             inbox=self._open_inbox,
             default_sla=lambda: self.sla,
+            history=harness.spec.buffer,
+            diagnose=harness.check_wiring,
         )
 
     @classmethod
@@ -247,7 +249,12 @@ class Listener:
 
     @property
     def waits(self) -> tuple[WaitRecord, ...]:
-        """Every wait made on this listener, in order."""
+        """The waits made on this listener, in order: the last ``buffer`` of them (oldest dropped first).
+
+        Bounded like :attr:`events`, so a listener used for thousands of waits stays flat; the
+        observers of :func:`iatk.subscribe_waits` (the pytest plugin's SLA table and junit) get
+        every record as it happens.
+        """
         return tuple(self._waits.records)
 
     @property
