@@ -11,7 +11,8 @@ settings and the run id; each behaviour is a plugin object, registered with this
 - ``_marker.Marker``: ``@pytest.mark.iatk`` checked at collection, its settings installed per test;
 - ``_report.Report``: the header line, failed tests' traces, the SLA table, junit properties, the summary;
 - ``_cleanup.SessionCleanup``: SIGTERM as Ctrl-C, ``--iatk-sweep``, the session-end cleanup;
-- ``_backend.Backend`` (+ ``XdistHooks``): the embedded server or the AWS session; the xdist hand-over.
+- ``_backend.Backend`` (+ ``XdistHooks``): the embedded server or the AWS session; the xdist hand-over;
+- ``_redact.CredentialRedaction``: credentials redacted from every log record while the run goes.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from . import _fixtures
 from ._backend import Backend, XdistHooks
 from ._cleanup import SessionCleanup
 from ._marker import MARKER_HELP, Marker
+from ._redact import CredentialRedaction
 from ._report import Records, Report
 from ._run import RUN_KEY, Run
 
@@ -89,6 +91,7 @@ def _register(config: pytest.Config) -> Backend:
     plugins.register(Report(config, records, backend), "iatk-report")  # its wait recording wraps the marker's settings
     plugins.register(SessionCleanup(config, records, backend), "iatk-cleanup")  # SIGTERM before this configure
     plugins.register(backend, "iatk-backend")  # its sessionstart (the AWS session) runs before the sweep
+    plugins.register(CredentialRedaction(), "iatk-redact")  # from the first configure hook to the last unconfigure
     return backend
 
 
