@@ -106,12 +106,15 @@ def pytest_configure(config: pytest.Config) -> None:
         run_id = str(run.workerinput["iatk_run_id"])
     else:
         run_id = os.environ.get("IATK_RUN_ID") or _tags.new_run_id()
+    # The owner (iatk:owner) is the run's root process: an xdist worker gets its controller's.
+    owner = str((run.workerinput or {}).get("iatk_owner") or _tags.new_owner())
     # Install the run's id and settings (and, on moto, session) until unconfigure, which hands back
     # what was there: an in-process nested run (pytester) gives the outer run its own back.
     restore = ExitStack()
     restore.callback(_restore_session, _installed_session())
     restore.enter_context(_config.override(settings))
     restore.enter_context(_tags.override_run_id(run_id))
+    restore.enter_context(_tags.override_owner(owner))
     config.stash[RESTORE_KEY] = restore
     config.stash[RUN_KEY] = run
     backend = _register(config)  # already done, unless this module was registered after configure began
