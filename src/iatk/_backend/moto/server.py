@@ -70,6 +70,32 @@ def _start_moto_server(region: str = "us-east-1") -> _Server:
 
 
 _running: EmbeddedBackend | None = None
+
+
+def check_region(region: str) -> str:
+    """``region`` when AWS has it (any partition), else a :class:`ConfigError` with the closest ones.
+
+    moto serves only the regions botocore lists; for any other it answers every call with an HTML
+    500 page, so an unknown region is refused before the server starts.
+    """
+    import botocore.session
+
+    from iatk._text import closest
+
+    session = botocore.session.get_session()
+    known: set[str] = set()
+    for partition in session.get_available_partitions():
+        known.update(session.get_available_regions("sqs", partition_name=partition))
+    if region in known:
+        return region
+    near = closest(region, sorted(known), n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(near)}? " if near else ""
+    raise ConfigError(
+        f"unknown region {region!r} for the embedded backend: {hint}It serves AWS's regions "
+        f"({', '.join(sorted(known)[:12])}, ...); set --iatk-region / IATK_REGION (or region=) to one of them"
+    )
+
+
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 
 
@@ -84,7 +110,7 @@ class EmbeddedBackend:
     """
 
     def __init__(self, region: str | None = None, *, url: str | None = None, xray_address: str | None = None) -> None:
-        self.region = region or "us-east-1"
+        self.region = check_region(region or "us-east-1")
         self._server: _Server | None = None
         self._relay: XRayRelay | None = None
         self._saved_env: dict[str, str | None] = {}
