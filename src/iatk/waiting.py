@@ -133,8 +133,9 @@ def backoff_delays(
     Raises:
         ConfigError: A negative interval, a backoff below 1, or a jitter outside [0, 1].
     """
-    schedule = {"interval": interval, "max_interval": max_interval, "backoff": backoff, "jitter": jitter}
-    for name, number in schedule.items():
+    schedule: dict[str, Any] = {"interval": interval, "max_interval": max_interval}
+    schedule.update(backoff=backoff, jitter=jitter)
+    for name, number in schedule.items():  # checked at run time: callers may not be typed
         if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
             raise ConfigError(f"{name} must be a finite number; got {name}={number!r}")
     if interval < 0 or max_interval < 0:

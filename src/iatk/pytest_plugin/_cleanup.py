@@ -134,7 +134,8 @@ class SessionCleanup(RunPlugin):
         except Exception as err:  # the check only warns: never stop a run for it
             self.records.teardown_errors.append(f"checking for another run with run id {run_id}: {why(err)}")
             return
-        live, dead = set(), set()
+        live: set[str] = set()
+        dead: set[str] = set()
         for resource in found:
             other = resource.owner
             if not other or other == owner:
