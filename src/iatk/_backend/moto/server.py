@@ -75,17 +75,16 @@ _running: EmbeddedBackend | None = None
 def check_region(region: str) -> str:
     """``region`` when AWS has it (any partition), else a :class:`ConfigError` with the closest ones.
 
-    moto serves only the regions botocore lists; for any other it answers every call with an HTML
-    500 page, so an unknown region is refused before the server starts.
+    moto serves only the regions botocore's endpoint data lists; for any other it answers every call
+    with an HTML 500 page, so an unknown region is refused before the server starts.
     """
-    import botocore.session
+    from botocore.loaders import create_loader
 
     from iatk._text import closest
 
-    session = botocore.session.get_session()
-    known: set[str] = set()
-    for partition in session.get_available_partitions():
-        known.update(session.get_available_regions("sqs", partition_name=partition))
+    # botocore's endpoint data, read directly: a session would read the profile (AWS_PROFILE may not exist).
+    partitions = create_loader().load_data("endpoints").get("partitions", [])
+    known = {region for partition in partitions for region in partition.get("regions", {})}
     if region in known:
         return region
     near = closest(region, sorted(known), n=3, cutoff=0.5)
