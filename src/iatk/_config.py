@@ -6,6 +6,7 @@ from that table, and the CLI and the core read the same table, so the three neve
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -35,6 +36,8 @@ def parse_duration(value: object, *, name: str = "duration") -> float:
         seconds = float(found.group(1)) * _UNIT_SECONDS[found.group(2)]
     else:
         raise ConfigError(f"{name}: expected a duration like 30, 30s, 5m or 2h; got {value!r}")
+    if not math.isfinite(seconds):
+        raise ConfigError(f"{name}: must be a finite number of seconds; got {value!r}")
     if seconds < 0:
         raise ConfigError(f"{name}: must not be negative; got {value!r}")
     return seconds

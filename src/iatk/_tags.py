@@ -2,7 +2,9 @@
 
 The names and ``iatk:TestHarness:*`` keys are aws-iatk 0.1.0's, so either tool can clean up after
 the other. ``iatk:run-id`` and ``iatk:expires-at`` are ours: they let a sweep find what a killed run
-left behind, and tell what has expired.
+left behind, and tell what has expired. ``iatk:owner`` (``<host>/<pid>/<start>``: the run's root
+process, the xdist controller for its workers) tells two runs that share a run id apart: a run's own
+teardown removes only what it owns.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -25,10 +28,12 @@ TAG_TARGET = "iatk:TestHarness:Target"
 TAG_CREATED = "iatk:TestHarness:Created"
 TAG_RUN_ID = "iatk:run-id"
 TAG_EXPIRES = "iatk:expires-at"
+#: The run's owner: ``<host>/<pid>/<start, RFC 3339>`` (see :func:`current_owner`).
+TAG_OWNER = "iatk:owner"
 #: Marks a CloudFormation stack made by ``deploy_stack``.
 TAG_DEPLOY = "iatk:deploy"
 LISTENER_TYPE = "EventBridge.Listener"
-RESERVED_KEYS = frozenset({TAG_ID, TAG_TYPE, TAG_TARGET, TAG_CREATED, TAG_RUN_ID, TAG_EXPIRES, TAG_DEPLOY})
+RESERVED_KEYS = frozenset({TAG_ID, TAG_TYPE, TAG_TARGET, TAG_CREATED, TAG_RUN_ID, TAG_EXPIRES, TAG_DEPLOY, TAG_OWNER})
 
 _XID_ALPHABET = "0123456789abcdefghijklmnopqrstuv"  # base32hex, lowercase: what rs/xid emits
 _XID_RE = re.compile(r"^[0-9a-v]{20}$")
@@ -110,8 +115,9 @@ def harness_tags(
     ttl: timedelta,
     user_tags: Mapping[str, str] | None = None,
     now: datetime | None = None,
+    owner: str | None = None,
 ) -> dict[str, str]:
-    """The tags for one listener's rule and queue (DESIGN.md §4)."""
+    """The tags for one listener's rule and queue (DESIGN.md §4); ``owner`` defaults to :func:`current_owner`."""
     created = now or datetime.now(timezone.utc)
     tags = check_user_tags(user_tags)
     tags.update(
@@ -122,19 +128,21 @@ def harness_tags(
             TAG_CREATED: rfc3339(created),
             TAG_RUN_ID: run_id,
             TAG_EXPIRES: rfc3339(created + ttl),
+            TAG_OWNER: owner or current_owner(),
         }
     )
     return tags
 
 
-def deploy_tags(run_id: str, ttl: timedelta, now: datetime | None = None) -> dict[str, str]:
-    """The tags on a stack made by ``deploy_stack``."""
+def deploy_tags(run_id: str, ttl: timedelta, now: datetime | None = None, owner: str | None = None) -> dict[str, str]:
+    """The tags on a stack made by ``deploy_stack``; ``owner`` defaults to :func:`current_owner`."""
     created = now or datetime.now(timezone.utc)
     return {
         TAG_DEPLOY: "true",
         TAG_CREATED: rfc3339(created),
         TAG_RUN_ID: run_id,
         TAG_EXPIRES: rfc3339(created + ttl),
+        TAG_OWNER: owner or current_owner(),
     }
 
 
@@ -184,3 +192,51 @@ def override_run_id(run_id: str) -> Iterator[str]:
     finally:
         with _run_id_lock:
             _run_id = previous
+
+
+# The owner: the process that started the run (the pytest plugin hands the controller's to xdist workers).
+_owner: str | None = None
+_OWNER_UNSAFE = re.compile(r"[^A-Za-z0-9_.:+=@-]")  # what a tag value may hold on every service iatk tags
+
+
+def new_owner(now: datetime | None = None) -> str:
+    """``<host>/<pid>/<start>`` for this process: what the ``iatk:owner`` tag says (at most 256 characters)."""
+    return f"{this_host()}/{os.getpid()}/{rfc3339(now or datetime.now(timezone.utc))}"
+
+
+def parse_owner(value: str | None) -> tuple[str, int, datetime] | None:
+    """``(host, pid, start)`` from an ``iatk:owner`` tag; None when it is not one."""
+    if not value:
+        return None
+    parts = value.rsplit("/", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        return None
+    started = parse_time(parts[2])
+    return (parts[0], int(parts[1]), started) if started is not None else None
+
+
+def this_host() -> str:
+    """The host part of an owner made on this machine."""
+    return _OWNER_UNSAFE.sub("_", socket.gethostname() or "unknown-host")[:200]
+
+
+def current_owner() -> str:
+    """This run's owner (:func:`new_owner` of this process on first use, unless the plugin set one)."""
+    global _owner  # noqa: PLW0603 - one owner per process by design
+    with _run_id_lock:
+        if _owner is None:
+            _owner = new_owner()
+        return _owner
+
+
+@contextmanager
+def override_owner(owner: str) -> Iterator[str]:
+    """Fix the owner for the block, then hand back what was there (as :func:`override_run_id`)."""
+    global _owner  # noqa: PLW0603 - one owner per process by design
+    with _run_id_lock:
+        previous, _owner = _owner, owner
+    try:
+        yield owner
+    finally:
+        with _run_id_lock:
+            _owner = previous

@@ -87,9 +87,9 @@ class Deadline:
         except (TypeError, ValueError):
             seconds = math.nan
         if not math.isfinite(seconds):
-            raise ConfigError(f"a deadline needs a finite number of seconds; got {timeout!r}")
+            raise ConfigError(f"timeout: a deadline needs a finite number of seconds; got timeout={timeout!r}")
         if seconds < 0:
-            raise ConfigError(f"a deadline cannot be in the past; got timeout={timeout!r}")
+            raise ConfigError(f"timeout: a deadline cannot be in the past; got timeout={timeout!r}")
         self.timeout = seconds
         self.clock = clock
         self.start = clock()
@@ -133,6 +133,11 @@ def backoff_delays(
     Raises:
         ConfigError: A negative interval, a backoff below 1, or a jitter outside [0, 1].
     """
+    schedule: dict[str, Any] = {"interval": interval, "max_interval": max_interval}
+    schedule.update(backoff=backoff, jitter=jitter)
+    for name, number in schedule.items():  # checked at run time: callers may not be typed
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+            raise ConfigError(f"{name} must be a finite number; got {name}={number!r}")
     if interval < 0 or max_interval < 0:
         raise ConfigError(f"interval and max_interval must be >= 0; got {interval!r}, {max_interval!r}")
     if backoff < 1:

@@ -27,10 +27,16 @@ def test_is_harness_id_rejects_look_alikes():
 
 
 def test_harness_tags_carry_run_and_expiry():
-    """The tags hold aws-iatk's four keys plus run id and expiry, and the user's tags."""
+    """The tags hold aws-iatk's four keys plus run id, expiry and owner, and the user's tags."""
     now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
     tags = _tags.harness_tags(
-        "iatk_eb_x", target_arn="arn:bus", run_id="r1", ttl=timedelta(hours=2), user_tags={"team": "a"}, now=now
+        "iatk_eb_x",
+        target_arn="arn:bus",
+        run_id="r1",
+        ttl=timedelta(hours=2),
+        user_tags={"team": "a"},
+        now=now,
+        owner="ci-7/42/2026-01-02T03:00:00Z",
     )
     assert tags == {
         "team": "a",
@@ -40,7 +46,24 @@ def test_harness_tags_carry_run_and_expiry():
         "iatk:TestHarness:Created": "2026-01-02T03:04:05Z",
         "iatk:run-id": "r1",
         "iatk:expires-at": "2026-01-02T05:04:05Z",
+        "iatk:owner": "ci-7/42/2026-01-02T03:00:00Z",
     }
+
+
+def test_the_owner_is_host_pid_and_start_and_defaults_to_this_process():
+    """iatk:owner reads back as (host, pid, start); harness and deploy tags carry this run's by default."""
+    import os
+
+    now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    owner = _tags.new_owner(now)
+    assert _tags.parse_owner(owner) == (_tags.this_host(), os.getpid(), now)
+    assert _tags.parse_owner("not an owner") is None
+    before = _tags.current_owner()
+    with _tags.override_owner(owner):
+        assert _tags.deploy_tags("r1", timedelta(hours=1))["iatk:owner"] == owner
+        tags = _tags.harness_tags("iatk_eb_x", target_arn="arn:bus", run_id="r1", ttl=timedelta(hours=1))
+        assert tags["iatk:owner"] == owner
+    assert _tags.current_owner() == before  # handed back
 
 
 @pytest.mark.parametrize("key", sorted(_tags.RESERVED_KEYS))

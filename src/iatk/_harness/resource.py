@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from iatk._config import SPEC_BY_NAME
-from iatk._tags import TAG_CREATED, TAG_EXPIRES, TAG_RUN_ID, TAG_TARGET, parse_time
+from iatk._tags import TAG_CREATED, TAG_EXPIRES, TAG_OWNER, TAG_RUN_ID, TAG_TARGET, parse_time
 
 QUEUE = "AWS::SQS::Queue"
 RULE = "AWS::Events::Rule"
@@ -59,6 +59,11 @@ class HarnessResource:
         return self.tags.get(TAG_RUN_ID)
 
     @property
+    def owner(self) -> str | None:
+        """The ``iatk:owner`` tag: the run's root process, ``<host>/<pid>/<start>`` (None before iatk had it)."""
+        return self.tags.get(TAG_OWNER)
+
+    @property
     def legacy(self) -> bool:
         """True when it has no ``iatk:run-id`` tag (made by aws-iatk 0.1.0); its expiry is inferred."""
         return self.run_id is None
@@ -76,6 +81,7 @@ class HarnessResource:
             "id": self.id,
             "region": self.region,
             "run_id": self.run_id,
+            "owner": self.owner,
             "created": _text(self.created),
             "expires": _text(self.expires),
             "expired": self.is_expired(),

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from iatk._aws import BOTO_ERRORS, GONE_CODES, aws, error_code, error_message, frameless, is_gone, wrap
-from iatk._tags import TAG_TARGET, as_tag_list, current_run_id, harness_tags, is_harness_id
+from iatk._tags import TAG_ID, TAG_TARGET, as_tag_list, current_run_id, harness_tags, is_harness_id
 from iatk.exceptions import IatkError, ListenerError
 
 from ._eventbridge import StepFailed, arn_parts, copy_rule, find_target, locate_bus, plain_target
@@ -23,6 +23,7 @@ from ._inbox import VISIBILITY_TIMEOUT
 from ._readiness import Canary, Receiver
 from ._records import ListenerResource
 from ._spec import ListenerSpec, buffer_size
+from ._teardown import STEP_TIMEOUT, TEARDOWN_ERRORS, Teardown
 
 if TYPE_CHECKING:
     import boto3
@@ -62,6 +63,8 @@ class EventBridgeHarness:
         self.queue_url: str | None = None
         self.queue_arn: str | None = None
         self.rule_arn: str | None = None
+        # Whether each part may exist: set *before* its create call, since a create whose response is
+        # lost (a read timeout) may still have been applied. Removal goes by name, so it finds them.
         self.queue_made = False
         self.rule_made = False
         self.target_made = False
@@ -155,8 +158,9 @@ class EventBridgeHarness:
     def resources(self) -> tuple[ListenerResource, ...]:
         """What exists now: the queue (physical id = URL) then the rule."""
         made: list[ListenerResource] = []
-        if self.queue_made and self.queue_url and self.queue_arn:
-            made.append(ListenerResource("AWS::SQS::Queue", self.queue_url, self.queue_arn))
+        if self.queue_made and self.queue_arn:
+            # A queue whose CreateQueue answer was lost has no URL yet: its name stands in.
+            made.append(ListenerResource("AWS::SQS::Queue", self.queue_url or self.id, self.queue_arn))
         if self.rule_made and self.rule_arn:
             made.append(ListenerResource("AWS::Events::Rule", self.id, self.rule_arn))
         return tuple(made)
@@ -258,11 +262,38 @@ class EventBridgeHarness:
     def _rollback_text(self, failures: list[tuple[str, BaseException]]) -> str:
         if not failures:
             return "Everything it had created was removed."
-        left = ", ".join(self.arns) or "(unknown)"
         problems = "; ".join(f"{what}: {error_message(err)}" for what, err in failures)
-        return f"Removing what it had created also failed ({problems}); left behind: {left}. Run `iatk cleanup`."
+        return (
+            f"Removing what it had created also failed ({problems}). Left behind: {'; '.join(self.left())}. "
+            f"Remove them with `{self.cleanup_command()}`."
+        )
+
+    def left(self) -> list[str]:
+        """What may still exist, in words (the target, the rule, the queue), each with its name or ARN."""
+        bus = self.bus_name or self.spec.bus
+        left: list[str] = []
+        if self.target_made:
+            left.append(f"target {self.id} of rule {self.id} on bus {bus!r}")
+        if self.rule_made:
+            left.append(f"rule {self.rule_arn or self.id}")
+        if self.queue_made:
+            left.append(f"queue {self.queue_arn or self.id}" + (f" ({self.queue_url})" if self.queue_url else ""))
+        return left or ["(nothing known)"]
+
+    def cleanup_command(self) -> str:
+        """The ``iatk cleanup`` command that removes this listener's rule (with its targets) and queue."""
+        parts = ["iatk cleanup", f"--tag {TAG_ID}={self.id}"]
+        if self.ctx is not None:
+            parts.append(f"--region {self.ctx.session.region_name}")
+            if self.ctx.embedded:
+                parts.append("--backend moto")
+            if self.ctx.endpoint_url:
+                parts.append(f"--endpoint-url {self.ctx.endpoint_url}")
+        parts.append("--yes")
+        return " ".join(parts)
 
     def _create_queue(self, ctx: AwsContext) -> str:
+        self.queue_made = True  # before the call: see __init__
         response = ctx.sqs.create_queue(
             QueueName=self.id,
             Attributes={
@@ -274,7 +305,6 @@ class EventBridgeHarness:
             tags=self.tags,
         )
         self.queue_url = url = response["QueueUrl"]
-        self.queue_made = True
         return url
 
     def _policy(self) -> str:
@@ -312,6 +342,7 @@ class EventBridgeHarness:
                     "listener %s: the pattern is too long to add the canary branch; readiness is not checked", self.id
                 )
                 canary = False
+        self.rule_made = True  # before the call: see __init__
         response = ctx.events.put_rule(
             Name=self.id,
             EventBusName=self.bus_name,
@@ -320,7 +351,6 @@ class EventBridgeHarness:
             Description=f'rule for Listener "{self.id}"; created by iatk',
             Tags=as_tag_list(self.tags),  # type: ignore[arg-type]
         )
-        self.rule_made = True
         actual = response.get("RuleArn")
         if actual and actual != self.rule_arn:
             # Our computed ARN was wrong (an unusual partition?): the policy must name the real one.
@@ -335,8 +365,8 @@ class EventBridgeHarness:
         target: dict[str, Any] = {"Id": self.id, "Arn": self.queue_arn}
         if transformed:
             target.update(self.target_input)
+        self.target_made = True  # before the call: see __init__
         response = ctx.events.put_targets(Rule=self.id, EventBusName=self.bus_name, Targets=[target])  # type: ignore[list-item]
-        self.target_made = True
         failed = response.get("FailedEntries") or []
         if response.get("FailedEntryCount") or failed:
             entry = failed[0] if failed else {}
@@ -349,63 +379,148 @@ class EventBridgeHarness:
         assert self.bus_name is not None
         self.canary.await_(receiver, bus=self.bus_name, session=ctx.session, target_input=self.target_input)
 
+    # -- checking -----------------------------------------------------------------------------------
+
+    def check_wiring(self) -> list[str]:
+        """Whether the rule, its target and the queue are still as made: one line per problem (for a timeout).
+
+        A rule deleted under the listener (another run's cleanup, a sweep, a person), disabled, or
+        whose target was removed or repointed means no event can arrive: a wait that timed out says
+        so, instead of only "no event matched". Each call has a teardown step's deadline.
+        """
+        if self.ctx is None or not self.started or self.closed:
+            return []
+        events, sqs = self.ctx.events, self.ctx.sqs
+        bus = self.bus_name or self.spec.bus
+        rule_name = self.rule_arn or self.id
+        check = Teardown(STEP_TIMEOUT)
+        problems: list[str] = []
+        cause = "(by another run's cleanup, a sweep, or a person?)"
+        try:
+            rule: Any = check.call(
+                "events:DescribeRule", events, lambda: events.describe_rule(Name=self.id, EventBusName=bus)
+            )
+        except TEARDOWN_ERRORS as err:
+            rule = None
+            if is_gone(err):
+                problems.append(
+                    f"The listener cannot receive events: its rule {rule_name} no longer exists on bus {bus!r}: "
+                    f"it was deleted under the listener {cause}"
+                )
+            else:
+                problems.append(f"(could not check the listener's rule {rule_name}: {error_message(err)})")
+        if rule is not None:
+            if rule.get("State", "ENABLED") != "ENABLED":
+                problems.append(
+                    f"The listener cannot receive events: its rule {rule_name} is {rule.get('State')} {cause}"
+                )
+            try:
+                targets = check.call(
+                    "events:ListTargetsByRule",
+                    events,
+                    lambda: events.list_targets_by_rule(Rule=self.id, EventBusName=bus).get("Targets", []),
+                )
+            except TEARDOWN_ERRORS as err:
+                problems.append(f"(could not check the listener's target {self.id}: {error_message(err)})")
+            else:
+                mine = [target for target in targets if target.get("Id") == self.id]
+                if not mine:
+                    problems.append(
+                        f"The listener cannot receive events: its rule {rule_name} no longer has its target "
+                        f"{self.id} (removed under the listener {cause})"
+                    )
+                elif mine[0].get("Arn") != self.queue_arn:
+                    problems.append(
+                        f"The listener cannot receive events: its target {self.id} now sends to "
+                        f"{mine[0].get('Arn')}, not to its queue {self.queue_arn}"
+                    )
+        if self.queue_url is not None:
+            url = self.queue_url
+            try:
+                check.call(
+                    "sqs:GetQueueAttributes",
+                    sqs,
+                    lambda: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"]),
+                )
+            except TEARDOWN_ERRORS as err:
+                if is_gone(err):
+                    problems.append(
+                        f"The listener cannot receive events: its queue {self.queue_arn} was deleted under the "
+                        f"listener {cause}"
+                    )
+                else:
+                    problems.append(f"(could not check the listener's queue {self.queue_arn}: {error_message(err)})")
+        return problems
+
     # -- removing -----------------------------------------------------------------------------------
 
-    def close(self) -> None:
+    def close(self, step_timeout: float = STEP_TIMEOUT) -> None:
         """Remove the target, the rule and the queue (see Listener.close); idempotent."""
         __tracebackhide__ = True
-        failures = self.remove()
+        failures = self.remove(step_timeout)
         if failures:
             problems = "\n".join(f"  - {what}: {error_message(err)}" for what, err in failures)
             raise ListenerError(
                 f"could not fully close listener {self.id} ({self.origin()}):\n{problems}\n"
-                f"Still there: {', '.join(self.arns) or '(see above)'}. Call close() again, or run `iatk cleanup`.",
+                f"Still there: {'; '.join(self.left())}. Call close() again, or run `{self.cleanup_command()}`.",
                 code=error_code(failures[0][1]) or getattr(failures[0][1], "code", None),
             )
         self.closed = True
 
-    def remove(self) -> list[tuple[str, BaseException]]:
-        """Remove what exists, in reverse order of creation; return the failures."""
+    def remove(self, step_timeout: float = STEP_TIMEOUT) -> list[tuple[str, BaseException]]:
+        """Remove what may exist, by name, in reverse order of creation; return the failures.
+
+        Each step has ``step_timeout`` seconds (see :mod:`._teardown`); what is already gone counts
+        as removed, so a part whose create call was never applied costs one "not found" answer.
+        """
         if self.ctx is None:
             return []
         events, sqs = self.ctx.events, self.ctx.sqs
+        teardown = Teardown(step_timeout)
         failures: list[tuple[str, BaseException]] = []
         bus = self.bus_name or self.spec.bus
         if self.target_made:
+            step = "events:RemoveTargets"
             try:
-                response = events.remove_targets(Rule=self.id, EventBusName=bus, Ids=[self.id])
-            except BOTO_ERRORS as err:
+                response = teardown.call(
+                    step, events, lambda: events.remove_targets(Rule=self.id, EventBusName=bus, Ids=[self.id])
+                )
+            except TEARDOWN_ERRORS as err:
                 if is_gone(err):
                     self.target_made = False
                 else:
-                    failures.append(("events:RemoveTargets", err))
+                    failures.append((step, err))
             else:
                 failed = response.get("FailedEntries") or []
                 if failed and failed[0].get("ErrorCode") not in GONE_CODES:
                     entry = failed[0]
-                    failures.append(
-                        ("events:RemoveTargets", StepFailed(f"{entry.get('ErrorCode')}: {entry.get('ErrorMessage')}"))
-                    )
+                    failures.append((step, StepFailed(f"{entry.get('ErrorCode')}: {entry.get('ErrorMessage')}")))
                 else:
                     self.target_made = False
         if self.rule_made:
+            step = "events:DeleteRule"
             try:
-                events.delete_rule(Name=self.id, EventBusName=bus)
-            except BOTO_ERRORS as err:
+                teardown.call(step, events, lambda: events.delete_rule(Name=self.id, EventBusName=bus))
+            except TEARDOWN_ERRORS as err:
                 if is_gone(err):
                     self.rule_made = False
                 else:
-                    failures.append(("events:DeleteRule", err))
+                    failures.append((step, err))
             else:
                 self.rule_made = False
-        if self.queue_made and self.queue_url is not None:
+        if self.queue_made:
+            step = "sqs:GetQueueUrl"
             try:
-                sqs.delete_queue(QueueUrl=self.queue_url)
-            except BOTO_ERRORS as err:
+                if self.queue_url is None:  # its CreateQueue answer was lost: find it by name
+                    self.queue_url = teardown.call(step, sqs, lambda: sqs.get_queue_url(QueueName=self.id)["QueueUrl"])
+                url = self.queue_url
+                step = "sqs:DeleteQueue"
+                teardown.call(step, sqs, lambda: sqs.delete_queue(QueueUrl=url))
+            except TEARDOWN_ERRORS as err:
                 if is_gone(err):
                     self.queue_made = False
                 else:
-                    failures.append(("sqs:DeleteQueue", err))
+                    failures.append((step, err))
             else:
                 self.queue_made = False
         return failures

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from iatk._aws import BOTO_ERRORS, frameless, wrap
+from iatk._aws import BOTO_ERRORS, error_message, frameless, is_gone, wrap
 from iatk.events import Event
 from iatk.exceptions import ConfigError, ListenerError
 
@@ -36,6 +36,7 @@ MAX_LONG_POLL = 20
 #: ReceiveMessage returns at most 10 messages.
 MAX_MESSAGES = 10
 _MAX_DRAIN = 10  # extra immediate receives at a deadline (100 messages)
+_DELETE_TRIES = 3  # a received message's delete is tried this many times (in separate batches), then given up
 #: A listener's queue hides a received message for 12 h (SQS's maximum), so a wait can delete what it
 #: received later, ten at a time, off the put -> matched path: the events are in the buffer already,
 #: and a message that comes back anyway (a listener older than that) is deduplicated.
@@ -91,6 +92,11 @@ class SqsInbox:
         # Messages a wait received but has not deleted yet: deleted before the next receive, so the
         # DeleteMessageBatch is off the put -> matched path but still one per batch.
         self._undeleted: list[Mapping[str, Any]] = []
+        # Failed delete tries per receipt handle, and whether the first failure was logged.
+        self._delete_tries: dict[str, int] = {}
+        self._delete_warned = False
+        #: Messages whose delete was given up (their events are kept; the queue goes at close()).
+        self.undeletable = 0
 
     # -- the buffer ---------------------------------------------------------------------------------
 
@@ -119,6 +125,7 @@ class SqsInbox:
     def discard_pending(self) -> None:
         """Forget the deferred deletes: the queue is being deleted with them."""
         self._undeleted = []
+        self._delete_tries.clear()
 
     # -- receiving ----------------------------------------------------------------------------------
 
@@ -169,6 +176,11 @@ class SqsInbox:
             )
         except BOTO_ERRORS as err:
             what = f"listener {self.listener_id}: sqs:ReceiveMessage on {self.queue_url}"
+            if is_gone(err):
+                what += (
+                    " (its queue was deleted under the listener: by another run's cleanup, a sweep, or a person?"
+                    " It cannot receive any more; the events already received stay in listener.events)"
+                )
             raise wrap(err, what, ListenerError) from frameless(err)
         self.polls += 1
         messages = response.get("Messages") or []
@@ -195,7 +207,7 @@ class SqsInbox:
             entry = Entry(event, received)
             self._buffer.append(entry)
             fresh.append(entry)
-        # Kept before deleting: a failed delete loses nothing (a redelivery is deduplicated).
+        # Kept before deleting: a failed delete loses nothing (it is deferred; a redelivery is deduplicated).
         if defer_delete:
             self._undeleted.extend(messages)
         else:
@@ -203,9 +215,16 @@ class SqsInbox:
         return fresh, len(messages)
 
     def _flush_deletes(self) -> None:
-        """Delete deferred messages in full batches of ten; fewer wait for more (or for close())."""
+        """Delete deferred messages in full batches of ten; fewer wait for more (or for close()).
+
+        A batch that fails (throttling, a 5xx, a dropped connection) never fails the caller: its
+        messages go back to the end of the deferred list and are tried again before a later receive,
+        up to :data:`_DELETE_TRIES` times in all (their events are in the buffer already, and the 12 h
+        visibility timeout keeps them hidden meanwhile; a redelivery is deduplicated).
+        """
         __tracebackhide__ = True
-        while len(self._undeleted) >= MAX_MESSAGES:
+        batches = len(self._undeleted) // MAX_MESSAGES
+        for _ in range(batches):
             batch, self._undeleted = self._undeleted[:MAX_MESSAGES], self._undeleted[MAX_MESSAGES:]
             self._delete(batch)
 
@@ -215,27 +234,59 @@ class SqsInbox:
             self._seen.popitem(last=False)
 
     def _delete(self, messages: Sequence[Mapping[str, Any]]) -> None:
+        """One DeleteMessageBatch (and one immediate retry of the entries it failed); never raises.
+
+        What is still not deleted is deferred (see :meth:`_flush_deletes`), with a warning the first
+        time; a message that failed :data:`_DELETE_TRIES` times is given up with a warning.
+        """
         __tracebackhide__ = True
         entries: list[Any] = [
             {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]} for index, message in enumerate(messages)
         ]
+        problem = ""
         try:
             response = self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
             failed = response.get("Failed") or []
             if failed:
-                # One retry of just those: a transient failure must not fail the test.
                 retry_ids = {item["Id"] for item in failed}
                 retry = [entry for entry in entries if entry["Id"] in retry_ids]
                 response = self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=retry)
-                failed = response.get("Failed") or []
+                failed = response.get("Failed") or []  # the retried entries keep their Ids
+            if failed:
+                problem = "; ".join(f"{item.get('Code')}: {item.get('Message', '')}" for item in failed)
+            left = {item["Id"] for item in failed}
         except BOTO_ERRORS as err:
-            what = f"listener {self.listener_id}: sqs:DeleteMessageBatch on {self.queue_url}"
-            raise wrap(err, what, ListenerError) from frameless(err)
-        if failed:
-            details = "; ".join(f"{item.get('Code')}: {item.get('Message', '')}" for item in failed)
-            raise ListenerError(
-                f"listener {self.listener_id}: could not delete {len(failed)} received message(s) from "
-                f"{self.queue_url} ({details}); the events are kept, but SQS will deliver them again after "
-                "the visibility timeout",
-                code=str(failed[0].get("Code")),
+            problem = error_message(err)
+            left = {entry["Id"] for entry in entries}
+        if not left:
+            return
+        kept: list[Mapping[str, Any]] = []
+        for index, message in enumerate(messages):
+            if str(index) not in left:
+                continue
+            tries = self._delete_tries.get(message["ReceiptHandle"], 0) + 1
+            if tries >= _DELETE_TRIES:
+                self._delete_tries.pop(message["ReceiptHandle"], None)
+                self.undeletable += 1
+                log.warning(
+                    "listener %s: gave up deleting message %s after %d tries (%s); its event is kept, and "
+                    "the queue goes with close()",
+                    self.listener_id,
+                    message.get("MessageId"),
+                    tries,
+                    problem,
+                )
+                continue
+            self._delete_tries[message["ReceiptHandle"]] = tries
+            kept.append(message)
+        if kept and not self._delete_warned:
+            self._delete_warned = True
+            log.warning(
+                "listener %s: sqs:DeleteMessageBatch on %s failed for %d message(s) (%s); their events are "
+                "kept, and the deletes are tried again before a later receive",
+                self.listener_id,
+                self.queue_url,
+                len(kept),
+                problem,
             )
+        self._undeleted.extend(kept)

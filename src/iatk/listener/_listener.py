@@ -22,6 +22,7 @@ from ._harness import EventBridgeHarness
 from ._inbox import MAX_MESSAGES, SqsInbox
 from ._records import ListenerResource, WaitRecord
 from ._spec import DEFAULT_RETENTION, ListenerSpec, Readiness
+from ._teardown import STEP_TIMEOUT
 from ._waits import Waits
 
 if TYPE_CHECKING:
@@ -112,6 +113,8 @@ class Listener:
             label=lambda: f"listener {self.id} ({self._harness.origin()})",
             inbox=self._open_inbox,
             default_sla=lambda: self.sla,
+            history=harness.spec.buffer,
+            diagnose=harness.check_wiring,
         )
 
     @classmethod
@@ -246,7 +249,12 @@ class Listener:
 
     @property
     def waits(self) -> tuple[WaitRecord, ...]:
-        """Every wait made on this listener, in order."""
+        """The waits made on this listener, in order: the last ``buffer`` of them (oldest dropped first).
+
+        Bounded like :attr:`events`, so a listener used for thousands of waits stays flat; the
+        observers of :func:`iatk.subscribe_waits` (the pytest plugin's SLA table and junit) get
+        every record as it happens.
+        """
         return tuple(self._waits.records)
 
     @property
@@ -316,10 +324,16 @@ class Listener:
         self._harness.start(self._reader)
         return self
 
-    def close(self) -> None:
+    def close(self, *, step_timeout: float = STEP_TIMEOUT) -> None:
         """Remove the target, the rule and the queue. Idempotent; the buffer stays readable.
 
-        Every step is attempted even when one fails; resources already gone count as removed.
+        Every step is attempted even when one fails; resources already gone count as removed. Each
+        step has ``step_timeout`` seconds of its own (botocore's retries included): a step that does
+        not answer in time is reported, and once an endpoint has not answered, the later steps on it
+        are not tried, so a dead endpoint costs one deadline (the steps are named in the error).
+
+        Args:
+            step_timeout: Seconds each step may take (default 5).
 
         Raises:
             ListenerError: One or more steps failed; the message lists each one with its AWS error
@@ -331,7 +345,7 @@ class Listener:
         __tracebackhide__ = True
         if self._inbox is not None:
             self._inbox.discard_pending()  # the queue goes with them
-        self._harness.close()
+        self._harness.close(step_timeout)
 
     # -- receiving ----------------------------------------------------------------------------------
 

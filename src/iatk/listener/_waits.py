@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
@@ -104,6 +105,10 @@ class Waits:
         label: ``listener <id> (<what it copies>)`` now, for messages.
         inbox: The inbox to wait on; raises when there is none (a listener not started, or closed).
         default_sla: The owner's default window now (None: the ``sla`` setting).
+        history: How many :class:`WaitRecord` to keep (the oldest are dropped first); the observers of
+            :func:`iatk.subscribe_waits` (the plugin's SLA table) get every one as it happens.
+        diagnose: On a timeout, what is wrong with the source (its rule deleted, its queue gone...),
+            one line per problem; empty when all is well.
         clock: The monotonic clock for deadlines.
     """
 
@@ -115,6 +120,8 @@ class Waits:
         label: Callable[[], str],
         inbox: Callable[[], Inbox],
         default_sla: Callable[[], float | None],
+        history: int = 1000,
+        diagnose: Callable[[], list[str]] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._owner = owner
@@ -122,9 +129,12 @@ class Waits:
         self._label = label
         self._inbox = inbox
         self._default_sla = default_sla
+        self._diagnose = diagnose
         self._clock = clock
-        #: Every wait made, in order.
-        self.records: list[WaitRecord] = []
+        #: The last ``history`` waits, in order (bounded like the event buffer).
+        self.records: deque[WaitRecord] = deque(maxlen=max(1, history))
+        #: Every wait made so far, including those dropped from :attr:`records`.
+        self.count = 0
 
     # -- bookkeeping --------------------------------------------------------------------------------
 
@@ -151,6 +161,7 @@ class Waits:
             started_at=wait.started_at,
         )
         self.records.append(record)
+        self.count += 1
         notify_waits(self._owner, record)
 
     def _explain(self, inbox: Inbox, matcher: Matcher) -> str:
@@ -163,7 +174,9 @@ class Waits:
             notes.append(f"{claimed} event(s) returned by earlier waits on this listener are not shown")
         if inbox.dropped:
             notes.append(f"{inbox.dropped} older event(s) fell out of the full buffer (buffer={inbox.size})")
-        return text + "".join(f"\n({note})" for note in notes)
+        problems = self._diagnose() if self._diagnose is not None else []
+        head = "".join(f"{problem}\n" for problem in problems)
+        return head + text + "".join(f"\n({note})" for note in notes)
 
     # -- the waits (see the Listener methods of the same names) -------------------------------------
 

@@ -12,6 +12,7 @@ settings and the run id; each behaviour is a plugin object, registered with this
 - ``_report.Report``: the header line, failed tests' traces, the SLA table, junit properties, the summary;
 - ``_cleanup.SessionCleanup``: SIGTERM as Ctrl-C, ``--iatk-sweep``, the session-end cleanup;
 - ``_backend.Backend`` (+ ``XdistHooks``): the embedded server or the AWS session; the xdist hand-over;
+- ``_redact.CredentialRedaction``: credentials redacted from every log record while the run goes;
 - ``_outputs``: the files and pages of the run (``--iatk-artifacts``, ``--iatk-sla-log``, pytest-html,
   the GitHub Actions summary).
 
@@ -38,6 +39,7 @@ from ._backend import Backend, XdistHooks
 from ._cleanup import SessionCleanup
 from ._marker import MARKER_HELP, Marker
 from ._outputs import OUTPUT_OPTIONS, Outputs
+from ._redact import CredentialRedaction
 from ._report import Records, Report
 from ._run import RUN_KEY, Run
 
@@ -128,6 +130,7 @@ def _register(config: pytest.Config) -> Backend:
     plugins.register(Outputs(config, records, backend), "iatk-outputs")
     plugins.register(SessionCleanup(config, records, backend), "iatk-cleanup")  # SIGTERM before this configure
     plugins.register(backend, "iatk-backend")  # its sessionstart (the AWS session) runs before the sweep
+    plugins.register(CredentialRedaction(), "iatk-redact")  # from the first configure hook to the last unconfigure
     return backend
 
 
@@ -142,12 +145,15 @@ def pytest_configure(config: pytest.Config) -> None:
         run_id = str(run.workerinput["iatk_run_id"])
     else:
         run_id = os.environ.get("IATK_RUN_ID") or _tags.new_run_id()
+    # The owner (iatk:owner) is the run's root process: an xdist worker gets its controller's.
+    owner = str((run.workerinput or {}).get("iatk_owner") or _tags.new_owner())
     # Install the run's id and settings (and, on moto, session) until unconfigure, which hands back
     # what was there: an in-process nested run (pytester) gives the outer run its own back.
     restore = ExitStack()
     restore.callback(_restore_session, _installed_session())
     restore.enter_context(_config.override(settings))
     restore.enter_context(_tags.override_run_id(run_id))
+    restore.enter_context(_tags.override_owner(owner))
     config.stash[RESTORE_KEY] = restore
     config.stash[RUN_KEY] = run
     backend = _register(config)  # already done, unless this module was registered after configure began

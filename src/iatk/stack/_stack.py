@@ -2,10 +2,13 @@
 
 A :class:`Stack` is lazy and cached: the first look-up makes one DescribeStacks call, the first
 resource look-up one ListStackResources walk; later look-ups make none (``refresh()`` forgets both).
+When a resource look-up is the first one, the two reads run at once: one round trip of wall time,
+and the stack's status is still checked before the list is used.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 import threading
@@ -193,23 +196,54 @@ class Stack:
     @property
     def resources(self) -> tuple[StackResource, ...]:
         """Every resource of this stack (not of nested stacks), in CloudFormation's order."""
+        with self._lock:
+            fresh = self._description is None and self._resources is None
+        if fresh:
+            self._read_both()
         self._ready()
         with self._lock:
             if self._resources is None:
-                self._resources = self._fetch_resources()
+                self._resources = self._build_resources(self._list_resources())
             return self._resources
 
-    def _fetch_resources(self) -> tuple[StackResource, ...]:
-        found: list[StackResource] = []
-        name = str((self._description or {}).get("StackName", self._ref))
+    def _read_both(self) -> None:
+        """DescribeStacks and the ListStackResources walk at once (a fresh Stack's first resource look-up).
+
+        The list is kept only when the description says the stack is ready; when the listing fails,
+        it is read again on the usual path, which raises its error.
+        """
+        listing: list[list[Mapping[str, Any]]] = []
+
+        def list_them() -> None:
+            with contextlib.suppress(Exception):  # a failed listing is read again (and raised) on the usual path
+                listing.append(self._list_resources())
+
+        thread = threading.Thread(target=list_them, name=f"iatk-stack-resources {self._ref}", daemon=True)
+        thread.start()
+        try:
+            description = self._fetch_description()
+        finally:
+            thread.join()
+        with self._lock:
+            if self._description is None:
+                self._description = description
+            ready = str(self._description.get("StackStatus", "")) in READY_STATES
+            if listing and ready and self._resources is None:
+                self._resources = self._build_resources(listing[0])
+
+    def _list_resources(self) -> list[Mapping[str, Any]]:
+        items: list[Mapping[str, Any]] = []
+        name = (self._description or {}).get("StackName", self._ref)
         with calling(f"cannot list the resources of stack {name!r}", StackError):
             paginator = self._aws.cloudformation.get_paginator("list_stack_resources")
             for page in paginator.paginate(StackName=self._ref):
-                for item in page["StackResourceSummaries"]:
-                    resource = StackResource.from_api(item, name)
-                    if resource is not None:
-                        found.append(resource)
-        return tuple(found)
+                items += page["StackResourceSummaries"]
+        return items
+
+    def _build_resources(self, items: list[Mapping[str, Any]]) -> tuple[StackResource, ...]:
+        name = str((self._description or {}).get("StackName", self._ref))
+        found = (StackResource.from_api(item, name) for item in items)
+        return tuple(resource for resource in found if resource is not None)
 
     def resource(self, logical_id: str) -> StackResource:
         """The resource ``logical_id`` (``"Child/Queue"`` looks inside nested stack ``Child``)."""
@@ -282,10 +316,11 @@ class Stack:
             ``cloudformation:DescribeStacks`` and ``cloudformation:ListStackResources``
             (``check_status=False``: ``cloudformation:DescribeStackResource``).
         """
-        # With check_status, two calls for a fresh Stack: DescribeStacks (status, cached) and the
-        # ListStackResources walk (cached for every later look-up). A single DescribeStackResource
-        # cannot stand in for both: its StackResourceDetail has the resource's status but not the
-        # stack's, and a resource is already CREATE_COMPLETE while its stack is CREATE_IN_PROGRESS.
+        # With check_status, two reads for a fresh Stack, made at once (see resources): DescribeStacks
+        # (status, cached) and the ListStackResources walk (cached for every later look-up). A single
+        # DescribeStackResource cannot stand in for both: its StackResourceDetail has the resource's
+        # status but not the stack's, and a resource is already CREATE_COMPLETE while its stack is
+        # CREATE_IN_PROGRESS.
         if not check_status:
             single = self._single_resource(logical_id)
             if single is not None and single.physical_id:

@@ -84,6 +84,31 @@ def _start_moto_server(region: str = "us-east-1") -> _Server:
 
 
 _running: EmbeddedBackend | None = None
+
+
+def check_region(region: str) -> str:
+    """``region`` when AWS has it (any partition), else a :class:`ConfigError` with the closest ones.
+
+    moto serves only the regions botocore's endpoint data lists; for any other it answers every call
+    with an HTML 500 page, so an unknown region is refused before the server starts.
+    """
+    from botocore.loaders import create_loader
+
+    from iatk._text import closest
+
+    # botocore's endpoint data, read directly: a session would read the profile (AWS_PROFILE may not exist).
+    partitions = create_loader().load_data("endpoints").get("partitions", [])
+    known = {region for partition in partitions for region in partition.get("regions", {})}
+    if region in known:
+        return region
+    near = closest(region, sorted(known), n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(near)}? " if near else ""
+    raise ConfigError(
+        f"unknown region {region!r} for the embedded backend: {hint}It serves AWS's regions "
+        f"({', '.join(sorted(known)[:12])}, ...); set --iatk-region / IATK_REGION (or region=) to one of them"
+    )
+
+
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 
 
@@ -98,7 +123,7 @@ class EmbeddedBackend:
     """
 
     def __init__(self, region: str | None = None, *, url: str | None = None, xray_address: str | None = None) -> None:
-        self.region = region or "us-east-1"
+        self.region = check_region(region or "us-east-1")
         self._server: _Server | None = None
         self._relay: XRayRelay | None = None
         self._lambda: Any = None  # the Lambda service (lambda_service.LambdaService) of an owner
