@@ -192,9 +192,12 @@ def test_on_aws_the_registry_is_read_even_with_a_schema_dir(schema_dir: Path):
 
 
 def test_aws_iatk_generate_mock_event_reads_the_schema_dir(moto_session: boto3.Session, schema_dir: Path):
-    """AwsIatk.generate_mock_event(registry_name=, schema_name=) works unchanged on the embedded backend."""
+    """AwsIatk.generate_mock_event(registry_name=, schema_name=, event_ref=) works unchanged on the embedded
+    backend (event_ref is required, as in aws-iatk 0.1.0)."""
     from iatk import AwsIatk
 
-    event = AwsIatk(session=moto_session).generate_mock_event(registry_name=REGISTRY, schema_name=NAME).event
-    assert event["source"] == "com.example.support"
-    assert event["detail-type"] == "TicketCreated"
+    kit = AwsIatk(session=moto_session)
+    event = kit.generate_mock_event(registry_name=REGISTRY, schema_name=NAME, event_ref="AWSEvent").event
+    # aws-iatk's placeholder values ("" for strings), in the schema's shape: the file was read
+    assert event["source"] == ""
+    assert {"ticketId", "createdAt", "priority", "customer", "lines", "channel"} <= set(event["detail"])
