@@ -27,6 +27,7 @@ Importing this module loads no boto3; :func:`answer_call` and :func:`moto_sessio
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import itertools
 import json
@@ -288,7 +289,7 @@ def answer_call(
         seen.append(dict(params))
 
     def respond(**_: Any) -> tuple[Any, dict[str, Any]]:
-        return SimpleNamespace(status_code=200, headers={}, raw=None), json.loads(json.dumps(response, default=str))
+        return SimpleNamespace(status_code=200, headers={}, raw=None), copy.deepcopy(dict(response))
 
     hooks = ((f"before-parameter-build.{name}.{operation}", record), (f"before-call.{name}.{operation}", respond))
     for event, handler in hooks:

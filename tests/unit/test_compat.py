@@ -40,6 +40,7 @@ from iatk.exceptions import (
     WaitTimeout,
 )
 from iatk.mock_events import clear_schema_cache
+from iatk.testing import FakeClock
 
 TRACE = "1-6553f300-0123456789abcdef01234567"
 LISTENER_ID = "iatk_eb_9m4e2mr0ui3e8a215n4g"
@@ -56,22 +57,6 @@ AWS_IATK_ALL = [
     "RemoveListenersOutput",
     "RemoveListeners_TagFilter",
 ]
-
-
-class FakeClock:
-    """A monotonic clock that moves only when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 500.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +87,7 @@ def kit(session: boto3.Session, offline: dict[str, Stubber]) -> AwsIatk:
 @pytest.fixture
 def clock(kit: AwsIatk) -> FakeClock:
     """retry_until's clock and sleep, on a fake clock."""
-    fake = FakeClock()
+    fake = FakeClock(500.0)
     kit._clock = fake
     kit._sleep = fake.sleep
     return fake
@@ -818,7 +803,7 @@ def test_get_trace_tree_goes_through_the_patchable_underlying_call(kit, offline)
         AwsIatk, "_get_trace_tree", autospec=True, side_effect=lambda *a, **k: seen.append(a) or returned
     ):
         assert kit.get_trace_tree(f"Root={TRACE}") is returned
-        clock = FakeClock()
+        clock = FakeClock(500.0)
         kit._clock, kit._sleep = clock, clock.sleep
 
         def is_a_tree(out: Any) -> None:

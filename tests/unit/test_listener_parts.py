@@ -20,6 +20,7 @@ from iatk.listener._readiness import Canary
 from iatk.listener._records import Entry
 from iatk.listener._waits import Waits
 from iatk.matchers import match
+from iatk.testing import FakeClock
 from iatk.waiting import Deadline, subscribe_waits
 
 LISTENER_ID = "iatk_eb_0123456789abcdefghij"
@@ -39,14 +40,6 @@ def envelope(n: int, source: str = "shop", detail_type: str = "Placed", **detail
             "detail": {"n": n, **detail},
         }
     )
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class ListInbox:
@@ -89,7 +82,7 @@ def make_waits(inbox: ListInbox, clock: FakeClock, owner: object = "owner") -> W
 
 
 def test_waits_claim_the_first_match_and_report_a_record() -> None:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     inbox = ListInbox(clock, {2: [Event.from_body(envelope(1)), Event.from_body(envelope(2))]})
     waits = make_waits(inbox, clock)
     seen: list[tuple[object, object]] = []
@@ -108,7 +101,7 @@ def test_waits_claim_the_first_match_and_report_a_record() -> None:
 
 
 def test_waits_timeout_lists_the_unclaimed_events() -> None:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     inbox = ListInbox(clock)
     inbox.add(Event.from_body(envelope(1)))
     waits = make_waits(inbox, clock)
@@ -120,7 +113,7 @@ def test_waits_timeout_lists_the_unclaimed_events() -> None:
 
 
 def test_expect_events_and_expect_no_event_over_a_fake_inbox() -> None:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     inbox = ListInbox(clock, {1: [Event.from_body(envelope(1))], 2: [Event.from_body(envelope(2))]})
     waits = make_waits(inbox, clock)
     assert [event.id for event in waits.expect_events(2, within=3)] == ["id-1", "id-2"]

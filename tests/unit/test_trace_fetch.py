@@ -13,6 +13,7 @@ from botocore.stub import Stubber
 
 from iatk._aws import aws
 from iatk.exceptions import AwsError, ConfigError, TraceError, TraceIncomplete, WaitTimeout
+from iatk.testing import FakeClock
 from iatk.trace import TraceHelper, TraceTree, get_trace_tree, new_trace_header
 
 DATA = Path(__file__).parent / "data" / "traces"
@@ -22,22 +23,6 @@ UNKNOWN = "1-6553ffff-000000000000000000000000"
 
 def load(name: str) -> dict[str, Any]:
     return json.loads((DATA / f"{name}.json").read_text())
-
-
-class FakeClock:
-    """A monotonic clock that only moves when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from botocore.stub import Stubber
 
 from iatk._aws import aws
 from iatk.exceptions import AwsError, TraceIncomplete, WaitTimeout
+from iatk.testing import FakeClock
 from iatk.trace import TraceHeader, TraceTree, get_trace_tree
 from iatk.trace._get import read_trace_tree
 from iatk.trace._source import Fetched, RawTrace, TraceSource
@@ -27,19 +28,6 @@ DATA = Path(__file__).parent / "data" / "traces"
 def load(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((DATA / f"{name}.json").read_text())
     return data
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 class RecordedSource:

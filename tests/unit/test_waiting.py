@@ -5,23 +5,8 @@ from __future__ import annotations
 import pytest
 
 from iatk.exceptions import ConfigError, WaitTimeout
+from iatk.testing import FakeClock
 from iatk.waiting import NOT_YET, Deadline, NotYet, backoff_delays, wait_until
-
-
-class FakeClock:
-    """A monotonic clock that only moves when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def no_jitter() -> float:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -126,17 +126,11 @@ def calls(moto_session: Any) -> Iterator[list[tuple[str, dict[str, Any]]]]:
 def answer_call(moto_session: Any) -> Iterator[Callable[[str, str, dict[str, Any]], None]]:
     """``answer_call("events", "PutTargets", {...})``: iatk's client gets that AWS-shaped response instead
     of calling the server (a botocore ``before-call`` hook, the AWS boundary)."""
-    undo: list[Callable[[], None]] = []
+    from iatk.testing import answer_call as answering
 
-    def install(service: str, operation: str, parsed: dict[str, Any]) -> None:
-        def respond(**_: Any) -> tuple[Any, dict[str, Any]]:
-            return SimpleNamespace(status_code=200, headers={}), parsed
+    with ExitStack() as stack:
 
-        client = aws(moto_session).client(service)
-        event = f"before-call.{service}.{operation}"
-        client.meta.events.register(event, respond)
-        undo.append(lambda: client.meta.events.unregister(event, respond))
+        def install(service: str, operation: str, parsed: dict[str, Any]) -> None:
+            stack.enter_context(answering(moto_session, service, operation, parsed))
 
-    yield install
-    while undo:
-        undo.pop()()
+        yield install

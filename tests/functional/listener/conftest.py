@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -169,20 +169,14 @@ def fail_call(session: Any) -> Iterator[Callable[..., None]]:
 @pytest.fixture
 def answer_call(session: Any) -> Iterator[Callable[..., None]]:
     """``answer_call("events", "PutTargets", {...})`` answers that call with an AWS-shaped response."""
-    undo: list[Callable[[], None]] = []
+    from iatk.testing import answer_call as answering
 
-    def install(service: str, operation: str, parsed: dict[str, Any]) -> None:
-        def respond(**_: Any) -> tuple[Any, dict[str, Any]]:
-            return SimpleNamespace(status_code=200, headers={}), parsed
+    with ExitStack() as stack:
 
-        client = aws(session).client(service)
-        event = f"before-call.{service}.{operation}"
-        client.meta.events.register(event, respond)
-        undo.append(lambda: client.meta.events.unregister(event, respond))
+        def install(service: str, operation: str, parsed: dict[str, Any]) -> None:
+            stack.enter_context(answering(session, service, operation, parsed))
 
-    yield install
-    while undo:
-        undo.pop()()
+        yield install
 
 
 @pytest.fixture
