@@ -191,3 +191,30 @@ class TestInterpreter:
         with pytest.raises(Refused) as caught:
             _run({"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2", "End": True}, {})
         assert caught.value.code == "ValidationException"
+
+
+@pytest.mark.parametrize(
+    ("state", "fields", "where"),
+    [
+        ({"Type": "Choice", "Default": "E"}, "Choices", "/States/S"),
+        ({"Type": "Choice", "Choices": [], "Default": "E"}, "Choices", "/States/S"),
+        ({"Type": "Task", "End": True}, "Resource", "/States/S"),
+        ({"Type": "Parallel", "End": True}, "Branches", "/States/S"),
+        ({"Type": "Map", "End": True}, "ItemProcessor", "/States/S"),
+        (
+            {"Type": "Choice", "Choices": [{"Variable": "$.a", "NumericEquals": 1}], "Default": "E"},
+            "Next",
+            "/States/S/Choices[0]",
+        ),
+    ],
+)
+def test_a_state_missing_what_its_type_requires_is_refused_as_aws_does(
+    state: dict[str, Any], fields: str, where: str
+) -> None:
+    """AWS's definition check: InvalidDefinition 'SCHEMA_VALIDATION_FAILED: These fields are required: [...] at ...'."""
+    with pytest.raises(Refused) as caught:
+        run(Run(name="S", state=state, input={"a": 1}), lambda *_: None)
+    assert caught.value.code == "InvalidDefinition"
+    assert caught.value.message == (
+        f"Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: These fields are required: [{fields}] at {where}'"
+    )

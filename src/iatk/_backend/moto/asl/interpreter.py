@@ -207,7 +207,42 @@ def _handle_error(env: _Env, err: StatesError, state_input: Any) -> Outcome:
 
 
 # -- refusals (TestState's validation) ---------------------------------------------------------
+#: The fields each state type cannot do without (the States Language), as AWS's schema check names them.
+_REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
+    "Task": (("Resource",),),
+    "Choice": (("Choices",),),
+    "Parallel": (("Branches",),),
+    "Map": (("ItemProcessor", "Iterator"),),  # either: Iterator is the older name
+}
+
+
+def _schema_failure(fields: list[str], where: str) -> Refused:
+    return Refused(
+        "InvalidDefinition",
+        f"Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: These fields are required: "
+        f"[{', '.join(fields)}] at {where}'",
+    )
+
+
+def _validate_shape(request: Run) -> None:
+    """Refuse a state that lacks what its type requires, as AWS's definition check does."""
+    state = request.state
+    where = f"/States/{request.name}"
+    missing = [
+        alternatives[0]
+        for alternatives in _REQUIRED.get(str(state.get("Type")), ())
+        if not any(state.get(name) not in (None, []) for name in alternatives)
+    ]
+    if missing:
+        raise _schema_failure(missing, where)
+    if state.get("Type") == "Choice":
+        for index, rule in enumerate(state.get("Choices") or []):
+            if isinstance(rule, Mapping) and "Next" not in rule:
+                raise _schema_failure(["Next"], f"{where}/Choices[{index}]")
+
+
 def _validate(request: Run) -> None:
+    _validate_shape(request)
     state_type = request.state.get("Type")
     mock = request.mock
     if request.map_iteration_failure_count is not None and mock is None:
