@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +27,7 @@ from .patches import prime_boto3_session, profile_set_aside, refuse_aws_sources,
 from .sfn_segments import record_sfn_segments
 from .stepfunctions import mirror_cfn_state_machines, name_unnamed_executions
 from .transaction_search import emulate_transaction_search
-from .xray_relay import ENV_XRAY, XRayRelay
+from .xray_relay import ENV_XRAY, XRayRelay, point_recorder
 
 log = logging.getLogger("iatk.embedded")
 
@@ -98,6 +98,7 @@ class EmbeddedBackend:
         self._server: _Server | None = None
         self._relay: XRayRelay | None = None
         self._saved_env: dict[str, str | None] = {}
+        self._unpoint_recorder: Callable[[], None] | None = None
         self.url = url
         self.xray_address = xray_address
         self.owner = url is None
@@ -114,16 +115,25 @@ class EmbeddedBackend:
             self.url, self.xray_address, self.owner = _running.url, _running.xray_address, False
         self._bypass_proxies()
         if self.owner:
-            self._server = _start_moto_server(self.region)
+            # The relay's address is exported before the server starts: starting it imports moto.xray,
+            # which imports aws_xray_sdk.core, whose recorder reads AWS_XRAY_DAEMON_ADDRESS only then.
+            self._relay = XRayRelay()
+            self.xray_address = self._relay.address
+            self._setenv(ENV_XRAY, self.xray_address)
+            try:
+                self._server = _start_moto_server(self.region)
+            except BaseException:
+                self.stop()  # the relay's socket, the environment
+                raise
             self.url = self._server.url
             # moto's state-machine interpreter calls services at localhost:$MOTO_PORT (MOTO.md §7).
             self._setenv("MOTO_PORT", str(self._server.server.server_port))
             set_stepfunctions_execution(self.url, enabled=True)
-            self._relay = XRayRelay(self.session()).start()
-            self.xray_address = self._relay.address
+            self._relay.start(self.session())
             _running = self
         if self.xray_address:
             self._setenv(ENV_XRAY, self.xray_address)
+            self._unpoint_recorder = point_recorder(self.xray_address)
         self._setenv(ENV_ENDPOINT, endpoint(str(self.url)))  # OpenTelemetry's OTLP exporter
         self._setenv(ENV_PROTOCOL, PROTOCOL)
         log.info("embedded backend at %s (X-Ray relay %s)", self.url, self.xray_address)
@@ -177,6 +187,9 @@ class EmbeddedBackend:
             else:
                 os.environ[key] = value
         self._saved_env.clear()
+        if self._unpoint_recorder is not None:  # after the environment, which aws-xray-sdk reads
+            self._unpoint_recorder()
+            self._unpoint_recorder = None
 
     def __enter__(self) -> EmbeddedBackend:
         return self.start()
