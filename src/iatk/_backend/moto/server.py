@@ -22,10 +22,14 @@ from .cfn_models import install_cfn_models
 from .cloudformation import fix_cloudformation_models
 from .control import reset_backends, set_stepfunctions_execution
 from .eventbridge import install_target_delivery, with_iatk_api
+from .events_segments import install_events_tracing
 from .otlp_receiver import ENV_ENDPOINT, ENV_PROTOCOL, PROTOCOL, OtlpMiddleware, SpanStore, endpoint
 from .patches import prime_boto3_session, profile_set_aside, refuse_aws_sources, serialise_moto_events
 from .sfn_segments import record_sfn_segments
+from .sns_segments import install_sns_tracing
+from .sqs_segments import install_sqs_tracing
 from .stepfunctions import mirror_cfn_state_machines, name_unnamed_executions
+from .trace_context import with_trace_context
 from .transaction_search import emulate_transaction_search
 from .xray_relay import ENV_XRAY, XRayRelay, point_recorder
 
@@ -63,13 +67,18 @@ def _start_moto_server(region: str = "us-east-1") -> _Server:
         install_target_delivery()
         refuse_aws_sources()
         emulate_transaction_search()
+        install_sqs_tracing()  # the trace header travels on: messages, events' targets, subscribers
+        install_sns_tracing()
+        install_events_tracing()
 
     class QuietHandler(MotoRequestHandler):
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             """Keep one access-log line per AWS call out of the test output."""
 
-    # POST /v1/traces (OTLP) and /iatk-api/* are answered before moto's dispatcher sees them.
-    app = OtlpMiddleware(with_iatk_api(DomainDispatcherApplication(create_backend_app)), SpanStore(region))
+    # POST /v1/traces (OTLP) and /iatk-api/* are answered before moto's dispatcher sees them; every
+    # request's X-Amzn-Trace-Id is kept for the services it reaches (.trace_context).
+    moto_app = with_trace_context(DomainDispatcherApplication(create_backend_app))
+    app = OtlpMiddleware(with_iatk_api(moto_app), SpanStore(region))
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
     # A short poll interval: werkzeug's default 0.5 s makes every stop take half a second.
     thread = threading.Thread(
