@@ -17,6 +17,7 @@ segment as ``Parent``, so the tree reads caller → ``Events`` → target.
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -55,6 +56,7 @@ def install_events_tracing() -> None:
         return
     original = EventsBackend.put_events
 
+    @functools.wraps(original)
     def put_events(self: Any, events: Any) -> list[dict[str, Any]]:
         request = current()
         headers = [

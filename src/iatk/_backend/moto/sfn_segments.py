@@ -23,6 +23,7 @@ fixes both, in this process:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -301,6 +302,7 @@ def _propagate_task_headers() -> None:
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
 
     def running(original: Any) -> Any:
+        @functools.wraps(original)
         def _eval_execution(self: Any, env: Any) -> None:
             previous = getattr(_task, "env", None)
             _task.env = env
@@ -315,6 +317,7 @@ def _propagate_task_headers() -> None:
         cls._eval_execution = running(cls._eval_execution)  # type: ignore[method-assign]
 
     def traced_client(original: Any) -> Any:
+        @functools.wraps(original)
         def boto_client_for(*args: Any, **kwargs: Any) -> Any:
             client = original(*args, **kwargs)
             client.meta.events.register("before-sign.*.*", _add_task_header)

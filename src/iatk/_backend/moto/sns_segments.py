@@ -21,6 +21,7 @@ this shape is iatk's reading, not a recorded answer.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from typing import Any
@@ -96,6 +97,7 @@ def install_sns_tracing() -> None:
     original_publish = SNSBackend.publish
     original_deliver = Subscription.publish
 
+    @functools.wraps(original_publish)
     def publish(self: Any, message: str, arn: str | None, *args: Any, **kwargs: Any) -> Any:
         header = current()
         if header is None or not arn:
@@ -131,6 +133,7 @@ def install_sns_tracing() -> None:
         store(self.account_id, self.region_name, [document])
         return answer
 
+    @functools.wraps(original_deliver)
     def deliver(self: Any, *args: Any, **kwargs: Any) -> Any:
         state = getattr(_deliveries, "state", None)
         if state is None:  # pass-through: the subscriber gets the publisher's header as it came

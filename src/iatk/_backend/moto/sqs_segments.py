@@ -19,6 +19,7 @@ Step Functions tasks) get the header those services hand over (:mod:`.trace_cont
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from typing import Any
@@ -78,6 +79,7 @@ def install_sqs_tracing() -> None:
     original_send_response = SQSResponse.send_message
     original_batch_response = SQSResponse.send_message_batch
 
+    @functools.wraps(original_send)
     def send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
         pending = getattr(_batch, "entries", None)
         if pending:  # one call per batch entry, in order: give it the entry's own system attributes
@@ -87,6 +89,7 @@ def install_sqs_tracing() -> None:
         kwargs["system_attributes"] = _with_header(kwargs.get("system_attributes"))
         return original_send(self, *args, **kwargs)
 
+    @functools.wraps(original_batch)
     def send_message_batch(self: Any, queue_name: str, entries: dict[str, Any]) -> Any:
         _batch.entries = [entry.get("MessageSystemAttributes") for entry in entries.values()]
         try:
@@ -95,6 +98,7 @@ def install_sqs_tracing() -> None:
             _batch.entries = None
 
     def traced(original: Any, operation: str) -> Any:
+        @functools.wraps(original)
         def respond(self: Any) -> Any:
             header, start = current(), time.time()
             answer = original(self)
