@@ -5,12 +5,11 @@ header read back from ``describe_execution()["traceHeader"]``, then ``retry_get_
 the origins of the tree's paths. Only aws-iatk's API and boto3 are used; with aws-iatk 0.1.0 this
 would pass too, in principle (its RPC never ran here).
 
-Adapted for the example app, and for moto: moto's Step Functions records no trace and its
-``describe_execution`` has no ``traceHeader``, and the app hands the trace header to the plugin in its
-input (``trace``), so the header must be known before the run starts. The test therefore makes the
-trace id itself, as serverless-test-samples' ``test_trace`` does, and passes it as StartExecution's
-``traceHeader``; it still prefers ``describe_execution``'s ``traceHeader`` (what AWS returns). The
-assertion asks for a path that ends at the plugin's segment (offline the tree is that one segment)
+Adapted for the example app: it hands the trace header to the plugin in its input (``trace``), so
+the header must be known before the run starts. The test therefore makes the trace id itself, as
+serverless-test-samples' ``test_trace`` does, and passes it as StartExecution's ``traceHeader``; it
+still prefers ``describe_execution``'s ``traceHeader`` (what AWS returns). The assertion asks for
+the origins of the app's one path (state machine → bus → plugin → the bus the plugin reports on)
 instead of the original's three paths through the original app.
 """
 
@@ -42,7 +41,7 @@ class TestXRayTrace(TestCase):
         cls.sfn = cls.iatk.patch_aws_client(boto3.client("stepfunctions"))
 
     def test_trace_tree_origins(self) -> None:
-        """A path ends at the plugin's segment, and no segment of the tree has a fault."""
+        """The path runs from the state machine through the plugin's segment, and no segment has a fault."""
         trace_header = f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Sampled=1"
         run_input = {"eventHook": "postMetadata", "pluginTitle": "PythonMinimalPlugin", "trace": trace_header}
         execution_arn = self.sfn.start_execution(
@@ -56,8 +55,10 @@ class TestXRayTrace(TestCase):
         def assertion_fn(output: aws_iatk.GetTraceTreeOutput) -> None:
             tree = output.trace_tree
             origins = [[segment.origin for segment in path] for path in tree.paths]
-            assert any(path[-1] == "AWS::Lambda::Function" for path in origins), origins
-            assert any(path[-1].name == "PythonMinimalPlugin" for path in tree.paths)
+            assert origins == [
+                ["AWS::StepFunctions::StateMachine", "AWS::Events", "AWS::Lambda::Function", "AWS::Events"]
+            ], origins
+            assert tree.paths[0][2].name == "PythonMinimalPlugin"
             assert all(segment.fault is None for path in tree.paths for segment in path)
 
         self.assertTrue(

@@ -4,9 +4,10 @@ The original makes its own trace id, passes ``traceHeader`` to StartExecution, s
 tree with ``get_trace_tree`` and expects one path of six segments through Step Functions, EventBridge
 and two Lambda functions. Here the 20 s sleep is ``retry_get_trace_tree_until`` (which the original's
 comment suggests), until the plugin's segment is there; then ``get_trace_tree`` and the original's
-assertions. Offline, moto records no segments of its own: only the plugin reports, continuing the
-trace whose header the app hands it in its input (``trace``), so the one path is the plugin's
-segment. Only aws-iatk's API and boto3 are used.
+assertions. Offline, the embedded backend records the service nodes X-Ray shows: the state machine's
+segment, the bus its ``PutEvents`` task reaches (which hands the header on to the plugin's queue),
+the plugin (a process standing in for the original's Lambda functions), and the bus of the plugin's
+own ``PutEvents``: one path, as in the original. Only aws-iatk's API and boto3 are used.
 """
 
 # ruff: noqa: PT009 - unittest-style, as the aws-iatk originals are
@@ -60,7 +61,12 @@ class TestPluginTrace(TestCase):
         self.assertEqual(len(trace_tree.paths), 1)
         self.assertEqual(
             [(segment.origin, segment.name) for segment in trace_tree.paths[0]],
-            [("AWS::Lambda::Function", "PythonMinimalPlugin")],
+            [
+                ("AWS::StepFunctions::StateMachine", self.workflow_arn.rsplit(":", 1)[-1]),
+                ("AWS::Events", "Events"),
+                ("AWS::Lambda::Function", "PythonMinimalPlugin"),
+                ("AWS::Events", "Events"),
+            ],
         )
         for segment in trace_tree.paths[0]:
             self.assertIsNone(segment.error)

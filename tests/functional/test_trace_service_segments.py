@@ -63,7 +63,10 @@ def check_tree(tree: iatk.TraceTree, machine: dict[str, Any]) -> None:
         machine["topic"],
     )
     assert root.start_time <= root.subsegments[0].start_time <= call.start_time <= call.end_time <= root.end_time
-    tree.assert_path(["AWS::StepFunctions::StateMachine"])
+    # the Publish carried the execution's header under the task's call: X-Ray's inferred SNS node hangs there
+    tree.assert_path(["AWS::StepFunctions::StateMachine", "AWS::SNS"])
+    [topic] = tree.find(origin="AWS::SNS")
+    assert (topic.parent_id, topic.inferred, topic.aws["topic_arn"]) == (call.id, True, machine["topic"])
 
 
 def test_an_execution_started_with_a_trace_header_records_its_segment(moto_session: Any, machine: Any) -> None:
@@ -92,7 +95,7 @@ def test_a_patched_client_header_is_the_executions_and_its_parent_kept(moto_sess
     moto_session.client("xray").put_trace_segments(TraceSegmentDocuments=[json.dumps(caller)])
     tree = get_trace_tree(header, within=10, session=moto_session, source="transaction-search")
     assert tree.root.name == "test"
-    tree.assert_path(["test", "AWS::StepFunctions::StateMachine"])
+    tree.assert_path(["test", "AWS::StepFunctions::StateMachine", "AWS::SNS"])
 
 
 def test_an_untraced_execution_records_nothing_and_tracing_enabled_starts_a_trace(

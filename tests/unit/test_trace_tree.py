@@ -250,6 +250,15 @@ def test_a_document_that_is_not_json_is_an_error():
         TraceTree.from_api(response)
 
 
+def test_a_document_holding_two_objects_is_an_error_not_two_segments():
+    """The documents are parsed together; one whose text is two objects is still refused on its own."""
+    response = load("two_roots")
+    first = response["Traces"][0]["Segments"][0]
+    first["Document"] = first["Document"] + ", " + first["Document"]
+    with pytest.raises(TraceError, match=r"segment b000000000000003 of trace .*: Document is not JSON"):
+        TraceTree.from_api(response)
+
+
 def test_several_traces_need_a_trace_id():
     """from_api with several traces and no trace_id says which ids it has."""
     with pytest.raises(TraceError, match="3 traces given; pass trace_id="):

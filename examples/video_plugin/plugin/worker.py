@@ -4,7 +4,9 @@ For every ``video.pluginManager`` event it receives, it does its (tiny) work and
 ``plugin-complete`` event with source ``video.plugin.<pluginTitle>`` on the bus, or
 ``plugin-failed`` when the work fails (the title ``BrokenPlugin`` always fails, so tests can show a
 failure). It is instrumented with aws-xray-sdk: its segment continues the trace whose header came in
-the event's ``detail.trace``.
+the event's ``detail.trace``. When the SQS message's ``AWSTraceHeader`` (what EventBridge handed to
+the queue) belongs to that same trace, the segment hangs under the node it names, the bus's, as a
+Lambda function triggered by the queue would.
 
 In production this would be a container or a Lambda function; the example's conftest runs it as a
 process. Configuration comes from the environment: ``PLUGIN_INBOX_URL``, ``PLUGIN_BUS_NAME``, the
@@ -36,13 +38,19 @@ def stop(*_: object) -> None:
     running = False
 
 
-def handle(events: Any, bus: str, envelope: dict[str, Any]) -> str:
-    """Process one lifecycle event; returns the detail-type it reported."""
+def handle(events: Any, bus: str, envelope: dict[str, Any], message_header: str | None = None) -> str:
+    """Process one lifecycle event; returns the detail-type it reported.
+
+    ``message_header`` is the message's ``AWSTraceHeader``: it gives the parent when it names the
+    event's own trace.
+    """
     detail = envelope.get("detail", {})
     title = detail.get("pluginTitle", "UnknownPlugin")
     hook = detail.get("hook", "?")
     header = TraceHeader.from_header_str(detail.get("trace") or "")
-    segment = xray_recorder.begin_segment(name=title, traceid=header.root, parent_id=header.parent, sampling=1)
+    delivered = TraceHeader.from_header_str(message_header or "")
+    parent = delivered.parent if delivered.root and delivered.root == header.root else header.parent
+    segment = xray_recorder.begin_segment(name=title, traceid=header.root, parent_id=parent, sampling=1)
     segment.origin = "AWS::Lambda::Function"  # what it stands in for
     segment.put_annotation("hook", hook)
     outcome = "plugin-complete"
@@ -92,10 +100,13 @@ def main() -> int:
     events = boto3.client("events")
     log.info("listening on %s", inbox)
     while running:
-        messages = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        messages = sqs.receive_message(
+            QueueUrl=inbox, MaxNumberOfMessages=10, WaitTimeSeconds=1, MessageSystemAttributeNames=["AWSTraceHeader"]
+        ).get("Messages", [])
         for message in messages:
             try:
-                outcome = handle(events, bus, json.loads(message["Body"]))
+                trace_header = message.get("Attributes", {}).get("AWSTraceHeader")
+                outcome = handle(events, bus, json.loads(message["Body"]), trace_header)
                 log.info("handled %s -> %s", message["MessageId"], outcome)
             except Exception:
                 log.exception("could not handle %s", message.get("MessageId"))

@@ -64,16 +64,21 @@ class _Assembled:
     child_links: list[tuple[str, str]]  # (linked trace id, holder segment id)
 
 
-def _register(node: dict[str, Any], owner: str, index: dict[str, str], nodes: dict[str, dict[str, Any]]) -> None:
+def _register(
+    node: dict[str, Any], owner: str, index: dict[str, str], nodes: dict[str, dict[str, Any]], linking: set[str]
+) -> None:
+    """Index ``node`` and its subsegments under the segment ``owner``; note the owners with links."""
     ident = node.get("id")
     if isinstance(ident, str) and ident not in index:
         index[ident] = owner
         nodes[ident] = node
+    if node.get("links"):
+        linking.add(owner)
     subs = node.get("subsegments")
     if isinstance(subs, list):
         for sub in subs:
             if isinstance(sub, dict):
-                _register(sub, owner, index, nodes)
+                _register(sub, owner, index, nodes, linking)
 
 
 def _scan(node: Mapping[str, Any], segment: str | None, problems: list[str] | None, linked: list[str]) -> None:
@@ -132,8 +137,9 @@ def _assemble(raw: RawTrace) -> _Assembled:
         separate = {ident: _copy_nodes(doc) for ident, doc in separate.items()}
     index: dict[str, str] = {}  # any segment or subsegment id -> id of the segment holding it
     nodes: dict[str, dict[str, Any]] = {}
+    linking: set[str] = set()  # the segments with a link somewhere in them
     for ident, document in segments.items():
-        _register(document, ident, index, nodes)
+        _register(document, ident, index, nodes, linking)
     problems: list[str] = []
 
     # Separate subsegment documents can hang off each other: attach until nothing moves. The SDKs
@@ -149,7 +155,7 @@ def _assemble(raw: RawTrace) -> _Assembled:
                 moved = True
             elif isinstance(parent, str) and parent in nodes:
                 nodes[parent].setdefault("subsegments", []).append(doc)
-                _register(doc, index[parent], index, nodes)
+                _register(doc, index[parent], index, nodes, linking)
                 moved = True
             else:
                 waiting.append(doc)
@@ -172,10 +178,11 @@ def _assemble(raw: RawTrace) -> _Assembled:
         else:
             orphans.append(ident)
             problems.append(f"segment {_describe(document)}'s parent {parent} not found")
-        found: list[str] = []
-        _scan(document, None, problems if document.get("in_progress") else None, found)
-        if found:
-            linked_from[ident] = found
+        if document.get("in_progress") or ident in linking:  # else the walk would find nothing
+            found: list[str] = []
+            _scan(document, None, problems if document.get("in_progress") else None, found)
+            if found:
+                linked_from[ident] = found
 
     reached: set[str] = set()
     stack = roots + orphans

@@ -10,7 +10,11 @@ Nothing outside this package imports moto. The public entry points stay in :mod:
 - :mod:`.otlp_receiver` / :mod:`.otlp_segments`: ``POST /v1/traces`` on the server's port, OTLP spans
   stored as X-Ray segment documents;
 - :mod:`.transaction_search`: Transaction Search's X-Ray operations, which moto lacks;
-- :mod:`.sfn_segments`: Step Functions executions' service segments (and their trace header);
+- :mod:`.sfn_segments`: Step Functions executions' service segments (and their trace header, passed
+  on to the Task calls);
+- :mod:`.trace_context`: the trace header a request carries, kept for the services it reaches;
+- :mod:`.sqs_segments` / :mod:`.sns_segments` / :mod:`.events_segments`: the header on SQS messages
+  (``AWSTraceHeader``), to SNS subscribers and EventBridge targets, and those services' X-Ray nodes;
 - :mod:`.lambda_segments`: Lambda's service segments, for the offline Lambda runtime to record;
 - :mod:`.lambda_` (the Docker-less runtime) and its wiring into moto: :mod:`.lambda_service` (the
   process's Lambda service: invocations, async retries and destinations, logs, traces, settle, prewarm),

@@ -43,6 +43,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from .trace_context import carrying, current as current_trace
+
 log = logging.getLogger("iatk.embedded")
 
 #: The path a server with iatk's fix-ups answers with its record of undelivered targets.
@@ -106,6 +108,9 @@ class Delivery:
     #: The account and region of the rule (the server's backend that received PutEvents).
     account_id: str
     region: str
+    #: The X-Ray trace header the target continues (``Root=…;Parent=…;Sampled=…``), or None
+    #: (see :mod:`.events_segments`); a deliverer hands it on as the target's service would.
+    trace_header: str | None = None
 
 
 Deliver = Callable[[Delivery], None]
@@ -484,6 +489,7 @@ def _deliver_one(
         event=event,
         account_id=rule.account_id,
         region=rule.region_name,
+        trace_header=str(header) if (header := current_trace()) is not None else None,
     )
     if deliverer.asynchronous:
         _delivery_thread.submit(lambda: _attempt(deliverer, delivery))
@@ -518,7 +524,8 @@ def deliver_sqs(delivery: Delivery) -> None:
         attributes = backend.get_queue_attributes(queue_name=name, attribute_names=["ContentBasedDeduplication"])
         if str(attributes.get("ContentBasedDeduplication")).lower() != "true":
             raise Undeliverable("a FIFO queue target needs content-based deduplication on the queue")
-    backend.send_message(queue_name=name, message_body=delivery.input, group_id=group)
+    with carrying(delivery.trace_header):  # the message's AWSTraceHeader
+        backend.send_message(queue_name=name, message_body=delivery.input, group_id=group)
 
 
 def deliver_logs(delivery: Delivery) -> None:
@@ -564,9 +571,11 @@ def deliver_state_machine(delivery: Delivery) -> None:
     if default_user_config.get("stepfunctions", {}).get("execute_state_machine"):
         from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-        backend: Any = stepfunctions_parser_backends[delivery.arn.account][delivery.arn.region]
-    else:
-        backend = stepfunctions_backends[delivery.arn.account][delivery.arn.region]
+        parser: Any = stepfunctions_parser_backends[delivery.arn.account][delivery.arn.region]
+        # The execution continues the event's trace (its StateMachine segment under the bus's).
+        parser.start_execution(delivery.arn.arn, str(uuid.uuid4()), delivery.input, trace_header=delivery.trace_header)
+        return
+    backend = stepfunctions_backends[delivery.arn.account][delivery.arn.region]
     backend.start_execution(delivery.arn.arn, str(uuid.uuid4()), delivery.input)
 
 
@@ -574,7 +583,8 @@ def deliver_sns(delivery: Delivery) -> None:
     """SNS: Publish the input to the topic."""
     from moto.sns.models import sns_backends
 
-    sns_backends[delivery.arn.account][delivery.arn.region].publish(message=delivery.input, arn=delivery.arn.arn)
+    with carrying(delivery.trace_header):  # passed on to the topic's subscribers
+        sns_backends[delivery.arn.account][delivery.arn.region].publish(message=delivery.input, arn=delivery.arn.arn)
 
 
 def no_lambda_runtime(delivery: Delivery) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -22,13 +22,17 @@ from .cfn_models import install_cfn_models
 from .cloudformation import fix_cloudformation_models
 from .control import reset_backends, set_stepfunctions_execution
 from .eventbridge import install_target_delivery, with_iatk_api
+from .events_segments import install_events_tracing
 from .lambda_control import LambdaControl
 from .otlp_receiver import ENV_ENDPOINT, ENV_PROTOCOL, PROTOCOL, OtlpMiddleware, SpanStore, endpoint
 from .patches import prime_boto3_session, profile_set_aside, refuse_aws_sources, serialise_moto_events
 from .sfn_segments import record_sfn_segments
+from .sns_segments import install_sns_tracing
+from .sqs_segments import install_sqs_tracing
 from .stepfunctions import mirror_cfn_state_machines, name_unnamed_executions
+from .trace_context import with_trace_context
 from .transaction_search import emulate_transaction_search
-from .xray_relay import ENV_XRAY, XRayRelay
+from .xray_relay import ENV_XRAY, XRayRelay, point_recorder
 
 log = logging.getLogger("iatk.embedded")
 
@@ -64,16 +68,19 @@ def _start_moto_server(region: str = "us-east-1") -> _Server:
         install_target_delivery()
         refuse_aws_sources()
         emulate_transaction_search()
+        install_sqs_tracing()  # the trace header travels on: messages, events' targets, subscribers
+        install_sns_tracing()
+        install_events_tracing()
 
     class QuietHandler(MotoRequestHandler):
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             """Keep one access-log line per AWS call out of the test output."""
 
     # POST /v1/traces (OTLP), /iatk-api/undelivered and /iatk-api/lambda/* (settle, prewarm) are
-    # answered before moto's dispatcher sees them.
-    app = LambdaControl(
-        OtlpMiddleware(with_iatk_api(DomainDispatcherApplication(create_backend_app)), SpanStore(region))
-    )
+    # answered before moto's dispatcher sees them; every request's X-Amzn-Trace-Id is kept for the
+    # services it reaches (.trace_context).
+    moto_app = with_trace_context(DomainDispatcherApplication(create_backend_app))
+    app = LambdaControl(OtlpMiddleware(with_iatk_api(moto_app), SpanStore(region)))
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
     # A short poll interval: werkzeug's default 0.5 s makes every stop take half a second.
     thread = threading.Thread(
@@ -128,6 +135,7 @@ class EmbeddedBackend:
         self._relay: XRayRelay | None = None
         self._lambda: Any = None  # the Lambda service (lambda_service.LambdaService) of an owner
         self._saved_env: dict[str, str | None] = {}
+        self._unpoint_recorder: Callable[[], None] | None = None
         self.url = url
         self.xray_address = xray_address
         self.owner = url is None
@@ -144,19 +152,28 @@ class EmbeddedBackend:
             self.url, self.xray_address, self.owner = _running.url, _running.xray_address, False
         self._bypass_proxies()
         if self.owner:
-            self._server = _start_moto_server(self.region)
+            # The relay's address is exported before the server starts: starting it imports moto.xray,
+            # which imports aws_xray_sdk.core, whose recorder reads AWS_XRAY_DAEMON_ADDRESS only then.
+            self._relay = XRayRelay()
+            self.xray_address = self._relay.address
+            self._setenv(ENV_XRAY, self.xray_address)
+            try:
+                self._server = _start_moto_server(self.region)
+            except BaseException:
+                self.stop()  # the relay's socket, the environment
+                raise
             self.url = self._server.url
             # moto's state-machine interpreter calls services at localhost:$MOTO_PORT (MOTO.md §7).
             self._setenv("MOTO_PORT", str(self._server.server.server_port))
             set_stepfunctions_execution(self.url, enabled=True)
-            self._relay = XRayRelay(self.session()).start()
-            self.xray_address = self._relay.address
+            self._relay.start(self.session())
             from .lambda_service import install_service  # its runtime starts at the first invocation
 
             self._lambda = install_service(self.url, self.xray_address)
             _running = self
         if self.xray_address:
             self._setenv(ENV_XRAY, self.xray_address)
+            self._unpoint_recorder = point_recorder(self.xray_address)
         self._setenv(ENV_ENDPOINT, endpoint(str(self.url)))  # OpenTelemetry's OTLP exporter
         self._setenv(ENV_PROTOCOL, PROTOCOL)
         log.info("embedded backend at %s (X-Ray relay %s)", self.url, self.xray_address)
@@ -243,6 +260,9 @@ class EmbeddedBackend:
             else:
                 os.environ[key] = value
         self._saved_env.clear()
+        if self._unpoint_recorder is not None:  # after the environment, which aws-xray-sdk reads
+            self._unpoint_recorder()
+            self._unpoint_recorder = None
 
     def __enter__(self) -> EmbeddedBackend:
         return self.start()

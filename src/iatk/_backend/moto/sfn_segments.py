@@ -14,18 +14,22 @@ fixes both, in this process:
 - when an execution with a header ends, its history becomes the segment (built by
   :func:`execution_documents`) in moto's X-Ray store, with ``parent_id`` from the header's ``Parent``.
 
-Not emulated (yet): the header is not passed on to the services the interpreter calls, so their
-own segments (a Lambda function's, an SQS consumer's) are not linked under the task's subsegment.
+- the services a Task calls get the execution's header with the task's subsegment as ``Parent``
+  (``X-Amzn-Trace-Id`` on the interpreter's requests, as Step Functions passes it on AWS), so a
+  queue's message carries it as ``AWSTraceHeader``, an event its bus's targets, a topic its
+  subscribers, and a Lambda function or a nested execution continues the trace under the task.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
 import re
 import secrets
+import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -35,6 +39,15 @@ log = logging.getLogger("iatk.embedded")
 
 ORIGIN = "AWS::StepFunctions::StateMachine"
 _HEADER = "X-Amzn-Trace-Id"
+#: The interpreter's modules that make the Task states' service calls (each imports ``boto_client_for``).
+_CALLERS = (
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils",
+    *(
+        f"moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_{name}"
+        for name in ("aws_sdk", "batch", "dynamodb", "ecs", "events", "glue", "sfn", "sns", "sqs", "unsupported")
+    ),
+)
+_task = threading.local()  # the Task state this interpreter thread is running: its Environment
 #: Optimised integrations ``arn:aws:states:::<service>:<action>``: the subsegment's name.
 _SERVICE_NAMES = {
     "lambda": "Lambda",
@@ -237,6 +250,91 @@ def _traced(machine: Any) -> bool:
     return bool(isinstance(config, Mapping) and config.get("enabled"))
 
 
+def task_header(env: Any) -> str | None:
+    """The header a Task's service call carries: the execution's, with the task's subsegment as ``Parent``.
+
+    The task's subsegment id is the one :func:`execution_documents` gives it, from the id of its
+    ``TaskScheduled`` (or ``LambdaFunctionScheduled``) event: the ``previousEventId`` of the
+    ``…Started`` event the interpreter published last in this branch.
+    """
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    execution_arn = str(env.states.context_object.context_object_data["Execution"]["Id"])
+    region, account = execution_arn.split(":")[3:5]
+    try:
+        execution = stepfunctions_parser_backends[account][region].describe_execution(execution_arn)
+    except Exception:  # an execution moto no longer has: nothing to carry
+        return None
+    header = getattr(execution, "trace_header", None)
+    if not header:
+        return None
+    parts = _header_parts(str(header))
+    if parts.get("sampled") == "0" or not parts.get("root"):
+        return str(header)
+    started_id = env.event_history_context.source_event_id
+    started = next((e for e in reversed(env.event_manager.get_event_history()) if e.get("id") == started_id), None)
+    if started is None or not str(getattr(started.get("type"), "value", started.get("type"))).endswith("Started"):
+        return str(header)
+    parent = _segment_id(execution.execution_arn, "task", started.get("previousEventId"))
+    return f"Root={parts['root']};Parent={parent};Sampled=1"
+
+
+def _add_task_header(request: Any, **_: Any) -> None:
+    env = getattr(_task, "env", None)
+    if env is None:
+        return
+    try:
+        header = task_header(env)
+    except Exception:  # a header must never break the call it rides on
+        log.exception("could not make the trace header of a Task's call")
+        return
+    if header:
+        request.headers[_HEADER] = header
+
+
+def _propagate_task_headers() -> None:
+    """Make the interpreter's Task calls carry the execution's trace header (idempotent)."""
+    import importlib
+
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
+        StateTaskService,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
+
+    def running(original: Any) -> Any:
+        @functools.wraps(original)
+        def _eval_execution(self: Any, env: Any) -> None:
+            previous = getattr(_task, "env", None)
+            _task.env = env
+            try:
+                original(self, env)
+            finally:
+                _task.env = previous
+
+        return _eval_execution
+
+    for cls in (StateTaskService, StateTaskLambda):
+        cls._eval_execution = running(cls._eval_execution)  # type: ignore[method-assign]
+
+    def traced_client(original: Any) -> Any:
+        @functools.wraps(original)
+        def boto_client_for(*args: Any, **kwargs: Any) -> Any:
+            client = original(*args, **kwargs)
+            client.meta.events.register("before-sign.*.*", _add_task_header)
+            return client
+
+        return boto_client_for
+
+    for name in _CALLERS:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:  # another moto version's layout: those calls go untraced
+            log.debug("no %s in this moto: its calls carry no trace header", name)
+            continue
+        if hasattr(module, "boto_client_for"):
+            setattr(module, "boto_client_for", traced_client(module.boto_client_for))  # noqa: B010 - a module global
+
+
 def record_sfn_segments() -> None:
     """Pass trace headers to moto's interpreter and record each traced execution's segment (idempotent)."""
     from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
@@ -284,4 +382,5 @@ def record_sfn_segments() -> None:
     StepFunctionResponse.start_execution = start_execution  # type: ignore[method-assign]
     StepFunctionResponse.describe_execution = describe_execution  # type: ignore[method-assign]
     BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
+    _propagate_task_headers()
     StepFunctionResponse._iatk_traced = True  # type: ignore[attr-defined]

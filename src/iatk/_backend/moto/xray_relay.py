@@ -3,15 +3,25 @@
 aws-xray-sdk sends segments over UDP to the X-Ray daemon (``AWS_XRAY_DAEMON_ADDRESS``); moto has no
 daemon, and a real one would sign and send them to AWS. The relay listens on a free UDP port of
 ``127.0.0.1`` and forwards each document to the embedded server's ``PutTraceSegments``.
+
+aws-xray-sdk reads ``AWS_XRAY_DAEMON_ADDRESS`` once, when ``aws_xray_sdk.core`` is first imported
+(its global recorder builds its UDP emitter then). So the relay's socket is bound, and its address
+exported, before the embedded server imports anything that imports the SDK (moto's ``moto.xray``
+does), and :func:`point_recorder` re-points a recorder that was imported earlier still (a conftest's
+``from aws_xray_sdk.core import xray_recorder``) while it sends to the SDK's default address.
 """
 
 from __future__ import annotations
 
 import logging
 import socket
+import sys
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from iatk._aws import IatkSession
+from iatk.exceptions import ConfigError
 
 # The embedded backend's logger (the name users filter on; unchanged by the move to this package).
 log = logging.getLogger("iatk.embedded")
@@ -19,6 +29,8 @@ log = logging.getLogger("iatk.embedded")
 #: The variable aws-xray-sdk reads the daemon's address from.
 ENV_XRAY = "AWS_XRAY_DAEMON_ADDRESS"
 DAEMON_HEADER = b'{"format":"json","version":1}'
+#: Where aws-xray-sdk sends when ``AWS_XRAY_DAEMON_ADDRESS`` was not set at its import.
+SDK_DEFAULT_ADDRESS = ("127.0.0.1", 2000)
 
 
 class XRayRelay:
@@ -26,10 +38,13 @@ class XRayRelay:
 
     The daemon protocol is one datagram per document: the header line
     ``{"format":"json","version":1}``, a newline, then the segment JSON.
+
+    The socket is bound at construction, so :attr:`address` can be exported before the server it
+    forwards to runs; the session (that server's) is given here or to :meth:`start`.
     """
 
-    def __init__(self, session: IatkSession) -> None:
-        self._xray = session.client("xray")
+    def __init__(self, session: IatkSession | None = None) -> None:
+        self._xray: Any = session.client("xray") if session is not None else None
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.bind(("127.0.0.1", 0))
         self._sock.settimeout(0.2)
@@ -43,7 +58,12 @@ class XRayRelay:
         host, port = self._sock.getsockname()[:2]
         return f"{host}:{port}"
 
-    def start(self) -> XRayRelay:
+    def start(self, session: IatkSession | None = None) -> XRayRelay:
+        """Start forwarding, to ``session``'s X-Ray (or the one given at construction)."""
+        if session is not None:
+            self._xray = session.client("xray")
+        if self._xray is None:
+            raise ConfigError("the X-Ray relay needs the session of the server to forward to: start(session)")
         self._thread.start()
         return self
 
@@ -73,3 +93,28 @@ class XRayRelay:
         if self._thread.is_alive():
             self._thread.join(timeout=2)
         self._sock.close()
+
+
+def point_recorder(address: str) -> Callable[[], None] | None:
+    """Point an already imported aws-xray-sdk recorder at ``address``; returns how to undo it.
+
+    Only a recorder whose emitter is the SDK's own UDP emitter at the SDK's default address is
+    changed (the address it took because ``AWS_XRAY_DAEMON_ADDRESS`` was unset at import); one
+    configured elsewhere, or moto's mock emitter, is left as it is. ``None`` when nothing changed.
+    """
+    core = sys.modules.get("aws_xray_sdk.core")
+    recorder = getattr(core, "xray_recorder", None)
+    emitter = getattr(recorder, "emitter", None)
+    if emitter is None:
+        return None
+    from aws_xray_sdk.core.emitters.udp_emitter import UDPEmitter
+
+    if type(emitter) is not UDPEmitter or (emitter.ip, emitter.port) != SDK_DEFAULT_ADDRESS:
+        return None
+    emitter.set_daemon_address(address)
+    log.info("aws-xray-sdk was imported before the embedded backend started: its recorder now sends to %s", address)
+
+    def undo() -> None:  # with AWS_XRAY_DAEMON_ADDRESS restored: the SDK reads it first
+        emitter.set_daemon_address(":".join(map(str, SDK_DEFAULT_ADDRESS)))
+
+    return undo
