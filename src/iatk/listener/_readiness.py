@@ -83,7 +83,7 @@ class Receiver(Protocol):
         ...
 
 
-def _set_path(document: dict[str, Any], keys: Sequence[str], value: str) -> bool:
+def _set_path(document: dict[str, Any], keys: Sequence[str], value: str | int) -> bool:
     """Set ``document[k1][k2]... = value``, making dicts on the way; False when a non-dict is in the way."""
     node = document
     for key in keys[:-1]:
