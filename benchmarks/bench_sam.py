@@ -20,14 +20,14 @@ TEMPLATE = Path(__file__).parents[1] / "tests" / "data" / "templates" / "sam_app
 
 def main(runs: int = 7) -> None:
     import iatk
-    from iatk._backend.moto import sam
+    from iatk._backend.moto import packaging, sam
     from iatk._templates import read_template
     from iatk.embedded import EmbeddedBackend
 
     source = read_template(TEMPLATE)
     with EmbeddedBackend() as backend:
         session = backend.session()
-        packaged, _ = sam.package_local_artifacts(source.body, source.folder, source="bench")
+        packaged, _ = packaging.package_local_artifacts(source.body, source.folder, source="bench")
         started = time.perf_counter()
         expanded = sam.expand(packaged, region="us-east-1", parameters={}, source="bench")
         cold = (time.perf_counter() - started) * 1000
@@ -39,7 +39,7 @@ def main(runs: int = 7) -> None:
         package = []
         for _ in range(runs):
             started = time.perf_counter()
-            sam.package_local_artifacts(source.body, source.folder, source="bench")
+            packaging.package_local_artifacts(source.body, source.folder, source="bench")
             package.append((time.perf_counter() - started) * 1000)
 
         def deploy(template: str | Path, name: str) -> float:

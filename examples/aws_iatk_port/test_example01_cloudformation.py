@@ -27,7 +27,7 @@ class TestCloudFormationHelpers(TestCase):
     def test_get_physical_id_from_stack(self) -> None:
         """A queue's physical id is its URL, a state machine's its ARN: both usable with boto3."""
         queue_url = self.iatk.get_physical_id_from_stack(
-            logical_resource_id="PluginInbox", stack_name=self.stack_name
+            logical_resource_id="PluginResults", stack_name=self.stack_name
         ).physical_id
         attributes = boto3.client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
         self.assertTrue(attributes["Attributes"]["QueueArn"].endswith(queue_url.rsplit("/", 1)[1]))
@@ -41,15 +41,15 @@ class TestCloudFormationHelpers(TestCase):
     def test_get_stack_outputs(self) -> None:
         """Exactly the outputs asked for, with the values the resources have."""
         outputs = self.iatk.get_stack_outputs(
-            stack_name=self.stack_name, output_names=["PluginEventBusName", "PluginInboxUrl"]
+            stack_name=self.stack_name, output_names=["PluginEventBusName", "PluginResultsUrl"]
         ).outputs
-        self.assertEqual(set(outputs), {"PluginEventBusName", "PluginInboxUrl"})
+        self.assertEqual(set(outputs), {"PluginEventBusName", "PluginResultsUrl"})
         bus = boto3.client("events").describe_event_bus(Name=outputs["PluginEventBusName"])
         self.assertEqual(bus["Name"], outputs["PluginEventBusName"])
         self.assertEqual(
-            outputs["PluginInboxUrl"],
+            outputs["PluginResultsUrl"],
             self.iatk.get_physical_id_from_stack(
-                logical_resource_id="PluginInbox", stack_name=self.stack_name
+                logical_resource_id="PluginResults", stack_name=self.stack_name
             ).physical_id,
         )
 

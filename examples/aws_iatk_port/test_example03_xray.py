@@ -21,7 +21,6 @@ import json
 import os
 import secrets
 import time
-import uuid
 from unittest import TestCase
 
 import boto3
@@ -46,7 +45,6 @@ class TestXRayTrace(TestCase):
         run_input = {"eventHook": "postMetadata", "pluginTitle": "PythonMinimalPlugin", "trace": trace_header}
         execution_arn = self.sfn.start_execution(
             stateMachineArn=self.workflow_arn,
-            name=uuid.uuid4().hex,
             input=json.dumps(run_input),
             traceHeader=trace_header,
         )["executionArn"]

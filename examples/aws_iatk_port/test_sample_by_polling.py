@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from unittest import TestCase
 
 import boto3
@@ -41,7 +40,6 @@ class TestMinimalPluginByPolling(TestCase):
         """The plugin answers postValidate with plugin-complete from video.plugin.PythonMinimalPlugin."""
         self.sfn.start_execution(
             stateMachineArn=self.workflow_arn,
-            name=uuid.uuid4().hex,
             input=json.dumps({"eventHook": "postValidate", "pluginTitle": "PythonMinimalPlugin"}),
         )
 

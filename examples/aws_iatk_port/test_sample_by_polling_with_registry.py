@@ -2,10 +2,10 @@
 
 As in the original, the workflow input is generated from the PluginTesterWorkflowTrigger schema (JSON
 Schema draft 4) in the app's Schema Registry with ``generate_mock_event(registry_name=...,
-schema_name=...)``; only the import differs. moto has no Schema Registry, so on the embedded backend
-the ``schema_dir`` setting (``IATK_SCHEMA_DIR``, set for the examples to ``aws_iatk_port/schemas``)
-stands in for it: ``schemas/video-plugin-events/PluginTesterWorkflowTrigger.json`` is a copy of the
-app's ``schemas/plugin_trigger.json``. On AWS the registry is read.
+schema_name=...)``, both names read from the stack's outputs (``PluginEventRegistryName``,
+``PluginTesterWorkflowTriggerEventSchemaName``); only the import differs. The app's stack defines
+the schema (``AWS::EventSchemas::Schema``): on AWS the registry is read, on the embedded backend what
+the stack defined.
 """
 
 # ruff: noqa: PT009 - unittest-style, as the aws-iatk originals are
@@ -14,17 +14,11 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from unittest import TestCase
 
 import boto3
 
 import iatk as aws_iatk
-
-# The original read these two from the stack's outputs (PluginEventRegistryName and
-# PluginTesterWorkflowTriggerEventSchemaName); the example app declares no registry.
-REGISTRY_NAME = "video-plugin-events"
-SCHEMA_NAME = "PluginTesterWorkflowTrigger"
 
 
 class TestMinimalPluginWithRegistry(TestCase):
@@ -34,9 +28,17 @@ class TestMinimalPluginWithRegistry(TestCase):
         self.iatk = aws_iatk.AwsIatk(region=os.environ["AWS_REGION"])
         outputs = self.iatk.get_stack_outputs(
             stack_name=os.environ["PLUGIN_TESTER_STACK_NAME"],
-            output_names=["PluginLifecycleWorkflow", "PluginSuccessEventRuleName", "PluginEventBusName"],
+            output_names=[
+                "PluginLifecycleWorkflow",
+                "PluginSuccessEventRuleName",
+                "PluginEventBusName",
+                "PluginEventRegistryName",
+                "PluginTesterWorkflowTriggerEventSchemaName",
+            ],
         ).outputs
         self.workflow_arn = outputs["PluginLifecycleWorkflow"]
+        self.registry_name = outputs["PluginEventRegistryName"]
+        self.schema_name = outputs["PluginTesterWorkflowTriggerEventSchemaName"]
         self.listener_id = self.iatk.add_listener(
             event_bus_name=outputs["PluginEventBusName"], rule_name=outputs["PluginSuccessEventRuleName"]
         ).id
@@ -54,9 +56,9 @@ class TestMinimalPluginWithRegistry(TestCase):
             return event
 
         trigger = self.iatk.generate_mock_event(
-            registry_name=REGISTRY_NAME, schema_name=SCHEMA_NAME, contexts=[set_props]
+            registry_name=self.registry_name, schema_name=self.schema_name, contexts=[set_props]
         ).event
-        self.sfn.start_execution(stateMachineArn=self.workflow_arn, name=uuid.uuid4().hex, input=json.dumps(trigger))
+        self.sfn.start_execution(stateMachineArn=self.workflow_arn, input=json.dumps(trigger))
 
         received = self.iatk.poll_events(
             listener_id=self.listener_id, wait_time_seconds=20, max_number_of_messages=1

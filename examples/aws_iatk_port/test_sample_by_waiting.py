@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from unittest import TestCase
 
 import boto3
@@ -44,7 +43,6 @@ class TestMinimalPluginByWaiting(TestCase):
         """The plugin answers postValidate with plugin-complete from video.plugin.PythonMinimalPlugin."""
         self.sfn.start_execution(
             stateMachineArn=self.workflow_arn,
-            name=uuid.uuid4().hex,
             input=json.dumps({"eventHook": "postValidate", "pluginTitle": "PythonMinimalPlugin"}),
         )
 

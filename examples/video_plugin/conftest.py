@@ -1,13 +1,16 @@
-"""The video plugin example: deploy the app (embedded backend) or use a deployed stack (AWS), and run
-the plugin under test as a worker process for the whole run."""
+"""The video plugin example: its two SAM stacks, deployed by the run on the embedded backend.
+
+``plugin_tester/`` is the platform's side (the workflow, the bus, the rules, the trigger's schema);
+``python_minimal_plugin/`` the plugin under test, a Lambda function on the tester's bus. With
+``--iatk-backend=moto`` the run deploys both, as they are; on AWS, deploy them with
+``sam build && sam deploy`` and pass the tester stack with ``--iatk-stack`` (the plugin stack
+subscribes itself to its bus).
+"""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
+import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -15,57 +18,35 @@ import pytest
 import iatk
 
 HERE = Path(__file__).parent
-SLA = 20  # seconds: the plugin must report within this
+TESTER = HERE / "plugin_tester" / "template.yaml"
+PLUGIN = HERE / "python_minimal_plugin" / "template.yaml"
 
 
 @pytest.fixture(scope="session")
 def plugin_stack(iatk_deploy, iatk_settings) -> iatk.Stack:
-    """The plugin tester stack: deployed by the run on moto, or --iatk-stack on AWS."""
-    if iatk_settings.backend == "moto" or not iatk_settings.stack:
-        return iatk_deploy(HERE / "template.yaml", "video-plugin-tester", {"Stage": "example"})
-    return iatk.Stack(iatk_settings.stack)
-
-
-@pytest.fixture(scope="session")
-def plugin_worker(plugin_stack, iatk_session) -> Iterator[subprocess.Popen[bytes]]:
-    """The plugin under test, running as a process against the same backend as the tests."""
-    env = {
-        **os.environ,
-        **iatk.session_env(iatk_session),
-        "PLUGIN_INBOX_URL": plugin_stack.output("PluginInboxUrl"),
-        "PLUGIN_BUS_NAME": plugin_stack.output("PluginEventBusName"),
-        "PYTHONPATH": str(HERE),
-    }
-    process = subprocess.Popen([sys.executable, "-m", "plugin.worker"], cwd=HERE, env=env)
-    time.sleep(0.2)
-    if process.poll() is not None:
-        pytest.fail(f"the plugin worker exited at start with code {process.returncode}")
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    """The plugin tester stack, with the plugin deployed on its bus (on moto), or --iatk-stack on AWS."""
+    if iatk_settings.backend != "moto" and iatk_settings.stack:
+        return iatk.Stack(iatk_settings.stack)
+    tester = iatk_deploy(TESTER, "video-plugin-tester", {"Stage": "example"})
+    iatk_deploy(PLUGIN, "video-plugin-python-minimal", {"PluginEventBusName": tester.output("PluginEventBusName")})
+    return tester
 
 
 @pytest.fixture
-def start_workflow(plugin_stack, iatk_session, plugin_worker):
+def start_workflow(plugin_stack, iatk_session):
     """Start the plugin tester workflow; returns a matcher for the plugin's answer to *this* run.
 
     Each run gets a fresh ``correlationId`` that the workflow passes to the plugin and the plugin
     echoes back, so tests running side by side (``pytest -n 4``) on the same bus tell their events
-    apart: ``listener.expect_event(run & iatk.match(...))``.
+    apart: ``listener.expect_event(run & iatk.match(...))``. Executions are started without a name,
+    as the AWS example does.
     """
-    import json
-    import uuid
-
     sfn = iatk_session.client("stepfunctions")
 
     def start(workflow_input: dict, **kwargs: str) -> iatk.Matcher:
         correlation = uuid.uuid4().hex
         sfn.start_execution(
             stateMachineArn=plugin_stack.output("PluginLifecycleWorkflow"),
-            name=correlation,  # moto needs a name (it would otherwise reuse ":None")
             input=json.dumps({**workflow_input, "correlationId": correlation}),
             **kwargs,
         )

@@ -58,7 +58,7 @@ def test_closed_listener_leaves_nothing(plugin_stack, iatk_session, iatk_run_id)
     events = iatk_session.client("events")
     sqs = iatk_session.client("sqs")
     bus = plugin_stack.output("PluginEventBusName")
-    app_queues = [plugin_stack.output("PluginInboxUrl"), plugin_stack.output("PluginResultsUrl")]
+    app_queues = [plugin_stack.output("PluginResultsUrl")]
     rules_before = rules_on(events, bus)
     queues_before = queues_named(sqs, HARNESS)
 

@@ -1,20 +1,25 @@
-"""A mock trigger: the workflow input is generated from the example's schema file."""
+"""A mock trigger: the workflow input is generated from the trigger's schema in the app's registry.
+
+The plugin tester stack registers the schema (``AWS::EventSchemas::Schema``); ``mock_event`` reads
+it from the Schema Registry on AWS, and from what the stack defined on the embedded backend.
+"""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import iatk
 
 SLA = 20  # seconds: the plugin must report within this
 
-SCHEMA = Path(__file__).parents[1] / "schemas" / "plugin_trigger.json"
 
-
-def test_generated_trigger_drives_the_workflow(plugin_stack, iatk_listener, start_workflow):
+def test_generated_trigger_drives_the_workflow(plugin_stack, iatk_listener, start_workflow, iatk_session):
     """Any valid trigger the schema allows makes the plugin complete for that hook."""
     trigger = iatk.mock_event(
-        schema_file=SCHEMA, overrides={"pluginTitle": "PythonMinimalPlugin"}, skip_optional=True, seed=7
+        registry=plugin_stack.output("PluginEventRegistryName"),
+        schema=plugin_stack.output("PluginTesterWorkflowTriggerEventSchemaName"),
+        overrides={"pluginTitle": "PythonMinimalPlugin"},
+        skip_optional=True,
+        seed=7,
+        session=iatk_session,
     )
     assert trigger["eventHook"] in {"postValidate", "preMetadata", "postMetadata", "preValidate"}
     listener = iatk_listener(

@@ -2,10 +2,11 @@
 
 The test is a traced client: it opens a ``plugin-tester`` segment and hands the header (with its
 subsegment as parent) to the workflow, which passes it to the plugin in the event. The plugin's
-segment continues that trace, so the tree reads ``plugin-tester → PythonMinimalPlugin``. Offline,
-moto stores only what the processes send; on AWS, X-Ray may add a node for the plugin's PutEvents
-call after it, so the path is left open at the end. (Step Functions traces its run in a trace of its
-own here: the test does not pass ``traceHeader`` to StartExecution.)
+segment continues that trace, so the tree reads ``plugin-tester → PythonMinimalPlugin``. The plugin
+is a Lambda function: it records its segment in the trace its event names (``detail.trace``); the
+invocation's own ``AWS::Lambda`` segments are in the invocation's trace. On AWS, X-Ray may add a node
+for the plugin's PutEvents call after it, so the path is left open at the end. (Step Functions
+traces its run in a trace of its own here: the test does not pass ``traceHeader`` to StartExecution.)
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ def test_plugin_trace_path_and_duration(plugin_stack, iatk_listener, start_workf
         plugin_stack.output("PluginEventBusName"), rule=plugin_stack.output("PluginSuccessEventRuleName")
     )
     header = iatk_trace.new_header()
-    xray_recorder.configure(sampling=False, context_missing="LOG_ERROR")  # daemon: AWS_XRAY_DAEMON_ADDRESS
+    # aws-xray-sdk reads AWS_XRAY_DAEMON_ADDRESS (the embedded relay) only when configure() is given an address.
+    xray_recorder.configure(sampling=False, context_missing="LOG_ERROR", daemon_address="127.0.0.1:2000")
     xray_recorder.begin_segment("plugin-tester", traceid=header.root, sampling=1)
     try:
         with xray_recorder.in_subsegment("StartExecution") as start:

@@ -39,6 +39,26 @@ log = logging.getLogger("iatk.listener")
 Reader = Callable[["SQSClient", str], Receiver]
 
 
+#: At most this many undelivered targets are shown in a wait's timeout evidence (the latest).
+UNDELIVERED_SHOWN = 5
+
+
+def _delivers_at_once(ctx: AwsContext) -> bool:
+    """True when the session's endpoint is a moto server (``--iatk-endpoint-url`` to ``moto_server``).
+
+    moto applies a rule and its target at once and delivers to SQS inside ``PutEvents``, as the
+    embedded backend does: no canary is needed (and none is put).
+    """
+    if not ctx.endpoint_url:
+        return False
+    from iatk._backend.moto.control import is_moto_server
+
+    found = is_moto_server(ctx.endpoint_url)
+    if found:
+        log.debug("endpoint %s is a moto server: rules apply at once, no readiness canary", ctx.endpoint_url)
+    return found
+
+
 class EventBridgeHarness:
     """A listener's rule, target and queue on AWS: made by :meth:`start`, found by :meth:`find`.
 
@@ -56,6 +76,8 @@ class EventBridgeHarness:
         self.canary = Canary(listener_id, lambda: self.pattern_text, clock)
         # Filled by start() (or find()).
         self.ctx: AwsContext | None = None
+        #: When start() made the rule (time.time()): undelivered targets since then are timeout evidence.
+        self.started_at: float | None = None
         self.bus_name: str | None = None
         self.bus_arn: str | None = None
         self.target_input: dict[str, Any] = {}
@@ -120,6 +142,7 @@ class EventBridgeHarness:
         else:
             log.warning("listener %s: its queue has no %s tag, so its rule cannot be found", listener_id, TAG_TARGET)
         harness.started = True
+        harness.started_at = time.time()  # what was not delivered before this process attached is not its business
         return harness
 
     def _find_own_rule(self, ctx: AwsContext) -> None:
@@ -211,7 +234,8 @@ class EventBridgeHarness:
             self.id, target_arn=self.bus_arn, run_id=current_run_id(), ttl=self.spec.ttl, user_tags=self.spec.tags
         )
         readiness = self.spec.readiness
-        canary = readiness == "canary" or (readiness == "auto" and not ctx.embedded)
+        canary = readiness == "canary" or (readiness == "auto" and not ctx.embedded and not _delivers_at_once(ctx))
+        self.started_at = time.time()
         step = "sqs:CreateQueue"
         try:
             receiver = reader(ctx.sqs, self._create_queue(ctx))
@@ -451,6 +475,33 @@ class EventBridgeHarness:
                 else:
                     problems.append(f"(could not check the listener's queue {self.queue_arn}: {error_message(err)})")
         return problems
+
+    def undelivered(self) -> list[str]:
+        """On the embedded backend: the targets it could not deliver since the listener started (for a timeout).
+
+        Any rule's, on any bus: the event a wait expects is often the effect of another rule's
+        target (a function that puts it), and that target's failure is why nothing came. Read from
+        the server's record (``GET /iatk-api/undelivered``); empty elsewhere, and when the record
+        cannot be read.
+        """
+        if self.ctx is None or not self.ctx.embedded or not self.ctx.endpoint_url or self.started_at is None:
+            return []
+        from iatk._backend.moto.eventbridge import read_undelivered
+
+        missed = read_undelivered(self.ctx.endpoint_url, since=self.started_at)
+        if not missed:
+            return []
+        shown = missed[-UNDELIVERED_SHOWN:]
+        more = f" ({len(missed) - len(shown)} earlier not shown)" if len(missed) > len(shown) else ""
+        head = (
+            f"The embedded backend could not deliver {len(missed)} rule target{'s' if len(missed) != 1 else ''} "
+            f"since the listener started{more}:"
+        )
+        return [head, *(f"  {item} (bus {item.bus!r}, event {item.event_id})" for item in shown)]
+
+    def diagnose(self) -> list[str]:
+        """What a wait that timed out reports first: :meth:`check_wiring`, then :meth:`undelivered`."""
+        return self.check_wiring() + self.undelivered()
 
     # -- removing -----------------------------------------------------------------------------------
 

@@ -114,7 +114,7 @@ class Listener:
             inbox=self._open_inbox,
             default_sla=lambda: self.sla,
             history=harness.spec.buffer,
-            diagnose=harness.check_wiring,
+            diagnose=harness.diagnose,
         )
 
     @classmethod

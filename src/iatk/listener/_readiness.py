@@ -44,6 +44,37 @@ _WHOLE_EVENT_PATHS = frozenset({"$", "$.detail", "$.detail-type", "$.id"})
 _CANARY_MARK = re.compile(r'"iatk-canary"\s*:\s*"iatk_eb_[0-9a-v]{20}"|iatk\.canary iatk_eb_[0-9a-v]{20}')
 
 
+#: What the canary's detail holds at a path a template substitutes unquoted: JSON in any position.
+_UNQUOTED_VALUE = 0
+
+
+def placeholder_quoting(template: str) -> dict[str, set[bool]]:
+    """Each ``<name>`` of an input template, with whether it stands inside a JSON string (True) or not.
+
+    A template that is not JSON text (``"<name> is done"`` unquoted) has its placeholders outside
+    strings, as a scan from the first character sees them.
+    """
+    found: dict[str, set[bool]] = {}
+    in_string = False
+    index = 0
+    while index < len(template):
+        char = template[index]
+        if char == "\\" and in_string:
+            index += 2
+            continue
+        if char == '"':
+            in_string = not in_string
+        elif char == "<":
+            end = template.find(">", index + 1)
+            name = template[index + 1 : end] if end > 0 else ""
+            if name and '"' not in name and "<" not in name:
+                found.setdefault(name, set()).add(in_string)
+                index = end + 1
+                continue
+        index += 1
+    return found
+
+
 class Receiver(Protocol):
     """What the canary receives through: one receive from the listener's queue (an inbox)."""
 
@@ -52,7 +83,7 @@ class Receiver(Protocol):
         ...
 
 
-def _set_path(document: dict[str, Any], keys: Sequence[str], value: str) -> bool:
+def _set_path(document: dict[str, Any], keys: Sequence[str], value: str | int) -> bool:
     """Set ``document[k1][k2]... = value``, making dicts on the way; False when a non-dict is in the way."""
     node = document
     for key in keys[:-1]:
@@ -93,7 +124,14 @@ class Canary:
         return wrapped if len(wrapped) <= _PATTERN_LIMIT else None
 
     def plan(self, target_input: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
-        """The canary's detail, and whether the copied target's output will show the canary's marker."""
+        """The canary's detail, and whether the copied target's output will show the canary's marker.
+
+        The detail substitutes cleanly into any input template: a detail path the template puts
+        inside quotes carries the marker (this listener's id), one it puts unquoted gets a number,
+        so the rendering is JSON also on a server that inserts strings without quotes (a standalone
+        moto server). When no marker shows, the listener awaits the canary through an
+        untransformed target first.
+        """
         detail: dict[str, Any] = {"iatk-canary": self.listener_id}
         config = target_input
         if not config:
@@ -112,8 +150,18 @@ class Canary:
         transformer = config.get("InputTransformer") or {}
         template = str(transformer.get("InputTemplate", ""))
         visible = "<aws.events.event" in template
-        for key, path in (transformer.get("InputPathsMap") or {}).items():
-            if f"<{key}>" in template and carries(str(path)):
+        quoting = placeholder_quoting(template)
+        paths = (transformer.get("InputPathsMap") or {}).items()
+        used = [(str(path), quoting[str(key)]) for key, path in paths if str(key) in quoting]
+        # An unquoted <key>: a string there is not JSON on a server that does not quote it (moto),
+        # and a path the canary lacks leaves "<key>" itself there. A number is JSON in any position.
+        unquoted = {path for path, where in used if False in where}
+        for path in sorted(unquoted):
+            found = _DETAIL_PATH.match(path)
+            if found is not None:
+                _set_path(detail, found.group(1)[1:].split("."), _UNQUOTED_VALUE)
+        for path, _ in used:
+            if path not in unquoted and not any(other.startswith(f"{path}.") for other in unquoted) and carries(path):
                 visible = True
         return detail, visible
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from iatk._aws import AwsContext, aws, error_code, error_message, frameless
 from iatk._config import current_settings
-from iatk._tags import TAG_RUN_ID, as_tag_list, current_run_id, deploy_tags
+from iatk._tags import TAG_OWNER, TAG_RUN_ID, as_tag_list, current_owner, current_run_id, deploy_tags
 from iatk._templates import read_template
 from iatk.exceptions import ConfigError, DeployError
 
@@ -84,10 +84,11 @@ def _template_body(ctx: AwsContext, template: str | Path, name: str, parameters:
                 f"nested stack(s) {', '.join(local)} use a local TemplateURL; on AWS run "
                 "`aws cloudformation package` first (deploy_stack uploads local children only on the embedded backend)"
             )
-        from iatk._backend.moto.sam import is_sam, local_artifact_paths, packaging_error
+        from iatk._backend.moto.packaging import local_artifact_paths, packaging_error
+        from iatk._backend.moto.sam import is_sam
 
-        if is_sam(source.body) and (paths := local_artifact_paths(source.body)):
-            raise packaging_error(f"stack {name!r} ({source.name})", paths, source.name)
+        if paths := local_artifact_paths(source.body):
+            raise packaging_error(f"stack {name!r} ({source.name})", paths, source.name, sam=is_sam(source.body))
         return source.text  # unchanged, byte for byte: what AWS gets is what the user wrote
     from iatk._backend.moto.templates import embedded_template_body
 
@@ -203,8 +204,9 @@ def deploy_once(
     """:func:`deploy_stack`, once per run: the processes of one run (xdist workers) share the stack.
 
     The first process to ask deploys, under an exclusive file lock keyed by the run id and the stack
-    name; the others find the stack (tagged with this run's id, ``CREATE_COMPLETE``) and reuse it.
-    A stack of that name from another run is not reused: deploying over it fails as
+    name; the others find the stack (tagged with this run's id and this run's owner, ``iatk:owner``,
+    ``CREATE_COMPLETE``) and reuse it. A stack of that name from another run, or from another
+    process that set the same ``IATK_RUN_ID``, is not reused: deploying over it fails as
     :func:`deploy_stack` does.
 
     IAM permissions: those of :func:`deploy_stack`.
@@ -223,7 +225,8 @@ def _existing_run_stack(name: str, ctx: AwsContext) -> Stack | None:
     except Exception:  # no such stack (or unreadable): deploy it
         return None
     tags = {t["Key"]: t["Value"] for t in found[0].get("Tags", [])} if found else {}
-    if tags.get(TAG_RUN_ID) == current_run_id() and found[0].get("StackStatus") == "CREATE_COMPLETE":
+    ours = tags.get(TAG_RUN_ID) == current_run_id() and tags.get(TAG_OWNER) == current_owner()
+    if ours and found[0].get("StackStatus") == "CREATE_COMPLETE":
         return Stack(found[0]["StackId"], session=ctx.session)
     return None
 

@@ -5,6 +5,9 @@ server (``deploy_stack``'s or a plain ``CreateStack``'s), and logs at INFO (logg
 ``iatk.embedded``) when it changes what moto would have done:
 
 - ``Ref`` of an ``AWS::Lambda::LayerVersion`` gives its version ARN (moto gave nothing);
+- ``AWS::Lambda::Function`` keeps its ``Layers``, ``TracingConfig``, ``Architectures``,
+  ``EphemeralStorage``, ``ImageConfig``, ``PackageType`` and ``Tags`` (moto
+  passed only a few properties to CreateFunction, so a SAM function's layers never reached ``/opt``);
 - ``Ref`` of an ``AWS::Events::EventBus`` gives the bus name (moto gave a Python repr, in Outputs,
   ``Fn::Sub`` and a rule's ``EventBusName``, where it failed the create with HTTP 500);
 - ``AWS::StepFunctions::StateMachine``: ``Definition`` (an object), ``DefinitionS3Location`` and
@@ -269,10 +272,67 @@ def fix_layer_version_ref() -> None:
         LayerVersion.physical_resource_id = property(lambda self: self.arn)  # type: ignore[attr-defined]
 
 
+#: ``AWS::Lambda::Function`` properties that CreateFunction takes under the same name, which moto's
+#: CloudFormation model drops.
+LAMBDA_PROPERTIES = (
+    "Layers",
+    "TracingConfig",
+    "Architectures",
+    "EphemeralStorage",
+    "ImageConfig",
+    "PackageType",
+)
+
+
+def fix_lambda_function_properties() -> None:
+    """Functions from CloudFormation get every property CreateFunction takes (idempotent)."""
+    from moto.awslambda.models import LambdaFunction
+
+    if getattr(LambdaFunction, "_iatk_properties_fixed", False):
+        return
+    original = LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def created(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kw: Any
+    ) -> Any:
+        properties = cloudformation_json.get("Properties") or {}
+        fn = original(cls, resource_name, cloudformation_json, account_id, region_name, **kw)
+        given = [key for key in LAMBDA_PROPERTIES if properties.get(key)]
+        tags = {t["Key"]: t["Value"] for t in properties.get("Tags") or [] if isinstance(t, dict) and "Key" in t}
+        if not given and not tags:
+            return fn
+        if "Layers" in given:
+            fn.layers = fn._get_layers_data(list(properties["Layers"]))
+        if "TracingConfig" in given:
+            fn.tracing_config = dict(properties["TracingConfig"])
+        if "Architectures" in given:
+            fn.architectures = list(properties["Architectures"])
+        if "EphemeralStorage" in given:
+            fn.ephemeral_storage = properties["EphemeralStorage"].get("Size", fn.ephemeral_storage)
+        if "PackageType" in given:
+            fn.package_type = properties["PackageType"]
+        if "ImageConfig" in given:
+            from moto.awslambda.models import ImageConfig
+
+            fn.image_config = ImageConfig(dict(properties["ImageConfig"]))
+        if tags:
+            fn.tags.update(tags)
+        log.info(
+            "embedded backend: function %s: applied %s",
+            fn.function_name,
+            ", ".join(given + (["Tags"] if tags else [])),
+        )
+        return fn
+
+    LambdaFunction.create_from_cloudformation_json = classmethod(created)  # type: ignore[method-assign,assignment,arg-type]
+    LambdaFunction._iatk_properties_fixed = True  # type: ignore[attr-defined]
+
+
 def fix_cloudformation_models() -> None:
     """Apply every fix-up of this module (each idempotent)."""
     fix_event_bus_ref()
     fix_layer_version_ref()
+    fix_lambda_function_properties()
     fix_state_machine_properties()
     fix_rest_api()
     fix_bucket_eventbridge()

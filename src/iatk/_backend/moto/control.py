@@ -1,4 +1,4 @@
-"""The moto server's control API: ``POST /moto-api/reset`` and ``POST /moto-api/config``.
+"""The moto server's control API: ``POST /moto-api/reset``, ``/moto-api/config``; is an endpoint moto?
 
 The server is on 127.0.0.1: these calls never go through a proxy, whatever ``HTTP_PROXY`` /
 ``HTTPS_PROXY`` say (CI runners often set them without ``NO_PROXY``).
@@ -31,3 +31,32 @@ def set_stepfunctions_execution(url: str, *, enabled: bool) -> None:
 def reset_backends(url: str) -> None:
     """Forget every resource on the server (``POST /moto-api/reset``)."""
     post_json(f"{url}/moto-api/reset", {})
+
+
+_moto_servers: dict[str, bool] = {}
+
+
+def is_moto_server(url: str, *, timeout: float = 3.0) -> bool:
+    """Whether the endpoint at ``url`` is a moto server (a standalone ``moto_server`` or the embedded one).
+
+    It answers ``GET /moto-api/config`` with its configuration (a JSON object naming ``batch`` and
+    ``lambda``); AWS, LocalStack and anything else do not. The answer is kept per URL for
+    the process. A moto server applies rules and targets at once and delivers to SQS inside
+    ``PutEvents``, so a listener needs no readiness canary there.
+    """
+    import urllib.error
+    from urllib.parse import urlsplit
+
+    base = url.rstrip("/")
+    if base in _moto_servers:
+        return _moto_servers[base]
+    host = urlsplit(base).hostname or ""
+    opener = _DIRECT if host in ("127.0.0.1", "localhost", "::1") else urllib.request.build_opener()
+    try:
+        with opener.open(f"{base}/moto-api/config", timeout=timeout) as response:
+            answer = json.loads(response.read().decode())
+        found = isinstance(answer, dict) and {"batch", "lambda"} <= set(answer)
+    except (urllib.error.URLError, OSError, ValueError):
+        found = False
+    _moto_servers[base] = found
+    return found

@@ -2,8 +2,8 @@
 
 On AWS, ``deploy_stack`` sends the template text as given. On moto it sends
 :func:`embedded_template_body`: the resource types moto cannot create (:data:`MOTO_SKIPPED_TYPES`)
-are left out, of nested templates too, and nested templates given as local paths are uploaded to
-the server's S3 (:data:`TEMPLATE_BUCKET`).
+are left out, of nested templates too, local code is packaged (:mod:`.packaging`), and nested
+templates given as local paths are uploaded to the server's S3 (:data:`TEMPLATE_BUCKET`).
 
 This module reads no file itself: ``deploy_stack`` passes its template reader (``read``), so the
 core's template loading (:mod:`iatk._templates`) is not imported from here.
@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from iatk.exceptions import ConfigError, DeployError
 
-from .sam import ARTIFACT_BUCKET, Artifact, expand, is_sam, package_local_artifacts
+from .packaging import ARTIFACT_BUCKET, Artifact, package_local_artifacts
+from .sam import expand, is_sam
 
 if TYPE_CHECKING:
     from iatk._aws import AwsContext
@@ -166,19 +167,19 @@ def embedded_template(
     region: str = "us-east-1",
     parameters: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The body to create on moto: SAM expanded, skipped types left out, local nested templates queued.
+    """The body to create on moto: local code packaged, SAM expanded, skipped types left out, children queued.
 
-    A SAM template has its local paths packaged (queued in ``artifacts``) and its transform
-    expanded first (:mod:`.sam`). Recurses into nested templates given as local paths; each child
+    Local code and definitions (a plain ``AWS::Lambda::Function`` ``Code`` or a SAM ``CodeUri``:
+    :mod:`.packaging`) are packaged first (queued in ``artifacts``), then a SAM template's
+    transform is expanded (:mod:`.sam`). Recurses into nested templates given as local paths; each child
     is read (with ``read``), transformed the same way and queued in ``uploads`` as (S3 key, JSON
     text). Nothing is uploaded here, so a template that cannot be deployed fails before any call.
     ``path`` is the nested-stack path ("Child/").
     """
-    body = template.body
+    body, packaged = package_local_artifacts(template.body, template.folder, source=source)
+    if artifacts is not None:
+        artifacts += packaged
     if is_sam(body):
-        body, packaged = package_local_artifacts(body, template.folder, source=source)
-        if artifacts is not None:
-            artifacts += packaged
         started = time.perf_counter()
         body = expand(body, region=region, parameters=dict(parameters or {}), source=source)
         log.info(
@@ -257,7 +258,8 @@ def embedded_template_body(
 ) -> str:
     """The TemplateBody to send to moto for stack ``name``: what moto can create, children uploaded.
 
-    A SAM template is expanded offline, its local code packaged to the server's S3. The resource
+    Local code (``Code``, ``Content``, ``CodeUri``, ``ContentUri``) is packaged to the server's S3
+    and a SAM template expanded offline. The resource
     types moto skips (:data:`MOTO_SKIPPED_TYPES`: resource policies, which moto does not enforce)
     are left out, of nested templates too, and logged at INFO; local nested templates are uploaded
     to the server's S3.

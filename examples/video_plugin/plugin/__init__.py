@@ -1,1 +1,0 @@
-"""The plugin under test: a small worker that answers plugin-lifecycle events."""
