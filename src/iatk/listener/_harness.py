@@ -18,6 +18,7 @@ from iatk._aws import BOTO_ERRORS, GONE_CODES, aws, error_code, error_message, f
 from iatk._tags import TAG_ID, TAG_TARGET, as_tag_list, current_run_id, harness_tags, is_harness_id
 from iatk.exceptions import IatkError, ListenerError
 
+from ._diagnosis import check_wiring, undelivered
 from ._eventbridge import StepFailed, arn_parts, copy_rule, find_target, locate_bus, plain_target
 from ._inbox import VISIBILITY_TIMEOUT
 from ._readiness import Canary, Receiver
@@ -37,10 +38,6 @@ log = logging.getLogger("iatk.listener")
 
 #: Makes the reader of a listener's queue once the queue exists: ``reader(sqs, queue_url)``.
 Reader = Callable[["SQSClient", str], Receiver]
-
-
-#: At most this many undelivered targets are shown in a wait's timeout evidence (the latest).
-UNDELIVERED_SHOWN = 5
 
 
 def _delivers_at_once(ctx: AwsContext) -> bool:
@@ -405,103 +402,9 @@ class EventBridgeHarness:
 
     # -- checking -----------------------------------------------------------------------------------
 
-    def check_wiring(self) -> list[str]:
-        """Whether the rule, its target and the queue are still as made: one line per problem (for a timeout).
-
-        A rule deleted under the listener (another run's cleanup, a sweep, a person), disabled, or
-        whose target was removed or repointed means no event can arrive: a wait that timed out says
-        so, instead of only "no event matched". Each call has a teardown step's deadline.
-        """
-        if self.ctx is None or not self.started or self.closed:
-            return []
-        events, sqs = self.ctx.events, self.ctx.sqs
-        bus = self.bus_name or self.spec.bus
-        rule_name = self.rule_arn or self.id
-        check = Teardown(STEP_TIMEOUT)
-        problems: list[str] = []
-        cause = "(by another run's cleanup, a sweep, or a person?)"
-        try:
-            rule: Any = check.call(
-                "events:DescribeRule", events, lambda: events.describe_rule(Name=self.id, EventBusName=bus)
-            )
-        except TEARDOWN_ERRORS as err:
-            rule = None
-            if is_gone(err):
-                problems.append(
-                    f"The listener cannot receive events: its rule {rule_name} no longer exists on bus {bus!r}: "
-                    f"it was deleted under the listener {cause}"
-                )
-            else:
-                problems.append(f"(could not check the listener's rule {rule_name}: {error_message(err)})")
-        if rule is not None:
-            if rule.get("State", "ENABLED") != "ENABLED":
-                problems.append(
-                    f"The listener cannot receive events: its rule {rule_name} is {rule.get('State')} {cause}"
-                )
-            try:
-                targets = check.call(
-                    "events:ListTargetsByRule",
-                    events,
-                    lambda: events.list_targets_by_rule(Rule=self.id, EventBusName=bus).get("Targets", []),
-                )
-            except TEARDOWN_ERRORS as err:
-                problems.append(f"(could not check the listener's target {self.id}: {error_message(err)})")
-            else:
-                mine = [target for target in targets if target.get("Id") == self.id]
-                if not mine:
-                    problems.append(
-                        f"The listener cannot receive events: its rule {rule_name} no longer has its target "
-                        f"{self.id} (removed under the listener {cause})"
-                    )
-                elif mine[0].get("Arn") != self.queue_arn:
-                    problems.append(
-                        f"The listener cannot receive events: its target {self.id} now sends to "
-                        f"{mine[0].get('Arn')}, not to its queue {self.queue_arn}"
-                    )
-        if self.queue_url is not None:
-            url = self.queue_url
-            try:
-                check.call(
-                    "sqs:GetQueueAttributes",
-                    sqs,
-                    lambda: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"]),
-                )
-            except TEARDOWN_ERRORS as err:
-                if is_gone(err):
-                    problems.append(
-                        f"The listener cannot receive events: its queue {self.queue_arn} was deleted under the "
-                        f"listener {cause}"
-                    )
-                else:
-                    problems.append(f"(could not check the listener's queue {self.queue_arn}: {error_message(err)})")
-        return problems
-
-    def undelivered(self) -> list[str]:
-        """On the embedded backend: the targets it could not deliver since the listener started (for a timeout).
-
-        Any rule's, on any bus: the event a wait expects is often the effect of another rule's
-        target (a function that puts it), and that target's failure is why nothing came. Read from
-        the server's record (``GET /iatk-api/undelivered``); empty elsewhere, and when the record
-        cannot be read.
-        """
-        if self.ctx is None or not self.ctx.embedded or not self.ctx.endpoint_url or self.started_at is None:
-            return []
-        from iatk._backend.moto.eventbridge import read_undelivered
-
-        missed = read_undelivered(self.ctx.endpoint_url, since=self.started_at)
-        if not missed:
-            return []
-        shown = missed[-UNDELIVERED_SHOWN:]
-        more = f" ({len(missed) - len(shown)} earlier not shown)" if len(missed) > len(shown) else ""
-        head = (
-            f"The embedded backend could not deliver {len(missed)} rule target{'s' if len(missed) != 1 else ''} "
-            f"since the listener started{more}:"
-        )
-        return [head, *(f"  {item} (bus {item.bus!r}, event {item.event_id})" for item in shown)]
-
     def diagnose(self) -> list[str]:
-        """What a wait that timed out reports first: :meth:`check_wiring`, then :meth:`undelivered`."""
-        return self.check_wiring() + self.undelivered()
+        """What a wait that timed out reports first: the wiring, then undelivered targets (:mod:`._diagnosis`)."""
+        return check_wiring(self) + undelivered(self)
 
     # -- removing -----------------------------------------------------------------------------------
 
