@@ -50,15 +50,18 @@ def profile_set_aside() -> Iterator[None]:
 
 
 def serialise_moto_events() -> None:
-    """Run moto's EventBridge backend one call at a time, in this process (idempotent).
+    """Make moto's EventBridge backend safe under the threaded server, in this process (idempotent).
 
     Why: moto's server is threaded, and its events backend is not thread-safe. ``put_events`` walks
     a bus's rules (a dict) while another request's PutRule or DeleteRule changes them, and fails with
     ``RuntimeError: OrderedDict mutated during iteration`` (HTTP 500): xdist workers sharing the
-    default bus hit it often. So every public method of ``EventsBackend`` takes one lock. It is
-    re-entrant: ``put_events`` delivers to other buses (and S3 notifications put events) in the same
-    thread, through the same wrapped methods. A moto server started in another process needs this
-    call before it serves (``python -c "import iatk.embedded as e; e.serialise_moto_events(); ..."``).
+    default bus hit it often. So every public method of ``EventsBackend`` takes one lock, except
+    ``put_events``, replaced by :func:`~.eventbridge_put.install_put_events`: it holds the lock only
+    to take a snapshot of the bus's rules, and matches and delivers outside it, so puts from several
+    threads do not queue behind each other's deliveries. The lock is re-entrant: a delivery to
+    another bus (and an S3 notification) puts events in the same thread. A moto server started in
+    another process needs this call before it serves
+    (``python -c "import iatk.embedded as e; e.serialise_moto_events(); ..."``).
     """
     import functools
     import inspect
@@ -77,9 +80,12 @@ def serialise_moto_events() -> None:
 
         return call
 
+    from .eventbridge_put import install_put_events
+
     for name, member in list(vars(EventsBackend).items()):
-        if not name.startswith("_") and inspect.isfunction(member):
+        if not name.startswith("_") and name != "put_events" and inspect.isfunction(member):
             setattr(EventsBackend, name, serialised(member))
+    install_put_events(lock)
     EventsBackend._iatk_serialised = True  # type: ignore[attr-defined]
 
 
@@ -126,3 +132,33 @@ def refuse_aws_sources() -> None:
 
     EventsHandler.put_events = put_events  # type: ignore[method-assign]
     EventsHandler._iatk_refuses_aws_sources = True  # type: ignore[attr-defined]
+
+
+def memoise_dispatch() -> None:
+    """Find each request's service once per host name, not once per request (idempotent).
+
+    moto's server picks the backend of every request under one lock, and for a host name like
+    ``sqs.us-east-1.amazonaws.com`` it first lists moto's package folder (``os.listdir`` and an
+    ``isdir`` for each of its ~200 entries), then tries every service's URL regex. Under load that
+    lock is where the server's threads wait: with 8 listeners polling, most of a request's time. The
+    answer depends only on the host name, so it is kept per host.
+    """
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    if getattr(DomainDispatcherApplication, "_iatk_memoised", False):
+        return
+    original = DomainDispatcherApplication.get_backend_for_host
+    found: dict[str, Any] = {}
+
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        if host is None:
+            return None
+        if host not in found:
+            backend = original(self, host)
+            if backend is None:
+                return None  # not kept: moto prints its hint once per such request, as before
+            found[host] = backend
+        return found[host]
+
+    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
+    DomainDispatcherApplication._iatk_memoised = True  # type: ignore[attr-defined]

@@ -23,7 +23,13 @@ from .cloudformation import fix_cloudformation_models
 from .control import reset_backends, set_stepfunctions_execution
 from .eventbridge import install_target_delivery, with_iatk_api
 from .otlp_receiver import ENV_ENDPOINT, ENV_PROTOCOL, PROTOCOL, OtlpMiddleware, SpanStore, endpoint
-from .patches import prime_boto3_session, profile_set_aside, refuse_aws_sources, serialise_moto_events
+from .patches import (
+    memoise_dispatch,
+    prime_boto3_session,
+    profile_set_aside,
+    refuse_aws_sources,
+    serialise_moto_events,
+)
 from .sfn_segments import record_sfn_segments
 from .stepfunctions import mirror_cfn_state_machines, name_unnamed_executions
 from .transaction_search import emulate_transaction_search
@@ -54,6 +60,7 @@ def _start_moto_server(region: str = "us-east-1") -> _Server:
 
     prime_boto3_session()
     serialise_moto_events()
+    memoise_dispatch()
     with profile_set_aside():  # these import moto modules that build a boto3 Session
         fix_cloudformation_models()  # before mirror_cfn_state_machines, which wraps the state machine's create
         mirror_cfn_state_machines()
@@ -65,6 +72,11 @@ def _start_moto_server(region: str = "us-east-1") -> _Server:
         emulate_transaction_search()
 
     class QuietHandler(MotoRequestHandler):
+        # werkzeug writes a response's headers and its body in two writes on a connection it then
+        # closes; with Nagle's algorithm on, the body waits for the client's (delayed) ACK of the
+        # headers: 20-40 ms a request on loopback, most of an SQS call's time.
+        disable_nagle_algorithm = True
+
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             """Keep one access-log line per AWS call out of the test output."""
 
