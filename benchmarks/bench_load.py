@@ -264,11 +264,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="rows 1 and 8 listeners, 0 and 50 other rules")
     parser.add_argument("--no-floor", action="store_true", help="skip the bare moto_server rows")
     args = parser.parse_args()
-    grid = (
-        [(1, 0), (8, 0), (8, 50)]
-        if args.quick
-        else [(1, 0), (4, 0), (8, 0), (1, 50), (8, 50), (8, 200)]
-    )
+    grid = [(1, 0), (8, 0), (8, 50)] if args.quick else [(1, 0), (4, 0), (8, 0), (1, 50), (8, 50), (8, 200)]
 
     def row(*cells: object) -> None:
         print("| " + " | ".join(str(cell) for cell in cells) + " |", flush=True)
@@ -318,8 +314,10 @@ def main() -> int:
             row(count, f"{heap:.2f}", f"{rss:.1f}")
         growth = [heap for _, heap, _ in series[1:]]
         if len(growth) > 1:
-            print(f"\nheap after the first 1,000: {growth[0]:.2f} MB → {growth[-1]:.2f} MB at the end; "
-                  f"median step {statistics.median(b - a for a, b in zip(growth, growth[1:])) * 1000:.0f} kB")
+            print(
+                f"\nheap after the first 1,000: {growth[0]:.2f} MB → {growth[-1]:.2f} MB at the end; "
+                f"median step {statistics.median(b - a for a, b in zip(growth, growth[1:])) * 1000:.0f} kB"
+            )
     return 0
 
 

@@ -172,5 +172,7 @@ def _print_many(args: argparse.Namespace, schema: Any, overrides: dict[str, Any]
             )
             for index, item in enumerate(events)
         ]
-    print_json([to_put_events_entry(item, bus=args.put_events_entry) for item in events] if args.put_events_entry else events)
+    print_json(
+        [to_put_events_entry(item, bus=args.put_events_entry) for item in events] if args.put_events_entry else events
+    )
     return 0

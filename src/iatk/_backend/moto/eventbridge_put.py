@@ -31,6 +31,7 @@ from typing import Any
 #: What EventBridge answers for a Detail that is not a JSON object.
 MALFORMED_DETAIL = ("MalformedDetail", "Detail is malformed.")
 
+
 def _required(name: str) -> dict[str, str]:
     return {
         "ErrorCode": "InvalidArgument",
@@ -160,4 +161,3 @@ def install_put_events(lock: AbstractContextManager[Any] | None = None) -> None:
 
     EventsBackend.put_events = put_events  # type: ignore[method-assign]
     EventsBackend._iatk_put_events = True  # type: ignore[attr-defined]
-

@@ -162,11 +162,13 @@ def _read_document(path: Path, source: str) -> Any:
 
 
 def package_local_artifacts(
-    body: dict[str, Any], folder: Path | None, *, source: str
+    body: dict[str, Any], folder: Path | None, *, source: str, prefix: str = ""
 ) -> tuple[dict[str, Any], list[Artifact]]:
     """A copy of a SAM template with its local paths packaged, and the artifacts to upload.
 
     Relative paths are read from the template's folder (the working directory for template text).
+    Each artifact's key is ``<prefix><sha256>.zip``: ``deploy_stack`` gives the stack's name (and a
+    slash), so the stack's uploads are removed together once its create has read them.
 
     Raises:
         ConfigError: A local path does not exist.
@@ -185,7 +187,7 @@ def package_local_artifacts(
         kind = next(k for t, p, k in _ARTIFACTS if t == item.type and p == item.property)
         if kind == "zip":
             data = _zip(path)
-            key = f"{hashlib.sha256(data).hexdigest()}.zip"
+            key = f"{prefix}{hashlib.sha256(data).hexdigest()}.zip"
             artifacts[key] = Artifact(key, data)
             props[item.property] = {"Bucket": ARTIFACT_BUCKET, "Key": key}
         else:

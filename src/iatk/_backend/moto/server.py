@@ -30,6 +30,7 @@ from .patches import (
     refuse_aws_sources,
     serialise_moto_events,
 )
+from .references import refuse_unresolved_references
 from .sfn_segments import record_sfn_segments
 from .stepfunctions import mirror_cfn_state_machines, name_unnamed_executions
 from .transaction_search import emulate_transaction_search
@@ -65,6 +66,7 @@ def _start_moto_server(region: str = "us-east-1") -> _Server:
         fix_cloudformation_models()  # before mirror_cfn_state_machines, which wraps the state machine's create
         mirror_cfn_state_machines()
         install_cfn_models()
+        refuse_unresolved_references()
         name_unnamed_executions()
         record_sfn_segments()
         install_target_delivery()
