@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import json
 import os
 import socket
@@ -316,7 +317,7 @@ def main() -> int:
         if len(growth) > 1:
             print(
                 f"\nheap after the first 1,000: {growth[0]:.2f} MB → {growth[-1]:.2f} MB at the end; "
-                f"median step {statistics.median(b - a for a, b in zip(growth, growth[1:])) * 1000:.0f} kB"
+                f"median step {statistics.median(b - a for a, b in itertools.pairwise(growth)) * 1000:.0f} kB"
             )
     return 0
 

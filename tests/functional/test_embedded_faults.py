@@ -104,10 +104,13 @@ def test_references_to_what_the_template_does_not_define_fail_before_create_stac
         "resource 'Queue' refers to 'Size' with Fn::FindInMap: the template has no mapping of that name; did you mean 'Sizes'?"
         in message
     )
-    assert "resource 'Topic' refers to 'IsProduction' with Condition" in message and "did you mean 'IsProd'?" in message
-    assert "resource 'Topic' refers to 'Queu' with Ref" in message and "did you mean 'Queue'?" in message
+    assert "resource 'Topic' refers to 'IsProduction' with Condition" in message
+    assert "did you mean 'IsProd'?" in message
+    assert "resource 'Topic' refers to 'Queu' with Ref" in message
+    assert "did you mean 'Queue'?" in message
     assert "Output 'Arn' refers to 'Absent' with Fn::GetAtt: the template has no resource of that name" in message
-    assert "'Stage'" not in message and "AWS::Region" not in message  # a parameter and a pseudo parameter are fine
+    assert "'Stage'" not in message
+    assert "AWS::Region" not in message
     assert "CreateStack" not in calls.names
     stacks_readable(moto_session)
 
@@ -239,7 +242,9 @@ def test_deploy_uploads_are_tagged_then_removed(moto_session, tmp_path: Path):
         assert keys == [f"{stack_name}/Child/child.yaml.json"]
         tags, keys = seen["iatk-artifacts"]
         assert tags == [{"Key": "iatk:embedded", "Value": "deploy-uploads"}]
-        assert len(keys) == 1 and keys[0].startswith(f"{stack_name}/") and keys[0].endswith(".zip")
+        assert len(keys) == 1
+        assert keys[0].startswith(f"{stack_name}/")
+        assert keys[0].endswith(".zip")
         assert _upload_buckets(moto_session) == set()  # removed: the stack's create has read them
         assert stack.physical_id("Child/Queue")  # and the stack is whole
     finally:
@@ -271,7 +276,7 @@ def test_the_schema_bucket_goes_with_the_last_schema(moto_session):
                     "SchemaName": "E",
                     "Type": "OpenApi3",
                     "Content": json.dumps(content),
-                },  # fmt: skip
+                },
             }
         }
     }

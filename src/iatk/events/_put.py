@@ -247,9 +247,10 @@ def put_events(
         *entries: PutEvents entries (``Source``, ``DetailType``, ``Detail``, ``Resources``, ``Time``,
             ``TraceHeader``, ``EventBusName``); ``Detail`` is a dict (JSON-encoded for you;
             datetimes, Decimals and sets too) or a JSON object as text: EventBridge takes nothing
-            else (an array, a list, a set or a number is refused before any call). Envelope-form dicts (``source``, ``detail-type``,
-            ``detail``, ``resources``, ``time``; ``id``/``version``/``account``/``region`` are
-            ignored, EventBridge assigns them) and :class:`Event` objects are converted.
+            else (an array, a list, a set or a number is refused before any call). Envelope-form
+            dicts (``source``, ``detail-type``, ``detail``, ``resources``, ``time``;
+            ``id``/``version``/``account``/``region`` are ignored, EventBridge assigns them) and
+            :class:`Event` objects are converted.
         bus: The bus name or ARN for entries without ``EventBusName``.
         session: The boto3 Session; default: the run's session.
 

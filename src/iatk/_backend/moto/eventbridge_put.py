@@ -23,6 +23,7 @@ matches is unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
@@ -70,10 +71,8 @@ def _sources(rule: Any) -> frozenset[str] | None:
         values = pattern.get("source")
         if isinstance(values, list) and values and all(isinstance(value, str) for value in values):
             found = frozenset(values)
-    try:
+    with contextlib.suppress(AttributeError):  # a rule object that takes no attributes: read it each time
         rule._iatk_sources = (pattern_obj, found)
-    except AttributeError:  # a rule object that takes no attributes: read it each time
-        pass
     return found
 
 

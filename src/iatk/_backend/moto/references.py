@@ -140,7 +140,10 @@ class Unresolved:
             "Fn::FindInMap": "mapping",
         }[self.how]
         near = f"; did you mean {' or '.join(map(repr, self.closest))}?" if self.closest else ""
-        return f"{kind} {self.owner!r} refers to {self.name!r} with {self.how}: the template has no {wanted} of that name{near}"
+        return (
+            f"{kind} {self.owner!r} refers to {self.name!r} with {self.how}: "
+            f"the template has no {wanted} of that name{near}"
+        )
 
 
 def unresolved(body: Mapping[str, Any]) -> list[Unresolved]:
