@@ -98,6 +98,8 @@ class IatkError(Exception):
     def __init__(self, message: str, *, code: str | None = None, help_section: str | None = None) -> None:
         if help_section:
             self.help_section = help_section
+        #: The message without the README pointer (to raise it again pointing elsewhere).
+        self.problem = message
         if self.help_section:
             message = f"{message}\n(see the README, section '{self.help_section}': {readme_url(self.help_section)})"
         super().__init__(message)

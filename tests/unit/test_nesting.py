@@ -1,0 +1,97 @@
+"""Every recursive walker of user input is bounded: a typed error saying how deep is supported, never a
+bare RecursionError (issue 22, items 4 and 5). Each input is built in a loop, 1,500 levels deep (or
+just past the walker's bound), and also at the bound, where it must still work."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+import iatk
+from iatk._nesting import MAX_NESTING, too_deep
+from iatk.matchers import match, pattern, validate_pattern
+from iatk.matchers._pattern import MAX_PATTERN_CHARS, MAX_PATTERN_DEPTH
+
+DEEP = 1500
+
+
+def nested_dict(depth: int, leaf: Any, key: str = "a") -> Any:
+    """``{"a": {"a": ... leaf}}`` with ``depth`` objects."""
+    node = leaf
+    for _ in range(depth):
+        node = {key: node}
+    return node
+
+
+def nested_list(depth: int, leaf: Any) -> Any:
+    node = leaf
+    for _ in range(depth):
+        node = [node]
+    return node
+
+
+# -- the measure itself -------------------------------------------------------------------------------
+
+
+def test_too_deep_measures_without_recursion_and_says_where():
+    assert too_deep({"a": [1, {"b": 2}]}, 3) is None
+    assert too_deep({"a": [1, {"b": 2}]}, 2) == "$.a[1]"
+    assert too_deep(nested_dict(100_000, 1), 10) == "$.a.a.a.a.a.a.a.a…"  # 100,000 deep: still a loop
+    assert too_deep(1, 0) is None and too_deep({}, 0) == "$"
+
+
+def test_a_value_that_contains_itself_is_past_any_bound():
+    loop: dict[str, Any] = {}
+    loop["self"] = loop
+    assert too_deep(loop, MAX_NESTING) is not None
+
+
+# -- patterns and matchers -----------------------------------------------------------------------------
+
+
+def test_a_pattern_at_the_bound_is_valid_and_matches():
+    raw = nested_dict(MAX_PATTERN_DEPTH - 1, ["x"])  # the leaf list is the last level
+    validate_pattern(raw)
+    assert pattern(raw).test(nested_dict(MAX_PATTERN_DEPTH - 1, "x")).matched
+    assert not pattern(raw).test(nested_dict(MAX_PATTERN_DEPTH - 1, "y")).matched
+
+
+@pytest.mark.parametrize("depth", [MAX_PATTERN_DEPTH + 1, 200, DEEP])
+def test_a_pattern_nested_past_the_bound_is_a_pattern_error(depth):
+    with pytest.raises(iatk.PatternError, match=rf"nests deeper than {MAX_PATTERN_DEPTH} levels .*at \$\.a\.a"):
+        validate_pattern(nested_dict(depth - 1, ["x"]))
+
+
+def test_pattern_text_nested_past_what_json_reads_is_a_pattern_error():
+    text = '{"a":' * DEEP + '["x"]' + "}" * DEEP
+    with pytest.raises(iatk.PatternError, match="nests deeper than"):
+        validate_pattern(text)
+
+
+def test_match_keywords_nested_past_the_bound_are_a_pattern_error():
+    with pytest.raises(iatk.PatternError, match="nests deeper than"):
+        match(detail=nested_dict(DEEP, "x"))
+
+
+def test_a_pattern_longer_than_put_rule_takes_is_a_pattern_error():
+    values = [f"value-{n:05d}" for n in range(400)]  # ~5,600 characters as JSON
+    assert len(json.dumps({"source": values}, separators=(",", ":"))) > MAX_PATTERN_CHARS
+    with pytest.raises(iatk.PatternError, match=r"characters as JSON; PutRule takes at most 4096"):
+        validate_pattern({"source": values})
+    validate_pattern({"source": values[:200]})  # ~2,800: under PutRule's maximum
+
+
+def test_an_event_with_arrays_nested_1500_deep_is_matched():
+    """The evaluator flattens an event's arrays in a loop: a hand-made event cannot crash a wait."""
+    event = {"detail": {"tags": nested_list(DEEP, "x"), "items": nested_list(DEEP, {"id": 1})}}
+    assert match(detail={"tags": "x"}).test(event).matched
+    assert match(detail={"items": {"id": 1}}).test(event).matched
+    result = match(detail={"tags": "y"}).test(event)
+    assert not result.matched and "expected" in result.reason
+
+
+def test_a_mismatch_shows_a_value_too_deep_to_render():
+    result = match(detail={"x": "y"}).test({"detail": {"x": nested_dict(DEEP, 1)}})
+    assert not result.matched and "detail.x" in result.reason
