@@ -85,7 +85,7 @@ def test_put_events_and_waits_point_to_their_own_sections():
             lambda: Deadline(float("nan")),
             lambda: Deadline(-1),
             lambda: wait_until(lambda: True, description="x"),
-            lambda: backoff_delays(backoff=0.5),
+            lambda: backoff_delays(1.0, backoff=0.5),
             lambda: Waits._window(None, "soon", "within"),  # type: ignore[arg-type]  # the argument check, before self is used
         ],
     }
