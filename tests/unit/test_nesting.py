@@ -95,3 +95,49 @@ def test_an_event_with_arrays_nested_1500_deep_is_matched():
 def test_a_mismatch_shows_a_value_too_deep_to_render():
     result = match(detail={"x": "y"}).test({"detail": {"x": nested_dict(DEEP, 1)}})
     assert not result.matched and "detail.x" in result.reason
+
+
+# -- schemas (mock_events) -----------------------------------------------------------------------------
+
+
+def object_schema(depth: int) -> dict[str, Any]:
+    """A JSON Schema whose required property ``a`` nests ``depth`` objects deep."""
+    node: dict[str, Any] = {"type": "string"}
+    for _ in range(depth):
+        node = {"type": "object", "required": ["a"], "properties": {"a": node}}
+    return {"$schema": "http://json-schema.org/draft-04/schema#", **node}
+
+
+def test_a_schema_at_the_bound_generates():
+    from iatk.mock_events._schema import MAX_SCHEMA_NODES
+
+    event = iatk.mock_event(schema_text=object_schema(MAX_SCHEMA_NODES - 2))
+    assert too_deep(event, MAX_SCHEMA_NODES - 3) is not None  # it is that deep
+    assert too_deep(event, MAX_SCHEMA_NODES - 2) is None
+
+
+@pytest.mark.parametrize("form", ["dict", "json", "yaml"])
+def test_a_schema_nested_1500_deep_is_a_schema_error_saying_how_deep_is_supported(form):
+    if form == "dict":
+        given: Any = object_schema(DEEP)
+    elif form == "json":
+        given = '{"type":"object","required":["a"],"properties":{"a":' * DEEP + '{"type":"string"}' + "}}" * DEEP
+    else:
+        given = "".join("  " * i + "a:\n" for i in range(DEEP)) + "  " * DEEP + "b: 1\n"
+    with pytest.raises(iatk.SchemaError, match=r"nests (deeper than 300 levels|too deep).*iatk (reads|generates)"):
+        iatk.mock_event(schema_text=given)
+
+
+def test_recursion_through_refs_past_the_bound_is_a_schema_error():
+    """$ref chains go deeper than the document: the generator's own bound, a SchemaError naming it."""
+    schemas = {f"N{n}": {"type": "object", "required": ["next"], "properties": {"next": {"$ref": f"#/definitions/N{n + 1}"}}}
+               for n in range(150)}  # fmt: skip
+    schemas["N150"] = {"type": "string"}
+    schema = {"$schema": "http://json-schema.org/draft-04/schema#", "definitions": schemas, "$ref": "#/definitions/N0"}
+    with pytest.raises(iatk.SchemaError, match=r"deeper than 100 schema nodes"):
+        iatk.mock_event(schema_text=schema)
+
+
+def test_a_deep_dict_given_as_the_wrong_argument_is_named_not_repr_crashed():
+    with pytest.raises(iatk.ConfigError, match="needs registry="):
+        iatk.mock_event(schema=nested_dict(DEEP, 1))  # type: ignore[arg-type]

@@ -210,9 +210,7 @@ class Waits:
         __tracebackhide__ = True
         count: Any = n
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise ConfigError(
-                f"expect_events(n, ...) needs a whole number n >= 0; got {n!r}", help_section=WAITS_HELP
-            )
+            raise ConfigError(f"expect_events(n, ...) needs a whole number n >= 0; got {n!r}", help_section=WAITS_HELP)
         inbox = self._inbox()
         chosen = as_matcher(matcher)
         sla = self._window(within, "within")
