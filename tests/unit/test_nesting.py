@@ -39,7 +39,8 @@ def test_too_deep_measures_without_recursion_and_says_where():
     assert too_deep({"a": [1, {"b": 2}]}, 3) is None
     assert too_deep({"a": [1, {"b": 2}]}, 2) == "$.a[1]"
     assert too_deep(nested_dict(100_000, 1), 10) == "$.a.a.a.a.a.a.a.a…"  # 100,000 deep: still a loop
-    assert too_deep(1, 0) is None and too_deep({}, 0) == "$"
+    assert too_deep(1, 0) is None
+    assert too_deep({}, 0) == "$"
 
 
 def test_a_value_that_contains_itself_is_past_any_bound():
@@ -89,12 +90,14 @@ def test_an_event_with_arrays_nested_1500_deep_is_matched():
     assert match(detail={"tags": "x"}).test(event).matched
     assert match(detail={"items": {"id": 1}}).test(event).matched
     result = match(detail={"tags": "y"}).test(event)
-    assert not result.matched and "expected" in result.reason
+    assert not result.matched
+    assert "expected" in result.reason
 
 
 def test_a_mismatch_shows_a_value_too_deep_to_render():
     result = match(detail={"x": "y"}).test({"detail": {"x": nested_dict(DEEP, 1)}})
-    assert not result.matched and "detail.x" in result.reason
+    assert not result.matched
+    assert "detail.x" in result.reason
 
 
 # -- schemas (mock_events) -----------------------------------------------------------------------------
