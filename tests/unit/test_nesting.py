@@ -144,3 +144,39 @@ def test_recursion_through_refs_past_the_bound_is_a_schema_error():
 def test_a_deep_dict_given_as_the_wrong_argument_is_named_not_repr_crashed():
     with pytest.raises(iatk.ConfigError, match="needs registry="):
         iatk.mock_event(schema=nested_dict(DEEP, 1))  # type: ignore[arg-type]
+
+
+# -- state definitions (the offline TestState's evaluator) ------------------------------------------------
+
+
+def _run_state(state: dict[str, Any], data: Any) -> Any:
+    from iatk._backend.moto.asl.interpreter import Run, run
+
+    return run(Run(name="S", state=state, input=data), lambda state, parameters: {"echo": parameters})
+
+
+def test_a_state_at_the_bound_runs():
+    from iatk._backend.moto.asl.interpreter import MAX_STATE_NESTING
+
+    parameters = nested_dict(MAX_STATE_NESTING - 3, "v")  # Parameters and the state itself are two levels
+    outcome = _run_state({"Type": "Pass", "Parameters": parameters, "End": True}, {})
+    assert outcome.status == "SUCCEEDED"
+    assert too_deep(outcome.output, MAX_STATE_NESTING - 4) is not None
+
+
+@pytest.mark.parametrize(
+    ("state", "data", "code", "what"),
+    [
+        ({"Type": "Pass", "Parameters": nested_dict(DEEP, "v"), "End": True}, {}, "InvalidDefinition", "the state definition"),
+        ({"Type": "Choice", "Choices": [{"Next": "X", **nested_dict(DEEP, {"Variable": "$.a", "IsPresent": True}, "Not")}]},
+         {}, "InvalidDefinition", "the state definition"),
+        ({"Type": "Pass", "End": True}, nested_dict(DEEP, 1), "ValidationException", "the input"),
+    ],
+)  # fmt: skip
+def test_a_state_or_input_nested_1500_deep_is_refused_saying_how_deep_is_supported(state, data, code, what):
+    from iatk._backend.moto.asl.interpreter import Refused
+
+    with pytest.raises(Refused) as caught:
+        _run_state(state, data)
+    assert caught.value.code == code
+    assert f"{what} nests deeper than 100 levels" in caught.value.message
