@@ -287,3 +287,23 @@ def test_the_schema_bucket_goes_with_the_last_schema(moto_session):
     finally:
         stack.delete()
     assert "iatk-schemas" not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
+
+
+def test_sqs_visibility_and_delay_hold_with_the_cheaper_clock(moto_session):
+    """The server reads the clock once per queue scan (issue 22, item 9): delayed and in-flight messages
+    stay hidden, and come back when their time is up, as before."""
+    import time
+
+    sqs = moto_session.client("sqs")
+    url = sqs.create_queue(QueueName=name("clock"))["QueueUrl"]
+    try:
+        sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=1)
+        sqs.send_message(QueueUrl=url, MessageBody="now")
+        first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=1)["Messages"]
+        assert [m["Body"] for m in first] == ["now"]  # "later" is delayed
+        assert "Messages" not in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+        time.sleep(1.2)
+        again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        assert sorted(m["Body"] for m in again) == ["later", "now"]  # delay over, "now" visible again
+    finally:
+        sqs.delete_queue(QueueUrl=url)

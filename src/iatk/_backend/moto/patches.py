@@ -162,3 +162,29 @@ def memoise_dispatch() -> None:
 
     DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
     DomainDispatcherApplication._iatk_memoised = True  # type: ignore[attr-defined]
+
+
+def cheap_sqs_clock() -> None:
+    """moto's SQS reads the clock once per scan of a queue, not twice per message (idempotent).
+
+    Every ReceiveMessage (and every wake-up of a long poll) lists the queue's visible messages, and
+    moto asks each message whether it is visible and whether it is delayed, each answer building two
+    ``datetime`` objects (``unix_time_millis``): with a few hundred messages in flight, most of a
+    receive's time, and so a queue that a fast producer fills drains ever slower. The same test, with
+    the time read once per scan (``time.time()``, the clock moto's own reads), answers the same.
+    """
+    import time
+
+    from moto.sqs.models import Message, Queue
+
+    if getattr(Queue, "_iatk_cheap_clock", False):
+        return
+
+    def messages(self: Any) -> list[Any]:
+        now = time.time() * 1000.0
+        return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+
+    Queue.messages = property(messages)  # type: ignore[method-assign,assignment]
+    Message.visible = property(lambda self: time.time() * 1000.0 > self.visible_at)  # type: ignore[method-assign,assignment]
+    Message.delayed = property(lambda self: time.time() * 1000.0 < self.delayed_until)  # type: ignore[method-assign,assignment]
+    Queue._iatk_cheap_clock = True  # type: ignore[attr-defined]
