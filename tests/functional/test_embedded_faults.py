@@ -307,3 +307,32 @@ def test_sqs_visibility_and_delay_hold_with_the_cheaper_clock(moto_session):
         assert sorted(m["Body"] for m in again) == ["later", "now"]  # delay over, "now" visible again
     finally:
         sqs.delete_queue(QueueUrl=url)
+
+
+def test_a_queue_remembers_only_the_latest_deleted_receipt_handles(moto_session):
+    """moto kept every deleted message's receipt handle forever (a set per queue that only grew);
+    the latest 2,000 are kept, so deleting a message twice still succeeds, as on AWS."""
+    from moto.sqs.models import sqs_backends
+
+    from iatk._backend.moto.patches import REMEMBERED_DELETES
+
+    sqs = moto_session.client("sqs")
+    queue_name = name("deletes")
+    url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    try:
+        handles = []
+        for batch in range(0, REMEMBERED_DELETES + 500, 10):
+            sqs.send_message_batch(
+                QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": f"m{batch + n}"} for n in range(10)]
+            )
+            received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+            sqs.delete_message_batch(
+                QueueUrl=url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(received)],
+            )
+            handles += [m["ReceiptHandle"] for m in received]
+        queue = sqs_backends["123456789012"]["us-east-1"].queues[queue_name]
+        assert len(queue.deleted_messages) == REMEMBERED_DELETES  # bounded, not 2,500
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=handles[-1])  # a recent one: deleting again succeeds
+    finally:
+        sqs.delete_queue(QueueUrl=url)

@@ -188,3 +188,55 @@ def cheap_sqs_clock() -> None:
     Message.visible = property(lambda self: time.time() * 1000.0 > self.visible_at)  # type: ignore[method-assign,assignment]
     Message.delayed = property(lambda self: time.time() * 1000.0 < self.delayed_until)  # type: ignore[method-assign,assignment]
     Queue._iatk_cheap_clock = True  # type: ignore[attr-defined]
+
+
+#: Receipt handles of deleted messages a queue remembers (so deleting one again still succeeds).
+REMEMBERED_DELETES = 2000
+
+
+class _RecentHandles:
+    """A set of the latest :data:`REMEMBERED_DELETES` receipt handles (what moto's queue uses of a set)."""
+
+    def __init__(self, limit: int = REMEMBERED_DELETES) -> None:
+        from collections import OrderedDict
+
+        self._items: OrderedDict[str, None] = OrderedDict()
+        self._limit = limit
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def add(self, item: str) -> None:
+        self._items[item] = None
+        self._items.move_to_end(item)
+        while len(self._items) > self._limit:
+            self._items.popitem(last=False)
+
+    def update(self, items: Any) -> None:
+        for item in items:
+            self.add(item)
+
+
+def bound_sqs_deleted_handles() -> None:
+    """A queue remembers the latest 2,000 deleted receipt handles, not every one (idempotent).
+
+    moto keeps the receipt handles of every message ever deleted from a queue (``deleted_messages``,
+    a set that only grows), so that deleting a message twice succeeds: a listener's queue over 10,000
+    events held 10,000 handles, the traced heap growth seen in a long run. Deleting again a message
+    deleted long ago (2,000 deletes back) is now ``ReceiptHandleIsInvalid``.
+    """
+    from moto.sqs.models import Queue
+
+    if getattr(Queue, "_iatk_bounded_deletes", False):
+        return
+    original = Queue.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.deleted_messages = _RecentHandles()
+
+    Queue.__init__ = init  # type: ignore[method-assign]
+    Queue._iatk_bounded_deletes = True  # type: ignore[attr-defined]

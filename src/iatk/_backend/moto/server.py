@@ -24,6 +24,7 @@ from .control import reset_backends, set_stepfunctions_execution
 from .eventbridge import install_target_delivery, with_iatk_api
 from .otlp_receiver import ENV_ENDPOINT, ENV_PROTOCOL, PROTOCOL, OtlpMiddleware, SpanStore, endpoint
 from .patches import (
+    bound_sqs_deleted_handles,
     cheap_sqs_clock,
     memoise_dispatch,
     prime_boto3_session,
@@ -64,6 +65,7 @@ def _start_moto_server(region: str = "us-east-1") -> _Server:
     serialise_moto_events()
     memoise_dispatch()
     cheap_sqs_clock()
+    bound_sqs_deleted_handles()
     with profile_set_aside():  # these import moto modules that build a boto3 Session
         fix_cloudformation_models()  # before mirror_cfn_state_machines, which wraps the state machine's create
         mirror_cfn_state_machines()
