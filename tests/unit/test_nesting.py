@@ -180,3 +180,18 @@ def test_a_state_or_input_nested_1500_deep_is_refused_saying_how_deep_is_support
         _run_state(state, data)
     assert caught.value.code == code
     assert f"{what} nests deeper than 100 levels" in caught.value.message
+
+
+def test_a_schema_pattern_with_groups_nested_1500_deep_is_unsupported_not_a_crash():
+    schema = {
+        "type": "object",
+        "required": ["s"],
+        "properties": {"s": {"type": "string", "pattern": "(" * DEEP + "a" + ")" * DEEP}},
+    }
+    with pytest.raises(iatk.SchemaError, match=r"groups nest 1500 deep; iatk reads patterns nested up to 50"):
+        iatk.mock_event(schema_text=schema)
+
+
+def test_overrides_nested_past_the_bound_are_a_config_error():
+    with pytest.raises(iatk.ConfigError, match=r"overrides nests deeper than 100 levels .*at overrides\.a\.x\.x"):
+        iatk.mock_event(schema_text={"type": "object"}, overrides={"a": nested_dict(DEEP, 1, "x")})
