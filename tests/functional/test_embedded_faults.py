@@ -336,3 +336,28 @@ def test_a_queue_remembers_only_the_latest_deleted_receipt_handles(moto_session)
         sqs.delete_message(QueueUrl=url, ReceiptHandle=handles[-1])  # a recent one: deleting again succeeds
     finally:
         sqs.delete_queue(QueueUrl=url)
+
+
+def test_sqs_messages_are_not_kept_once_deleted(moto_session):
+    """moto appended every message, and every copy a receive makes, to Message.instances_tracked and
+    kept them until a reset: the growth of a long run. Sent, received and deleted, none is kept."""
+    import gc
+    import weakref
+
+    from moto.sqs.models import Message
+
+    sqs = moto_session.client("sqs")
+    url = sqs.create_queue(QueueName=name("tracked"))["QueueUrl"]
+    try:
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": f"m{n}"} for n in range(10)])
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        alive = [weakref.ref(m) for m in gc.get_objects() if isinstance(m, Message) and m.body.startswith("m")]
+        assert len(alive) >= 10
+        sqs.delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(received)]
+        )
+        gc.collect()
+        assert [ref for ref in alive if ref() is not None] == []
+        assert not any(isinstance(m, Message) for m in Message.instances_tracked)  # type: ignore[attr-defined]
+    finally:
+        sqs.delete_queue(QueueUrl=url)

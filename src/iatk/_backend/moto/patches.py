@@ -240,3 +240,25 @@ def bound_sqs_deleted_handles() -> None:
 
     Queue.__init__ = init  # type: ignore[method-assign]
     Queue._iatk_bounded_deletes = True  # type: ignore[attr-defined]
+
+
+def untrack_sqs_messages() -> None:
+    """moto forgets each SQS message once nothing uses it (idempotent).
+
+    Every moto model instance is appended to its class's ``instances_tracked`` list, for the moto
+    dashboard (``/moto-api/data.json``), and kept there until a reset: every message ever sent, and
+    the copy every ReceiveMessage makes of each message it returns. Over a long run that is the
+    server's whole growth: 10,000 events through one listener kept 20,000 messages (about 2 MB of
+    traced heap per 1,000 events). A message is no longer tracked (the dashboard lists none); a reset
+    (which empties the lists) does not bring the tracking back.
+    """
+    from moto.sqs.models import Message
+
+    if getattr(Message, "_iatk_untracked", False):
+        return
+
+    def new(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        return object.__new__(cls)
+
+    Message.__new__ = new  # type: ignore[method-assign,assignment]
+    Message._iatk_untracked = True  # type: ignore[attr-defined]

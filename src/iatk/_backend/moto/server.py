@@ -31,6 +31,7 @@ from .patches import (
     profile_set_aside,
     refuse_aws_sources,
     serialise_moto_events,
+    untrack_sqs_messages,
 )
 from .references import refuse_unresolved_references
 from .sfn_segments import record_sfn_segments
@@ -66,6 +67,7 @@ def _start_moto_server(region: str = "us-east-1") -> _Server:
     memoise_dispatch()
     cheap_sqs_clock()
     bound_sqs_deleted_handles()
+    untrack_sqs_messages()
     with profile_set_aside():  # these import moto modules that build a boto3 Session
         fix_cloudformation_models()  # before mirror_cfn_state_machines, which wraps the state machine's create
         mirror_cfn_state_machines()
