@@ -260,5 +260,5 @@ def untrack_sqs_messages() -> None:
     def new(cls: Any, *args: Any, **kwargs: Any) -> Any:
         return object.__new__(cls)
 
-    Message.__new__ = new  # type: ignore[method-assign,assignment]
+    Message.__new__ = new  # type: ignore[method-assign]
     Message._iatk_untracked = True  # type: ignore[attr-defined]
