@@ -16,7 +16,11 @@ from typing import Any
 import yaml
 
 from ._backend.moto.templates import MOTO_SKIPPED_TYPES, LeftOut, leave_out
+from ._nesting import MAX_NESTING, nesting_message, too_deep
 from .exceptions import ConfigError
+
+#: The README section template errors point to.
+_HELP = "Stacks"
 
 __all__ = [
     "MOTO_SKIPPED_TYPES",
@@ -61,15 +65,57 @@ for _tag in _SHORT_TAGS:
     _CfnLoader.add_constructor(f"!{_tag}", _construct(_tag))
 
 
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """A YAML error as "<problem> at line L, column C" (1-based), as an editor shows it."""
+    if isinstance(err, yaml.MarkedYAMLError) and err.problem_mark is not None:
+        mark = err.problem_mark
+        context = f" ({err.context})" if err.context else ""
+        return f"{err.problem}{context} at line {mark.line + 1}, column {mark.column + 1}"
+    return str(err)
+
+
 def parse_template(text: str, *, source: str = "template") -> dict[str, Any]:
-    """Parse template text (JSON or YAML with short tags) into a dict."""
+    """Parse template text (JSON or YAML with short tags) into a dict.
+
+    Raises:
+        ConfigError: The text does not parse (the message says as what, and where: line and
+            column), nests deeper than :data:`~iatk._nesting.MAX_NESTING` levels, or is not a
+            template (no ``Resources``).
+    """
+    as_json = text.lstrip().startswith("{")
     try:
-        body = json.loads(text) if text.lstrip().startswith("{") else yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
-    except (ValueError, yaml.YAMLError) as err:
-        raise ConfigError(f"{source} is neither valid JSON nor valid YAML: {err}") from err
+        body = json.loads(text) if as_json else yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    except json.JSONDecodeError as err:
+        raise ConfigError(
+            f"{source} does not parse as JSON: {err.msg} at line {err.lineno}, column {err.colno}", help_section=_HELP
+        ) from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{source} does not parse as YAML: {_yaml_problem(err)}", help_section=_HELP) from None
+    except RecursionError:
+        raise ConfigError(
+            nesting_message(source, "its start" if as_json else "the top", MAX_NESTING), help_section=_HELP
+        ) from None
+    except ValueError as err:
+        raise ConfigError(f"{source} does not parse: {err}", help_section=_HELP) from None
     if not isinstance(body, dict) or "Resources" not in body:
-        raise ConfigError(f"{source} is not a CloudFormation template: it has no Resources section")
+        raise ConfigError(f"{source} is not a CloudFormation template: it has no Resources section", help_section=_HELP)
+    where = too_deep(body, MAX_NESTING)
+    if where is not None:
+        raise ConfigError(nesting_message(source, where), help_section=_HELP)
     return body
+
+
+def _looks_like_a_path(text: str) -> bool:
+    """A one-line string that names a file rather than holding a template."""
+    stripped = text.strip()
+    if not stripped or stripped[0] in "{[" or ": " in stripped or stripped.endswith(":"):
+        return False
+    return (
+        "/" in stripped
+        or "\\" in stripped
+        or Path(stripped).suffix.lower() in (".yaml", ".yml", ".json", ".template", ".txt")
+        or " " not in stripped
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,13 +138,17 @@ def read_template(template: str | Path) -> TemplateSource:
     if isinstance(template, Path) or ("\n" not in template and not template.lstrip().startswith("{")):
         path = Path(template)
         if not path.is_file():
+            if isinstance(template, str) and not _looks_like_a_path(template):
+                # One line of text that is no file: read it as a template, so its error says why it does not parse.
+                return TemplateSource(template, parse_template(template), None, "template")
             raise ConfigError(
-                f"template file {str(path)!r} not found (cwd: {Path.cwd()}); pass a path or template text"
+                f"template file {str(path)!r} not found (cwd: {Path.cwd()}); pass a path or template text",
+                help_section=_HELP,
             )
         try:
             text = path.read_bytes().decode("utf-8")  # read_text() would turn CRLF into LF
         except UnicodeDecodeError as err:
-            raise ConfigError(f"template file {str(path)!r} is not UTF-8 text: {err}") from err
+            raise ConfigError(f"template file {str(path)!r} is not UTF-8 text: {err}", help_section=_HELP) from err
         return TemplateSource(text, parse_template(text, source=str(path)), path.parent, str(path))
     return TemplateSource(template, parse_template(template), None, "template")
 

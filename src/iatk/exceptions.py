@@ -88,12 +88,18 @@ class IatkError(Exception):
     Args:
         message: What went wrong, what exists, and what to do.
         code: The AWS error code when the error wraps an AWS call (e.g. ``ValidationError``).
+        help_section: The README section to point to, when not the class's own (a ``ConfigError``
+            raised by ``put_events`` points to "Putting events", not to "Configuration").
     """
 
     #: The README section (its heading) that explains this error's feature; named in the message.
     help_section: str | None = None
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, help_section: str | None = None) -> None:
+        if help_section:
+            self.help_section = help_section
+        #: The message without the README pointer (to raise it again pointing elsewhere).
+        self.problem = message
         if self.help_section:
             message = f"{message}\n(see the README, section '{self.help_section}': {readme_url(self.help_section)})"
         super().__init__(message)

@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 
 __all__ = ["NOT_YET", "Deadline", "NotYet", "backoff_delays", "wait_until"]
 
+#: The README section the errors of waits point to (not "Configuration").
+HELP_SECTION = "Waiting and SLAs"
+
 T = TypeVar("T")
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -87,9 +90,14 @@ class Deadline:
         except (TypeError, ValueError):
             seconds = math.nan
         if not math.isfinite(seconds):
-            raise ConfigError(f"timeout: a deadline needs a finite number of seconds; got timeout={timeout!r}")
+            raise ConfigError(
+                f"timeout: a deadline needs a finite number of seconds; got timeout={timeout!r}",
+                help_section=HELP_SECTION,
+            )
         if seconds < 0:
-            raise ConfigError(f"timeout: a deadline cannot be in the past; got timeout={timeout!r}")
+            raise ConfigError(
+                f"timeout: a deadline cannot be in the past; got timeout={timeout!r}", help_section=HELP_SECTION
+            )
         self.timeout = seconds
         self.clock = clock
         self.start = clock()
@@ -137,13 +145,15 @@ def backoff_delays(
     schedule.update(backoff=backoff, jitter=jitter)
     for name, number in schedule.items():  # checked at run time: callers may not be typed
         if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
-            raise ConfigError(f"{name} must be a finite number; got {name}={number!r}")
+            raise ConfigError(f"{name} must be a finite number; got {name}={number!r}", help_section=HELP_SECTION)
     if interval < 0 or max_interval < 0:
-        raise ConfigError(f"interval and max_interval must be >= 0; got {interval!r}, {max_interval!r}")
+        raise ConfigError(
+            f"interval and max_interval must be >= 0; got {interval!r}, {max_interval!r}", help_section=HELP_SECTION
+        )
     if backoff < 1:
-        raise ConfigError(f"backoff must be >= 1 (1 = constant interval); got {backoff!r}")
+        raise ConfigError(f"backoff must be >= 1 (1 = constant interval); got {backoff!r}", help_section=HELP_SECTION)
     if not 0 <= jitter <= 1:
-        raise ConfigError(f"jitter must be between 0 and 1; got {jitter!r}")
+        raise ConfigError(f"jitter must be between 0 and 1; got {jitter!r}", help_section=HELP_SECTION)
 
     def delay(attempt: int) -> float:
         # min() before the power would overflow on long waits; compare in log space instead.
@@ -206,7 +216,7 @@ def wait_until(
     """
     __tracebackhide__ = True
     if (timeout is None) == (deadline is None):
-        raise ConfigError("wait_until needs exactly one of timeout= or deadline=")
+        raise ConfigError("wait_until needs exactly one of timeout= or deadline=", help_section=HELP_SECTION)
     if deadline is None:
         assert timeout is not None  # for mypy: checked just above
         deadline = Deadline(timeout, clock=clock)

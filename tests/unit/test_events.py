@@ -227,13 +227,38 @@ def test_put_events_rejects_a_list_with_a_hint():
         ({"Source": "a", "Detail": {"when": object()}}, "is not JSON"),
         ({"Source": "a", "Detail": "{}", "Resources": "arn:x"}, "must be a list of ARNs"),
         ({"Source": "a", "Detail": "{}", "EventBusName": ""}, "EventBusName of entry 0"),
-        ({"Source": "a", "Detail": "x" * (256 * 1024)}, "at most 262144 bytes"),
+        ({"Source": "a", "Detail": json.dumps({"x": "x" * (256 * 1024)})}, "at most 262144 bytes"),
+        # EventBridge takes only a JSON object as Detail (MalformedDetail otherwise).
+        (
+            {"Source": "a", "Detail": [1, 2]},
+            "Detail of entry 0 .* is a list \\(a JSON array\\); EventBridge takes only",
+        ),
+        ({"Source": "a", "Detail": (1, 2)}, "is a tuple \\(a JSON array\\)"),
+        ({"Source": "a", "Detail": {1, 2}}, "is a set; EventBridge takes only a JSON object"),
+        ({"Source": "a", "Detail": "[1, 2]"}, "is a list \\(a JSON array\\)"),
+        ({"Source": "a", "Detail": '"text"'}, "is a str; EventBridge takes only"),
+        ({"Source": "a", "Detail": "42"}, "is a int"),
+        ({"Source": "a", "Detail": "null"}, "is null"),
+        ({"Source": "a", "Detail": "{not json"}, "is not JSON .*MalformedDetail"),
+        ({"Source": "a", "Detail": "[" * 1500 + "]" * 1500}, "nests too deep|nests deeper than 1100"),
+        ({"Source": "a", "Detail": '{"a":' * 1200 + "1" + "}" * 1200}, "nests too deep|nests deeper than 1100"),
     ],
 )
 def test_put_events_checks_entries(entry, message):
-    """A malformed entry is a ConfigError naming the entry."""
-    with pytest.raises(iatk.ConfigError, match=message):
+    """A malformed entry is a ConfigError naming the entry, pointing to the README's "Putting events"."""
+    with pytest.raises(iatk.ConfigError, match=message) as caught:
         put_events(entry)
+    assert "section 'Putting events'" in str(caught.value)
+    assert "section 'Configuration'" not in str(caught.value)
+
+
+def test_put_events_refuses_a_detail_nested_past_the_limit_built_as_a_dict():
+    """A dict Detail 1,101 levels deep is refused by its depth (measured without recursion), not a RecursionError."""
+    detail: dict[str, object] = {"leaf": 1}
+    for _ in range(1100):
+        detail = {"a": detail}
+    with pytest.raises(iatk.ConfigError, match=r"nests deeper than 1100 levels \(at \$\.detail\.a\.a"):
+        put_events({"Source": "a", "DetailType": "b", "Detail": detail})
 
 
 def test_put_events_checks_the_bus():

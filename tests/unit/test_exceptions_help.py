@@ -46,3 +46,51 @@ def test_anchors_follow_the_markdown_renderers_rule():
     assert exceptions.readme_anchor("Unit-testing your own matchers, waits and traces (`iatk.testing`)") == (
         "unit-testing-your-own-matchers-waits-and-traces-iatktesting"
     )
+
+
+def _section(message: str) -> str:
+    found = re.search(r"\(see the README, section '([^']+)'", message)
+    assert found, message
+    return found.group(1)
+
+
+def test_a_section_given_at_raise_time_replaces_the_classes():
+    """ConfigError(..., help_section=) points elsewhere than "Configuration"; .problem keeps the bare message."""
+    error = exceptions.ConfigError("bad Detail", help_section="Putting events")
+    assert _section(str(error)) == "Putting events"
+    assert error.problem == "bad Detail"
+    assert _section(str(exceptions.ConfigError("bad setting"))) == "Configuration"  # the class's own is unchanged
+
+
+def _raised(call) -> str:  # type: ignore[no-untyped-def]
+    with pytest.raises(exceptions.IatkError) as caught:
+        call()
+    return str(caught.value)
+
+
+def test_put_events_and_waits_point_to_their_own_sections():
+    """Errors of put_events and of waits point to the section about what failed (issue 22, item 4)."""
+    from iatk.events import put_events
+    from iatk.listener._waits import Waits
+    from iatk.waiting import Deadline, backoff_delays, wait_until
+
+    headings = {m.group(1).strip() for m in re.finditer(r"^#{2,3} (.+)$", README.read_text(), re.MULTILINE)}
+    cases = {
+        "Putting events": [
+            lambda: put_events(),
+            lambda: put_events({"Source": "a", "DetailType": "b", "Detail": [1]}),
+            lambda: put_events({"Source": "a", "Detial": {}}),
+        ],
+        "Waiting and SLAs": [
+            lambda: Deadline(float("nan")),
+            lambda: Deadline(-1),
+            lambda: wait_until(lambda: True, description="x"),
+            lambda: backoff_delays(1.0, backoff=0.5),
+            lambda: Waits._window(None, "soon", "within"),  # type: ignore[arg-type]  # the argument check, before self is used
+        ],
+    }
+    for section, calls in cases.items():
+        assert section in headings
+        for call in calls:
+            message = _raised(call)
+            assert _section(message) == section, message

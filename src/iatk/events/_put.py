@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from iatk._nesting import too_deep
 from iatk._text import closest
 from iatk.exceptions import ConfigError, PutEventsError
 
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
 MAX_ENTRIES_PER_CALL = 10
 #: PutEvents rejects a request whose entries add up to more than this (AWS's entry-size formula).
 MAX_REQUEST_BYTES = 256 * 1024
+#: PutEvents reads a Detail's JSON up to this many levels deep (the PutEvents API reference).
+MAX_DETAIL_NESTING = 1100
+#: The README section every error of put_events points to.
+HELP_SECTION = "Putting events"
 
 _PUT_KEYS = ("Source", "DetailType", "Detail", "Resources", "Time", "EventBusName", "TraceHeader")
 _FROM_ENVELOPE = {
@@ -70,6 +75,32 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+def _bad(message: str) -> ConfigError:
+    return ConfigError(message, help_section=HELP_SECTION)
+
+
+def _check_detail_object(value: Any, label: str) -> None:
+    """A Detail must be a JSON object, nested no deeper than PutEvents reads."""
+    if not isinstance(value, Mapping):
+        kind = (
+            "null"
+            if value is None
+            else f"a {type(value).__name__} (a JSON array)"
+            if isinstance(value, (list, tuple))
+            else f"a {type(value).__name__}"
+        )
+        raise _bad(
+            f"put_events: the Detail of {label} is {kind}; EventBridge takes only a JSON object as Detail "
+            '(it answers MalformedDetail): wrap the value, e.g. {"items": [...]}'
+        )
+    where = too_deep(value, MAX_DETAIL_NESTING, root="$.detail")
+    if where is not None:
+        raise _bad(
+            f"put_events: the Detail of {label} nests deeper than {MAX_DETAIL_NESTING} levels (at {where}); "
+            f"PutEvents reads JSON at most {MAX_DETAIL_NESTING} levels deep"
+        )
+
+
 def _entry_label(index: int, entry: Mapping[str, Any]) -> str:
     return f"entry {index} (source {entry.get('Source')!r}, detail-type {entry.get('DetailType')!r})"
 
@@ -80,14 +111,14 @@ def _to_put_entry(index: int, raw: Any, bus: str) -> dict[str, Any]:
         raw = raw.as_dict()
     if not isinstance(raw, Mapping):
         hint = " (pass entries as separate arguments: put_events(*entries))" if isinstance(raw, (list, tuple)) else ""
-        raise ConfigError(f"put_events: entry {index} is a {type(raw).__name__}, expected a dict{hint}")
+        raise _bad(f"put_events: entry {index} is a {type(raw).__name__}, expected a dict{hint}")
     keys = list(raw)
     if any(key in _PUT_KEYS for key in keys):
         unknown = [key for key in keys if key not in _PUT_KEYS]
         if unknown:
             close = closest(str(unknown[0]), _PUT_KEYS)
             did_you_mean = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(
+            raise _bad(
                 f"put_events: entry {index} has unknown key(s) {unknown}{did_you_mean} "
                 f"PutEvents entries take {', '.join(_PUT_KEYS)} (or use envelope keys: source, detail-type, detail)"
             )
@@ -95,30 +126,42 @@ def _to_put_entry(index: int, raw: Any, bus: str) -> dict[str, Any]:
     else:
         unknown = [key for key in keys if key not in _FROM_ENVELOPE and key not in _ENVELOPE_ASSIGNED]
         if unknown:
-            raise ConfigError(
+            raise _bad(
                 f"put_events: entry {index} has unknown key(s) {unknown}. Use PutEvents keys "
                 f"({', '.join(_PUT_KEYS)}) or envelope keys (source, detail-type, detail, resources, time)"
             )
         entry = {_FROM_ENVELOPE[key]: value for key, value in raw.items() if key in _FROM_ENVELOPE}
     entry.setdefault("EventBusName", bus)
     detail = entry.get("Detail")
-    if isinstance(detail, (Mapping, list, tuple)):
+    label = _entry_label(index, entry)
+    if isinstance(detail, Mapping):
+        _check_detail_object(detail, label)
         try:
             entry["Detail"] = json.dumps(detail, default=_json_default, separators=(",", ":"))
+        except RecursionError:
+            raise _bad(f"put_events: the Detail of {label} nests too deep for Python's JSON encoder") from None
         except (TypeError, ValueError) as err:
-            raise ConfigError(f"put_events: the Detail of {_entry_label(index, entry)} is not JSON: {err}") from err
-    elif detail is not None and not isinstance(detail, str):
-        raise ConfigError(
-            f"put_events: the Detail of {_entry_label(index, entry)} is a {type(detail).__name__}; "
-            "give a dict (or a JSON object as a string)"
-        )
+            raise _bad(f"put_events: the Detail of {label} is not JSON: {err}") from err
+    elif isinstance(detail, str):
+        try:
+            parsed = json.loads(detail)
+        except RecursionError:
+            raise _bad(f"put_events: the Detail of {label} nests too deep for Python's JSON decoder") from None
+        except ValueError as err:
+            raise _bad(
+                f"put_events: the Detail of {label} is not JSON ({err}); EventBridge takes a JSON object "
+                "(it answers MalformedDetail): give a dict, or its json.dumps()"
+            ) from err
+        _check_detail_object(parsed, label)
+    elif detail is not None:
+        _check_detail_object(detail, label)
     resources = entry.get("Resources")
     if resources is not None:
         if isinstance(resources, str) or not isinstance(resources, Sequence):
-            raise ConfigError(f"put_events: Resources of {_entry_label(index, entry)} must be a list of ARNs")
+            raise _bad(f"put_events: Resources of {_entry_label(index, entry)} must be a list of ARNs")
         entry["Resources"] = [str(item) for item in resources]
     if not isinstance(entry["EventBusName"], str) or not entry["EventBusName"]:
-        raise ConfigError(f"put_events: EventBusName of {_entry_label(index, entry)} must be a bus name or ARN")
+        raise _bad(f"put_events: EventBusName of {_entry_label(index, entry)} must be a bus name or ARN")
     return entry
 
 
@@ -141,7 +184,7 @@ def _batches(entries: Sequence[Mapping[str, Any]]) -> list[range]:
     for index, entry in enumerate(entries):
         entry_size = _entry_size(entry)
         if entry_size > MAX_REQUEST_BYTES:
-            raise ConfigError(
+            raise _bad(
                 f"put_events: {_entry_label(index, entry)} is {entry_size} bytes; "
                 f"EventBridge takes at most {MAX_REQUEST_BYTES} bytes per event"
             )
@@ -202,10 +245,12 @@ def put_events(
 
     Args:
         *entries: PutEvents entries (``Source``, ``DetailType``, ``Detail``, ``Resources``, ``Time``,
-            ``TraceHeader``, ``EventBusName``); ``Detail`` may be a dict or list (JSON-encoded for
-            you; datetimes and Decimals too). Envelope-form dicts (``source``, ``detail-type``,
-            ``detail``, ``resources``, ``time``; ``id``/``version``/``account``/``region`` are
-            ignored, EventBridge assigns them) and :class:`Event` objects are converted.
+            ``TraceHeader``, ``EventBusName``); ``Detail`` is a dict (JSON-encoded for you;
+            datetimes, Decimals and sets too) or a JSON object as text: EventBridge takes nothing
+            else (an array, a list, a set or a number is refused before any call). Envelope-form
+            dicts (``source``, ``detail-type``, ``detail``, ``resources``, ``time``;
+            ``id``/``version``/``account``/``region`` are ignored, EventBridge assigns them) and
+            :class:`Event` objects are converted.
         bus: The bus name or ARN for entries without ``EventBusName``.
         session: The boto3 Session; default: the run's session.
 
@@ -213,8 +258,9 @@ def put_events(
         The event ids, in the order of ``entries``.
 
     Raises:
-        ConfigError: No entries, or an entry that is not a dict, has unknown keys, or is too large
-            (checked before any call).
+        ConfigError: No entries, or an entry that is not a dict, has unknown keys, a Detail that is
+            not a JSON object (or nests deeper than PutEvents reads), or is too large (checked
+            before any call).
         PutEventsError: EventBridge rejected entries (``.failed`` lists ``(index, entry, error code,
             message)``) or the call failed (unknown bus: ``.code == "ResourceNotFoundException"``).
             Raised after the first batch that failed; the message lists the ids already sent.
@@ -224,10 +270,10 @@ def put_events(
     """
     __tracebackhide__ = True
     if not entries:
-        raise ConfigError("put_events needs at least one entry, e.g. put_events({'Source': ..., 'DetailType': ...})")
+        raise _bad("put_events needs at least one entry, e.g. put_events({'Source': ..., 'DetailType': ...})")
     given: Any = bus  # checked at runtime: callers may not be typed
     if not isinstance(given, str) or not given:
-        raise ConfigError(f"put_events: bus must be a bus name or ARN, got {bus!r}")
+        raise _bad(f"put_events: bus must be a bus name or ARN, got {bus!r}")
     prepared = [_to_put_entry(index, raw, bus) for index, raw in enumerate(entries)]
     batches = _batches(prepared)
 

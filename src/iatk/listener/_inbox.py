@@ -22,6 +22,8 @@ from iatk.exceptions import ConfigError, ListenerError
 
 from ._records import Entry
 
+_HELP = "Listening to a bus"  # the README section poll()'s argument errors point to
+
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
@@ -134,10 +136,10 @@ class SqsInbox:
         __tracebackhide__ = True
         given: Any = wait
         if isinstance(given, bool) or not isinstance(given, (int, float)) or not 0 <= given <= MAX_LONG_POLL:
-            raise ConfigError(f"poll(wait=...) takes 0 to {MAX_LONG_POLL} seconds; got {wait!r}")
+            raise ConfigError(f"poll(wait=...) takes 0 to {MAX_LONG_POLL} seconds; got {wait!r}", help_section=_HELP)
         most: Any = max_messages
         if isinstance(most, bool) or not isinstance(most, int) or not 1 <= most <= MAX_MESSAGES:
-            raise ConfigError(f"poll(max_messages=...) takes 1 to 10; got {max_messages!r}")
+            raise ConfigError(f"poll(max_messages=...) takes 1 to 10; got {max_messages!r}", help_section=_HELP)
         entries, _ = self.receive(math.ceil(wait), max_messages)
         return [entry.event for entry in entries]
 

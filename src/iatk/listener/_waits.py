@@ -19,7 +19,7 @@ from iatk._text import truncate
 from iatk.events import Event
 from iatk.exceptions import ConfigError, UnexpectedEvent, WaitTimeout
 from iatk.matchers import Matcher, MatcherLike, as_matcher, explain
-from iatk.waiting import NOT_YET, Deadline, NotYet, notify_waits, wait_until
+from iatk.waiting import HELP_SECTION as WAITS_HELP, NOT_YET, Deadline, NotYet, notify_waits, wait_until
 
 from ._records import Entry, Outcome, WaitRecord
 
@@ -142,7 +142,10 @@ class Waits:
         if value is None:
             sla = self._default_sla()
             return sla if sla is not None else current_settings().sla
-        return parse_duration(value, name=name)
+        try:
+            return parse_duration(value, name=name)
+        except ConfigError as err:  # a wait's argument: point to the waits' section, not to Configuration
+            raise ConfigError(err.problem, help_section=WAITS_HELP) from None
 
     def _begin(self, inbox: Inbox, kind: str, description: str, sla: float) -> _Wait:
         return _Wait(kind, description, Deadline(sla, clock=self._clock), inbox.polls)
@@ -220,7 +223,7 @@ class Waits:
         __tracebackhide__ = True
         count: Any = n
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise ConfigError(f"expect_events(n, ...) needs a whole number n >= 0; got {n!r}")
+            raise ConfigError(f"expect_events(n, ...) needs a whole number n >= 0; got {n!r}", help_section=WAITS_HELP)
         inbox = self._inbox()
         chosen = as_matcher(matcher)
         sla = self._window(within, "within")

@@ -261,8 +261,9 @@ def match(**fields: Any) -> Matcher:
     """
     if not fields:
         return _AnyEvent()
+    raw = keywords_to_pattern(fields, top=True)  # first: it bounds the depth that repr() walks below
     shown = "match(" + ", ".join(f"{key}={value!r}" for key, value in fields.items()) + ")"
-    return PatternMatcher(keywords_to_pattern(fields, top=True), shown=shown)
+    return PatternMatcher(raw, shown=shown)
 
 
 def pattern(p: Mapping[str, Any] | str) -> Matcher:

@@ -13,12 +13,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from iatk._nesting import MAX_NESTING, too_deep
 from iatk.exceptions import PatternError
 
 from ._complexity import MAX_COMBINATIONS, MAX_WILDCARD_COMPLEXITY, combinations, wildcard_complexity, wildcards
 from ._operators import TABLE, Condition, Exact, Exists, compile_operator, is_operator
 from ._results import MATCHED, MatchResult, Mismatch
 from ._values import bad, is_number, render
+
+#: PutRule takes an EventPattern of at most this many characters (no quota raises it).
+MAX_PATTERN_CHARS = 4096
+#: EventBridge's "Event pattern size" quota, by default (adjustable up to :data:`MAX_PATTERN_CHARS`).
+DEFAULT_PATTERN_QUOTA = 2048
+#: Patterns (and match() keywords) nest at most this many levels of objects and arrays in iatk.
+#: EventBridge documents no nesting limit; its 2,048-character quota keeps a pattern to about 340.
+MAX_PATTERN_DEPTH = MAX_NESTING
 
 # match() keywords that are envelope keys with a dash.
 _PY_KEYS = {"detail_type": "detail-type", "replay_name": "replay-name"}
@@ -154,15 +163,53 @@ def validate_pattern(p: Any) -> None:
     compile_pattern(p)
 
 
+def _too_long(length: int) -> PatternError:
+    return PatternError(
+        f"invalid event pattern: it is {length} characters as JSON; PutRule takes at most {MAX_PATTERN_CHARS} "
+        f"(EventBridge's 'Event pattern size' quota is {DEFAULT_PATTERN_QUOTA} by default, {MAX_PATTERN_CHARS} "
+        "at most). Split it into several rules, or match fewer values"
+    )
+
+
+def _too_deep(where: str) -> PatternError:
+    return PatternError(
+        f"invalid event pattern: it nests deeper than {MAX_PATTERN_DEPTH} levels of objects and arrays (at "
+        f"{where}); iatk matches patterns up to {MAX_PATTERN_DEPTH} levels deep (EventBridge's size quota keeps "
+        "real ones far shallower): flatten it"
+    )
+
+
+def check_shape(p: Any) -> None:
+    """A pattern's depth (:data:`MAX_PATTERN_DEPTH`), measured without recursion; a dict or a list of them."""
+    where = too_deep(p, MAX_PATTERN_DEPTH)
+    if where is not None:
+        raise _too_deep(where)
+
+
 def compile_pattern(p: Any) -> CompiledPattern:
-    """Check and compile a whole pattern (a dict, or its JSON text)."""
+    """Check and compile a whole pattern (a dict, or its JSON text).
+
+    Before anything walks it: its depth (:data:`MAX_PATTERN_DEPTH`) and its length as compact JSON,
+    as PutRule measures it (:data:`MAX_PATTERN_CHARS`).
+    """
     if isinstance(p, (str, bytes)):
+        if len(p) > 4 * MAX_PATTERN_CHARS:  # far too long even with spaces: not worth parsing
+            raise _too_long(len(p))
         try:
             p = json.loads(p)
+        except RecursionError:
+            raise _too_deep("$") from None
         except ValueError as err:
             raise PatternError(f"invalid event pattern: not JSON ({err})") from None
     if not isinstance(p, Mapping):
         raise PatternError(f"invalid event pattern: expected a JSON object, got {render(p)}")
+    check_shape(p)
+    try:
+        length = len(json.dumps(p, separators=(",", ":"), ensure_ascii=False))
+    except (TypeError, ValueError):
+        length = 0  # a value JSON cannot hold: _compile_object names it
+    if length > MAX_PATTERN_CHARS:
+        raise _too_long(length)
     compiled = _compile_object(p, "$")
     _check_limits(p)
     return compiled
@@ -200,6 +247,8 @@ def _to_leaf(value: Any) -> list[Any]:
 
 def keywords_to_pattern(fields: Mapping[str, Any], *, top: bool) -> dict[str, Any]:
     """match()'s keywords to a raw pattern: plain values in lists, ``detail_type`` to ``detail-type``."""
+    if top:
+        check_shape(fields)
     raw: dict[str, Any] = {}
     for key, value in fields.items():
         name = _PY_KEYS.get(key, key) if top else key
@@ -235,30 +284,44 @@ class _Outcome:
 
 
 def _leaf_values(raw: Any) -> list[Any]:
-    """The scalar values at a path: arrays are flattened, objects are not leaves."""
+    """The scalar values at a path: arrays are flattened (however deep, without recursion), objects are not leaves."""
     if raw is _MISSING or isinstance(raw, Mapping):
         return []
-    if isinstance(raw, list):
-        values: list[Any] = []
-        for item in raw:
+    if not isinstance(raw, list):
+        return [raw]
+    values: list[Any] = []
+    pending: list[Any] = [iter(raw)]
+    while pending:
+        for item in pending[-1]:
             if isinstance(item, list):
-                values.extend(_leaf_values(item))
-            elif not isinstance(item, Mapping):
+                pending.append(iter(item))
+                break
+            if not isinstance(item, Mapping):
                 values.append(item)
-        return values
-    return [raw]
+        else:
+            pending.pop()
+    return values
 
 
 def _objects(raw: Any, path: str) -> list[tuple[str, Mapping[str, Any]]]:
-    """The objects at a path, each with its path: one object, or the objects inside an array."""
+    """The objects at a path, each with its path: one object, or the objects inside an array (however deep)."""
     if isinstance(raw, Mapping):
         return [(path, raw)]
-    if isinstance(raw, list):
-        found: list[tuple[str, Mapping[str, Any]]] = []
-        for position, item in enumerate(raw):
-            found.extend(_objects(item, f"{path}[{position}]"))
-        return found
-    return []
+    if not isinstance(raw, list):
+        return []
+    found: list[tuple[str, Mapping[str, Any]]] = []
+    pending: list[tuple[str, Any]] = [(path, enumerate(raw))]
+    while pending:
+        where, items = pending[-1]
+        for position, item in items:
+            if isinstance(item, Mapping):
+                found.append((f"{where}[{position}]", item))
+            elif isinstance(item, list):
+                pending.append((f"{where}[{position}]", enumerate(item)))
+                break
+        else:
+            pending.pop()
+    return found
 
 
 def _get(doc: Mapping[str, Any], key: str) -> Any:

@@ -22,8 +22,11 @@ def render(value: Any, width: int = RENDER_WIDTH) -> str:
     """``value`` as one line of JSON (``repr`` for what JSON cannot show), truncated to ``width``."""
     try:
         text = json.dumps(value, separators=(", ", ": "), ensure_ascii=False, default=repr)
-    except ValueError:  # a circular structure in a hand-made event
-        text = repr(value)
+    except (ValueError, RecursionError):  # a circular structure in a hand-made event, or one too deep
+        try:
+            text = repr(value)
+        except RecursionError:
+            text = f"<a {type(value).__name__} nested too deep to show>"
     return truncate(text, width)
 
 

@@ -17,12 +17,13 @@ from collections.abc import Mapping
 from typing import Any, TypeGuard
 
 from iatk._json import resolve_pointer
+from iatk._nesting import MAX_NESTING
 
 from ._regex import _pattern_checker
 from ._schema import _escape
 
 _MODERN_DIALECTS = ("2019-09", "2020-12")
-_MAX_DEPTH = 400
+_MAX_DEPTH = 2 * MAX_NESTING  # schema nodes checked on one path (a value from outside may be deeper)
 
 
 def _is_modern(document: Mapping[str, Any]) -> bool:

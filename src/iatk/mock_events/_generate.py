@@ -17,12 +17,12 @@ from iatk.exceptions import SchemaError
 
 from ._containers import _Containers
 from ._scalars import _Scalars
-from ._schema import _escape
+from ._schema import MAX_SCHEMA_NODES, _escape
 from ._state import _MISSING, _Recursion
 
 #: How many times one schema may appear on a single path from the root before recursion is cut.
 RECURSION_LIMIT = 2
-_MAX_DEPTH = 200  # nested nodes; only a pathological schema gets near it
+_MAX_DEPTH = MAX_SCHEMA_NODES  # nested nodes (a few frames each); only a pathological schema gets near it
 _UNSUPPORTED = ("$dynamicRef", "$recursiveRef")
 #: Keywords whose value the generator builds towards but cannot always meet by construction: a node
 #: with one of them is checked once built, and drawn again (new random streams) when it fails.
@@ -55,7 +55,13 @@ class _Generator(_Containers, _Scalars):
         self.depth += 1
         try:
             if self.depth > _MAX_DEPTH:
-                raise self.error(pointer, path, f"the schema nests deeper than {_MAX_DEPTH} levels")
+                raise self.error(
+                    pointer,
+                    path,
+                    f"the value nests deeper than {_MAX_DEPTH} schema nodes ($ref recursion included); iatk "
+                    f"generates values up to {_MAX_DEPTH} nodes deep: end the recursion with an optional "
+                    "property, or give the deep part with overrides=",
+                )
             return self._generate(node, pointer, path, name, override)
         finally:
             self.depth -= 1

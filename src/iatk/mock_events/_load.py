@@ -110,7 +110,7 @@ def load_schema(
         if isinstance(schema, str) and (schema.endswith((".json", ".yaml", ".yml")) or os.path.isfile(schema)):
             hint = f"; for a local file use schema_file={schema!r}"
         raise ConfigError(
-            f"schema={schema!r} needs registry= (the Schema Registry name, e.g. 'discovered-schemas' "
+            f"schema={_shown(schema)} needs registry= (the Schema Registry name, e.g. 'discovered-schemas' "
             f"or 'aws.events'){hint}"
         )
     if not schema or not isinstance(schema, str):
@@ -145,7 +145,16 @@ def _deployed_schema(ctx: Any, registry: str, name: str) -> EventSchema | None:
 
 
 def _given(**values: Any) -> list[str]:
-    return [f"{name}={value!r}" for name, value in values.items() if value is not None]
+    return [f"{name}={_shown(value)}" for name, value in values.items() if value is not None]
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)``, cut to 80 characters; a value too deep for repr() says so."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        return f"<a {type(value).__name__} nested too deep to show>"
+    return text if len(text) <= 80 else f"{text[:77]}..."
 
 
 def _registry_schema(registry: str, name: str, version: str | None, session: boto3.Session | None) -> EventSchema:

@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from iatk._nesting import MAX_NESTING, nesting_message, too_deep
 from iatk.exceptions import ConfigError, SchemaError
 
 from ._envelope import _fill_envelope, merge_overrides
@@ -19,6 +20,16 @@ if TYPE_CHECKING:
     import boto3
 
 _WHOLE_ATTEMPTS = 6
+
+
+def _check_overrides(overrides: Any) -> None:
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise ConfigError(
+            f"overrides must be a mapping (dict) deep-merged onto the event; got {type(overrides).__name__}"
+        )
+    where = too_deep(overrides, MAX_NESTING, root="overrides")
+    if where is not None:
+        raise ConfigError(nesting_message("overrides", where), help_section="Mock events")
 
 
 def mock_event(
@@ -78,10 +89,7 @@ def mock_event(
     IAM permissions: ``schemas:DescribeSchema`` for registry schemas (plus ``schemas:ListSchemaVersions``,
     ``schemas:ListSchemas``, ``schemas:ListRegistries`` to explain a not-found error).
     """
-    if overrides is not None and not isinstance(overrides, Mapping):
-        raise ConfigError(
-            f"overrides must be a mapping (dict) deep-merged onto the event; got {type(overrides).__name__}"
-        )
+    _check_overrides(overrides)
     appliers = _context_list(contexts)
     loaded = load_schema(registry, schema, version, schema_file=schema_file, schema_text=schema_text, session=session)
     return _build(loaded, event_ref, skip_optional, overrides, appliers, seed, None, session)
@@ -222,10 +230,7 @@ def mock_events(
     given: Any = n  # checked at run time: callers may not be typed
     if isinstance(given, bool) or not isinstance(given, int) or n < 1:
         raise ConfigError(f"mock_events needs n, a positive number of events; got {n!r}")
-    if overrides is not None and not isinstance(overrides, Mapping):
-        raise ConfigError(
-            f"overrides must be a mapping (dict) deep-merged onto the event; got {type(overrides).__name__}"
-        )
+    _check_overrides(overrides)
     appliers = _context_list(contexts)
     loaded = load_schema(registry, schema, version, schema_file=schema_file, schema_text=schema_text, session=session)
     start = seed if seed is not None else random.SystemRandom().randrange(2**31)

@@ -19,6 +19,10 @@ class _RegexUnsupported(Exception):
     pass
 
 
+#: A schema ``pattern``'s groups nest at most this deep.
+MAX_GROUP_NESTING = 50
+
+
 _CLASS_ESCAPES = {
     "d": string.digits,
     "w": string.ascii_letters + string.digits + "_",
@@ -185,13 +189,19 @@ def _pattern_checker(pattern: str) -> re.Pattern[str] | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return re.compile(re.sub(r"\(\?<(?![=!])", "(?P<", pattern))  # ECMA named groups
-    except re.error:
+    except (re.error, RecursionError):  # RecursionError: groups nested past what re's parser reads
         return None
 
 
 @functools.lru_cache(maxsize=512)
 def _read_pattern(pattern: str) -> tuple[_Node, re.Pattern[str]]:
     """The pattern's tree to emit strings from, and Python's compiled form to check them."""
+    depth = deepest = 0
+    for char in pattern.replace("\\\\", "").replace("\\(", "").replace("\\)", ""):
+        depth += 1 if char == "(" else -1 if char == ")" else 0
+        deepest = max(deepest, depth)
+    if deepest > MAX_GROUP_NESTING:  # both parsers (iatk's and Python's re) recurse per group
+        raise _RegexUnsupported(f"its groups nest {deepest} deep; iatk reads patterns nested up to {MAX_GROUP_NESTING}")
     tree = _RegexParser(pattern).parse()
     compiled = _pattern_checker(pattern)
     if compiled is None:

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from iatk._json import resolve_pointer
+from iatk._nesting import MAX_NESTING, too_deep
 from iatk._text import closest
 from iatk.exceptions import ConfigError, SchemaError
 
@@ -25,6 +26,22 @@ _SCHEMA_TYPES = (OPENAPI3, JSON_SCHEMA_DRAFT4)
 _SOURCE_EXT = "x-amazon-events-source"
 _DETAIL_TYPE_EXT = "x-amazon-events-detail-type"
 _LISTED = 30  # names shown in a "what exists" list
+#: Schema values nest at most this many levels (the generator's bound on schema nodes).
+MAX_SCHEMA_NODES = MAX_NESTING
+#: A schema document nests at most this many levels of objects and arrays: each schema node is
+#: two or three of them (``{"properties": {"a": {...}}}``), so this is the room for that many nodes.
+MAX_SCHEMA_DOCUMENT_DEPTH = 3 * MAX_NESTING
+
+
+def check_schema_depth(document: Any, origin: str) -> None:
+    """Raise SchemaError when ``document`` nests past :data:`MAX_SCHEMA_DOCUMENT_DEPTH` (measured without recursion)."""
+    where = too_deep(document, MAX_SCHEMA_DOCUMENT_DEPTH, root="#")
+    if where is not None:
+        raise SchemaError(
+            f"{origin} nests deeper than {MAX_SCHEMA_DOCUMENT_DEPTH} levels of objects and arrays (at {where}); "
+            f"iatk reads schemas up to {MAX_SCHEMA_DOCUMENT_DEPTH} levels deep and generates values nested up "
+            f"to {MAX_SCHEMA_NODES} schema nodes: flatten the schema, or give the deep part with overrides="
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +87,7 @@ class EventSchema:
         """Wrap an already parsed document; its type is OpenApi3 when it has an ``openapi`` key."""
         if not isinstance(document, Mapping):
             raise SchemaError(f"{origin} must be a JSON object (a schema document); got {type(document).__name__}")
+        check_schema_depth(document, origin)
         kind = OPENAPI3 if "openapi" in document else JSON_SCHEMA_DRAFT4
         return cls(dict(document), kind, origin)
 
@@ -201,13 +219,26 @@ def _parse_text(text: str, origin: str, syntax: str | None) -> dict[str, Any]:
             document = json.loads(text)
         except json.JSONDecodeError as err:
             raise SchemaError(f"{origin} is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}") from err
+        except RecursionError:
+            document = None  # deeper than Python's JSON decoder goes: measured below on the text
     else:
         try:
             document = yaml.load(text, Loader=_JsonishLoader)  # noqa: S506 - a SafeLoader subclass
         except yaml.YAMLError as err:
-            raise SchemaError(f"{origin} is not valid YAML: {err}") from err
+            if "maximum nesting depth" in str(err):  # libyaml's own bound (1,000 levels)
+                document = None
+            else:
+                raise SchemaError(f"{origin} is not valid YAML: {err}") from err
+        except RecursionError:
+            document = None
+    if document is None and text.strip() not in ("", "null", "~"):
+        raise SchemaError(
+            f"{origin} nests too deep for Python's parser to read; iatk reads schemas up to "
+            f"{MAX_SCHEMA_DOCUMENT_DEPTH} levels of objects and arrays deep: flatten the schema"
+        )
     if not isinstance(document, dict):
         raise SchemaError(f"{origin} must hold a JSON object (a schema document); got {type(document).__name__}")
+    check_schema_depth(document, origin)
     return document
 
 

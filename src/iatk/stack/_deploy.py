@@ -167,8 +167,36 @@ def deploy_stack(
         stack_id = ctx.cloudformation.create_stack(**request)["StackId"]
     except Exception as err:
         removed = _remove_half_made(ctx, name, err)
+        _remove_uploads(ctx, name)
         message = f"cannot create stack {name!r}: {error_message(err)}{removed}.{hint}"
         raise DeployError(message, code=error_code(err)) from frameless(err)
+    try:
+        return _created(ctx, stack_id, name, template_body, session, timeout=timeout, progress=progress, hint=hint)
+    finally:
+        _remove_uploads(ctx, name)
+
+
+def _remove_uploads(ctx: AwsContext, name: str) -> None:
+    """On the embedded backend: the stack's nested templates and code, once CloudFormation has read them."""
+    if ctx.embedded:
+        from iatk._backend.moto.templates import remove_uploads
+
+        remove_uploads(ctx, name)
+
+
+def _created(
+    ctx: AwsContext,
+    stack_id: str,
+    name: str,
+    template_body: str,
+    session: boto3.Session | None,
+    *,
+    timeout: float,
+    progress: Callable[[DeployProgress], None] | None,
+    hint: str,
+) -> Stack:
+    """Wait for the create of ``stack_id``; the Stack, or a DeployError with its failure events."""
+    __tracebackhide__ = True
     on_poll = None
     if progress is not None:
         from iatk._templates import parse_template

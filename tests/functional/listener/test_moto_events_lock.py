@@ -59,10 +59,44 @@ def test_put_events_while_rules_change_in_another_thread() -> None:
 def test_serialising_twice_wraps_once() -> None:
     """serialise_moto_events() is idempotent: a second call leaves the wrapped methods as they are."""
     serialise_moto_events()
-    wrapped = EventsBackend.put_events
+    wrapped, put = EventsBackend.put_rule, EventsBackend.put_events
     serialise_moto_events()
-    assert EventsBackend.put_events is wrapped
-    assert EventsBackend.put_events.__wrapped__ is not wrapped  # type: ignore[attr-defined]
+    assert EventsBackend.put_rule is wrapped
+    assert EventsBackend.put_rule.__wrapped__ is not wrapped  # type: ignore[attr-defined]
+    assert EventsBackend.put_events is put  # iatk's PutEvents, replaced once
+
+
+def test_put_events_does_not_hold_the_lock_while_it_delivers() -> None:
+    """A PutRule made while another thread's PutEvents is delivering does not wait for that delivery."""
+    from iatk._backend.moto import eventbridge
+    from iatk._backend.moto.eventbridge import Delivery, install_target_delivery, register_target_deliverer
+
+    serialise_moto_events()
+    install_target_delivery()
+    backend = EventsBackend("us-east-1", "123456789012")
+    backend.put_rule("slow", event_pattern=PATTERN)
+    backend.put_targets("slow", None, [{"Id": "t", "Arn": "arn:aws:bench:us-east-1:123456789012:thing"}])
+    delivering, release = threading.Event(), threading.Event()
+
+    def deliver(delivery: Delivery) -> None:
+        delivering.set()
+        release.wait(30)
+
+    register_target_deliverer("bench", deliver, asynchronous=False)
+    putter = threading.Thread(
+        target=backend.put_events, args=([{"Source": "churn", "DetailType": "thing", "Detail": "{}"}],)
+    )
+    try:
+        putter.start()
+        assert delivering.wait(30)
+        changed = threading.Thread(target=backend.put_rule, args=("other",), kwargs={"event_pattern": PATTERN})
+        changed.start()
+        changed.join(10)
+        assert not changed.is_alive(), "PutRule waited for another call's delivery"
+    finally:
+        release.set()
+        putter.join(30)
+        eventbridge._deliverers.pop("bench", None)
 
 
 def test_delivery_to_another_bus_reenters_the_lock() -> None:

@@ -29,8 +29,10 @@ from .templates import MOTO_SKIPPED_TYPES
 
 log = logging.getLogger("iatk.embedded")
 
-#: The bucket on the embedded server's S3 that holds the schemas of ``AWS::EventSchemas::Schema``.
+#: The bucket on the embedded server's S3 that holds the schemas of ``AWS::EventSchemas::Schema``:
+#: made (tagged :data:`SCHEMA_BUCKET_TAG`) with the first schema, deleted with the last one's stack.
 SCHEMA_BUCKET = "iatk-schemas"
+SCHEMA_BUCKET_TAG = ("iatk:embedded", "schemas")
 
 #: Types a test does not observe: the embedded server creates nothing for them (logged at INFO).
 STAND_IN_TYPES = frozenset(
@@ -56,13 +58,18 @@ def _put_schema(account_id: str, region_name: str, registry: str, name: str, bod
     from moto.utilities.utils import get_partition
 
     backend = s3_backends[account_id][get_partition(region_name)]
-    if SCHEMA_BUCKET not in backend.buckets:
-        backend.create_bucket(SCHEMA_BUCKET, region_name)
     key = f"{registry}/{name}.json"
     if body is None:
-        backend.delete_object(SCHEMA_BUCKET, key)
-    else:
-        backend.put_object(SCHEMA_BUCKET, key, json.dumps(body).encode())
+        if SCHEMA_BUCKET in backend.buckets:
+            backend.delete_object(SCHEMA_BUCKET, key)
+            if not backend.buckets[SCHEMA_BUCKET].keys:  # the last schema's stack is gone: so is the bucket
+                backend.delete_bucket(SCHEMA_BUCKET)
+        return
+    if SCHEMA_BUCKET not in backend.buckets:
+        backend.create_bucket(SCHEMA_BUCKET, region_name)
+        tag, value = SCHEMA_BUCKET_TAG
+        backend.put_bucket_tagging(SCHEMA_BUCKET, {tag: value})
+    backend.put_object(SCHEMA_BUCKET, key, json.dumps(body).encode())
 
 
 def install_cfn_models() -> None:

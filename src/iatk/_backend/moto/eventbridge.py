@@ -436,11 +436,16 @@ def _attempt(deliverer: TargetDeliverer, delivery: Delivery) -> None:
         )
 
 
-def deliver_rule_targets(rule: Any, message: Mapping[str, Any], transform_input: bool = True) -> None:
-    """Send one event to a moto ``Rule``'s targets (the replacement of ``Rule.send_to_targets``)."""
+def deliver_rule_targets(
+    rule: Any, message: Mapping[str, Any], transform_input: bool = True, *, matched: bool = False
+) -> None:
+    """Send one event to a moto ``Rule``'s targets (the replacement of ``Rule.send_to_targets``).
+
+    ``matched``: the caller has matched the rule's pattern already (iatk's PutEvents, :mod:`.eventbridge_put`).
+    """
     if str(getattr(rule, "state", "ENABLED")).upper() != "ENABLED":
         return
-    if not rule.event_pattern.matches_event(message):
+    if not matched and not rule.event_pattern.matches_event(message):
         return
     event = envelope(message, account_id=rule.account_id, region=rule.region_name)
     ingestion = float(message.get("ingestion-time") or time.time())
@@ -505,7 +510,7 @@ def _moto_delivery(rule: Any, target: Mapping[str, Any], message: Mapping[str, A
 
     single = copy.copy(rule)
     single.targets = [dict(target)]
-    _original_send(single, dict(message))
+    _original_send(single, copy.deepcopy(dict(message)))  # an archive keeps it: its own copy
 
 
 # -- the deliverers --------------------------------------------------------------------------

@@ -162,12 +162,14 @@ def _read_document(path: Path, source: str) -> Any:
 
 
 def package_local_artifacts(
-    body: dict[str, Any], folder: Path | None, *, source: str
+    body: dict[str, Any], folder: Path | None, *, source: str, prefix: str = ""
 ) -> tuple[dict[str, Any], list[Artifact]]:
     """A copy of a template with its local paths packaged, and the artifacts to upload.
 
     Relative paths are read from the template's folder (the working directory for template text).
-    ``body`` itself is returned when it has no local path.
+    ``body`` itself is returned when it has no local path. Each artifact's key is
+    ``<prefix><sha256>.zip``: ``deploy_stack`` gives the stack's name (and a slash), so the stack's
+    uploads are removed together once its create has read them.
 
     Raises:
         ConfigError: A local path does not exist.
@@ -186,7 +188,7 @@ def package_local_artifacts(
         kind = _kind(item.type, item.property)
         if kind.becomes == "zip":
             data = _zip(path)
-            key = f"{hashlib.sha256(data).hexdigest()}.zip"
+            key = f"{prefix}{hashlib.sha256(data).hexdigest()}.zip"
             artifacts[key] = Artifact(key, data)
             props[item.property] = {kind.bucket_key: ARTIFACT_BUCKET, kind.key_key: key}
         else:

@@ -25,7 +25,17 @@ from .eventbridge import install_target_delivery, with_iatk_api
 from .events_segments import install_events_tracing
 from .lambda_control import LambdaControl
 from .otlp_receiver import ENV_ENDPOINT, ENV_PROTOCOL, PROTOCOL, OtlpMiddleware, SpanStore, endpoint
-from .patches import prime_boto3_session, profile_set_aside, refuse_aws_sources, serialise_moto_events
+from .patches import (
+    bound_sqs_deleted_handles,
+    cheap_sqs_clock,
+    memoise_dispatch,
+    prime_boto3_session,
+    profile_set_aside,
+    refuse_aws_sources,
+    serialise_moto_events,
+    untrack_sqs_messages,
+)
+from .references import refuse_unresolved_references
 from .sfn_segments import record_sfn_segments
 from .sns_segments import install_sns_tracing
 from .sqs_segments import install_sqs_tracing
@@ -59,10 +69,15 @@ def _start_moto_server(region: str = "us-east-1") -> _Server:
 
     prime_boto3_session()
     serialise_moto_events()
+    memoise_dispatch()
+    cheap_sqs_clock()
+    bound_sqs_deleted_handles()
+    untrack_sqs_messages()
     with profile_set_aside():  # these import moto modules that build a boto3 Session
         fix_cloudformation_models()  # before mirror_cfn_state_machines, which wraps the state machine's create
         mirror_cfn_state_machines()
         install_cfn_models()
+        refuse_unresolved_references()
         name_unnamed_executions()
         record_sfn_segments()
         install_target_delivery()
@@ -73,6 +88,11 @@ def _start_moto_server(region: str = "us-east-1") -> _Server:
         install_events_tracing()
 
     class QuietHandler(MotoRequestHandler):
+        # werkzeug writes a response's headers and its body in two writes on a connection it then
+        # closes; with Nagle's algorithm on, the body waits for the client's (delayed) ACK of the
+        # headers: 20-40 ms a request on loopback, most of an SQS call's time.
+        disable_nagle_algorithm = True
+
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             """Keep one access-log line per AWS call out of the test output."""
 

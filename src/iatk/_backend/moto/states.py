@@ -112,7 +112,12 @@ def check_support(name: str, query_language: str, config: Mapping[str, Any] | No
 
 
 def _json(text: str | None, default: Any) -> Any:
-    return default if text is None else json.loads(text)
+    if text is None:
+        return default
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise Refused("ValidationException", "the JSON nests too deep for the offline TestState to read") from None
 
 
 def run_state(ctx: AwsContext, request: OfflineRequest) -> Outcome:
@@ -190,6 +195,8 @@ def _mock(mock: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if "result" in mock:
         try:
             return {"result": json.loads(mock["result"])}
+        except RecursionError:
+            raise Refused("ValidationException", "Mocked result nests too deep to read") from None
         except ValueError:
             raise Refused("ValidationException", "Mocked result must be valid JSON") from None
     return {"errorOutput": dict(mock["errorOutput"])}

@@ -14,9 +14,8 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from iatk.exceptions import ConfigError, DeployError
 
 from .packaging import ARTIFACT_BUCKET, Artifact, package_local_artifacts
+from .references import references_in, unresolved
 from .sam import expand, is_sam
 
 if TYPE_CHECKING:
@@ -56,8 +56,6 @@ MOTO_SKIPPED_TYPES = frozenset(
 #: The bucket on the embedded server's S3 that local nested templates are uploaded to.
 TEMPLATE_BUCKET = "iatk-templates"
 
-_SUB_NAME = re.compile(r"\$\{([^}]*)\}")
-
 
 @dataclass(frozen=True, slots=True)
 class LeftOut:
@@ -68,35 +66,6 @@ class LeftOut:
 
     def __str__(self) -> str:
         return f"{self.logical_id} ({self.type})"
-
-
-def _references(node: Any) -> Iterator[tuple[str, str]]:
-    """(logical id, intrinsic) for every Ref, Fn::GetAtt and Fn::Sub name inside ``node``."""
-    if isinstance(node, list):
-        for item in node:
-            yield from _references(item)
-        return
-    if not isinstance(node, dict):
-        return
-    for key, value in node.items():
-        if key == "Ref" and isinstance(value, str):
-            yield value, "Ref"
-        elif key == "Fn::GetAtt" and isinstance(value, (str, list)) and value:
-            target = value.split(".", 1)[0] if isinstance(value, str) else value[0]
-            if isinstance(target, str):
-                yield target, "Fn::GetAtt"
-            yield from _references(value if isinstance(value, list) else [])
-        elif key == "Fn::Sub":
-            text, variables = (value[0], value[1]) if isinstance(value, list) and len(value) == 2 else (value, {})
-            names = frozenset(variables) if isinstance(variables, dict) else frozenset()
-            if isinstance(text, str):
-                for found in _SUB_NAME.finditer(text):
-                    name = found.group(1).split(".", 1)[0].strip()
-                    if name and not name.startswith("!") and name not in names:
-                        yield name, "Fn::Sub"
-            yield from _references(variables)
-        else:
-            yield from _references(value)
 
 
 def leave_out(
@@ -138,12 +107,12 @@ def leave_out(
                 del resource["DependsOn"]
         problems += [
             f"resource {logical_id!r} refers to {name!r} with {how}"
-            for name, how in _references({k: v for k, v in resource.items() if k != "DependsOn"})
+            for name, how in references_in({k: v for k, v in resource.items() if k != "DependsOn"})
             if name in gone
         ]
     for key, output in (kept.get("Outputs") or {}).items():
         problems += [
-            f"Output {key!r} refers to {name!r} with {how}" for name, how in _references(output) if name in gone
+            f"Output {key!r} refers to {name!r} with {how}" for name, how in references_in(output) if name in gone
         ]
     if problems:
         raise DeployError(
@@ -152,6 +121,24 @@ def leave_out(
             "Remove the reference (a policy's id is rarely needed by a test), or run this template on AWS"
         )
     return kept, removed
+
+
+def check_references(body: Mapping[str, Any], *, source: str = "template") -> None:
+    """Every Ref, Fn::GetAtt, Fn::Sub, DependsOn, condition and mapping ``body`` uses is defined in it.
+
+    Raises:
+        DeployError: Names each reference to what the template does not define (and what is
+            closest to it), or says how deep the template nests when it is past the bound.
+    """
+    try:
+        found = unresolved(body)
+    except ValueError as err:
+        raise DeployError(f"{source}: {err}") from None
+    if found:
+        raise DeployError(
+            f"{source} refers to {'something' if len(found) == 1 else f'{len(found)} things'} it does not "
+            f"define, so CloudFormation would refuse it: {'; '.join(map(str, found))}. Nothing was created"
+        )
 
 
 def embedded_template(
@@ -176,7 +163,7 @@ def embedded_template(
     text). Nothing is uploaded here, so a template that cannot be deployed fails before any call.
     ``path`` is the nested-stack path ("Child/").
     """
-    body, packaged = package_local_artifacts(template.body, template.folder, source=source)
+    body, packaged = package_local_artifacts(template.body, template.folder, source=source, prefix=f"{stack}/")
     if artifacts is not None:
         artifacts += packaged
     if is_sam(body):
@@ -188,6 +175,7 @@ def embedded_template(
             (time.perf_counter() - started) * 1000,
         )
     kept, removed = leave_out(body, source=source)
+    check_references(kept, source=source)
     left_out += [LeftOut(f"{path}{r.logical_id}", r.type) for r in removed]
     # Read from the template as given: no nested stack is of a type left out, so kept has them all.
     local = template.local_templates
@@ -216,6 +204,42 @@ def embedded_template(
     return kept
 
 
+#: The tag every bucket the embedded backend makes for a deploy carries (and its value).
+BUCKET_TAG = ("iatk:embedded", "deploy-uploads")
+
+
+def _ensure_bucket(ctx: AwsContext, bucket: str) -> None:
+    """Make ``bucket`` on the embedded server (tagged :data:`BUCKET_TAG`) unless it is there."""
+    from iatk._aws import BOTO_ERRORS, error_code
+
+    try:
+        ctx.s3.head_bucket(Bucket=bucket)
+        return
+    except BOTO_ERRORS:
+        pass
+    try:
+        ctx.s3.create_bucket(Bucket=bucket)
+    except BOTO_ERRORS as err:
+        if error_code(err) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise
+    key, value = BUCKET_TAG
+    ctx.s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": key, "Value": value}]})
+
+
+def _put(ctx: AwsContext, bucket: str, key: str, data: bytes, what: str) -> None:
+    """Put one upload; made again if another deploy removed the (empty) bucket meanwhile."""
+    from iatk._aws import BOTO_ERRORS, calling, error_code
+
+    with calling(what, DeployError):
+        try:
+            ctx.s3.put_object(Bucket=bucket, Key=key, Body=data)
+        except BOTO_ERRORS as err:
+            if error_code(err) != "NoSuchBucket":
+                raise
+            _ensure_bucket(ctx, bucket)
+            ctx.s3.put_object(Bucket=bucket, Key=key, Body=data)
+
+
 def upload_templates(ctx: AwsContext, uploads: list[tuple[str, str]]) -> None:
     """Put each (S3 key, JSON text) in :data:`TEMPLATE_BUCKET` on the embedded server (made if missing)."""
     from iatk._aws import calling  # here: importing this module (and iatk._templates) loads no boto3
@@ -223,13 +247,9 @@ def upload_templates(ctx: AwsContext, uploads: list[tuple[str, str]]) -> None:
     if not uploads:
         return
     with calling("cannot create the template bucket on the embedded backend", DeployError):
-        try:
-            ctx.s3.head_bucket(Bucket=TEMPLATE_BUCKET)
-        except Exception:
-            ctx.s3.create_bucket(Bucket=TEMPLATE_BUCKET)
+        _ensure_bucket(ctx, TEMPLATE_BUCKET)
     for key, text in uploads:
-        with calling(f"cannot upload nested template {key!r}", DeployError):
-            ctx.s3.put_object(Bucket=TEMPLATE_BUCKET, Key=key, Body=text.encode())
+        _put(ctx, TEMPLATE_BUCKET, key, text.encode(), f"cannot upload nested template {key!r}")
 
 
 def upload_artifacts(ctx: AwsContext, artifacts: list[Artifact]) -> None:
@@ -239,13 +259,47 @@ def upload_artifacts(ctx: AwsContext, artifacts: list[Artifact]) -> None:
     if not artifacts:
         return
     with calling("cannot create the artifact bucket on the embedded backend", DeployError):
-        try:
-            ctx.s3.head_bucket(Bucket=ARTIFACT_BUCKET)
-        except Exception:
-            ctx.s3.create_bucket(Bucket=ARTIFACT_BUCKET)
+        _ensure_bucket(ctx, ARTIFACT_BUCKET)
     for artifact in artifacts:
-        with calling(f"cannot upload packaged code {artifact.key!r}", DeployError):
-            ctx.s3.put_object(Bucket=ARTIFACT_BUCKET, Key=artifact.key, Body=artifact.data)
+        _put(ctx, ARTIFACT_BUCKET, artifact.key, artifact.data, f"cannot upload packaged code {artifact.key!r}")
+
+
+def remove_uploads(ctx: AwsContext, stack: str) -> list[str]:
+    """Delete what the deploy of ``stack`` uploaded, and each upload bucket left empty; what is left.
+
+    A stack's nested templates and packaged code are read while CloudFormation creates it (moto
+    copies a function's code when it creates the function), so ``deploy_stack`` calls this once the
+    create has ended, done or failed. Everything under ``<stack>/`` in :data:`TEMPLATE_BUCKET` and
+    :data:`ARTIFACT_BUCKET` goes; a bucket with nothing else in it goes too (another deploy's
+    uploads keep it). Never raises: returns a line per object or bucket that could not be removed.
+    """
+    from iatk._aws import BOTO_ERRORS, error_code
+
+    left: list[str] = []
+    for bucket in (TEMPLATE_BUCKET, ARTIFACT_BUCKET):
+        try:
+            listed = ctx.s3.list_objects_v2(Bucket=bucket, Prefix=f"{stack}/").get("Contents") or []
+        except BOTO_ERRORS as err:
+            if error_code(err) != "NoSuchBucket":
+                left.append(f"s3://{bucket}/{stack}/ (cannot list it: {err})")
+            continue
+        keys = [item["Key"] for item in listed]
+        for start in range(0, len(keys), 1000):
+            chunk = keys[start : start + 1000]
+            try:
+                answer = ctx.s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in chunk]})
+                left += [f"s3://{bucket}/{e.get('Key')} ({e.get('Code')})" for e in answer.get("Errors") or []]
+            except BOTO_ERRORS as err:
+                left += [f"s3://{bucket}/{k} ({err})" for k in chunk]
+        try:
+            if not ctx.s3.list_objects_v2(Bucket=bucket, MaxKeys=1).get("KeyCount"):
+                ctx.s3.delete_bucket(Bucket=bucket)
+        except BOTO_ERRORS as err:
+            if error_code(err) not in ("NoSuchBucket", "BucketNotEmpty"):  # gone, or another deploy's meanwhile
+                left.append(f"s3://{bucket} ({err})")
+    if left:
+        log.warning("embedded backend: uploads of stack %r not removed: %s", stack, "; ".join(left))
+    return left
 
 
 def embedded_template_body(
@@ -259,8 +313,9 @@ def embedded_template_body(
     """The TemplateBody to send to moto for stack ``name``: what moto can create, children uploaded.
 
     Local code (``Code``, ``Content``, ``CodeUri``, ``ContentUri``) is packaged to the server's S3
-    and a SAM template expanded offline. The resource
-    types moto skips (:data:`MOTO_SKIPPED_TYPES`: resource policies, which moto does not enforce)
+    (under ``<name>/``, removed with :func:`remove_uploads` once the create ends) and a SAM template
+    expanded offline. The resource types moto skips (:data:`MOTO_SKIPPED_TYPES`: resource policies,
+    which moto does not enforce)
     are left out, of nested templates too, and logged at INFO; local nested templates are uploaded
     to the server's S3.
     """

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from iatk._nesting import MAX_NESTING, nesting_message, too_deep
+
 from . import jsonata
 from .choice import matches, parse_timestamp
 from .errors import StatesError, compact
@@ -329,8 +331,27 @@ def _validate_context(request: Run) -> None:
 
 
 # -- the state types ---------------------------------------------------------------------------
+#: A state, its input, variables, context and mocked result nest at most this many levels of objects
+#: and arrays: the evaluator's walkers (payload templates, Choice rules, JSONata values) recurse.
+MAX_STATE_NESTING = MAX_NESTING
+
+
+def _check_nesting(request: Run) -> None:
+    for what, value, code in (
+        ("the state definition", request.state, "InvalidDefinition"),
+        ("the input", request.input, "ValidationException"),
+        ("the variables", request.variables, "ValidationException"),
+        ("the context", request.context, "ValidationException"),
+        ("the mocked result", (request.mock or {}).get("result"), "ValidationException"),
+    ):
+        where = too_deep(value, MAX_STATE_NESTING)
+        if where is not None:
+            raise Refused(code, nesting_message(what, where, MAX_STATE_NESTING))
+
+
 def run(request: Run, call_task: TaskCall) -> Outcome:
     """Run the state of ``request``; ``call_task`` performs the service call of a Task without a mock."""
+    _check_nesting(request)
     _validate(request)
     env = _Env(request)
     state_type = request.state.get("Type")
