@@ -80,21 +80,34 @@ def install_cfn_models() -> None:
     if getattr(parsing, "_iatk_models", False):
         return
 
-    class SnsSubscription(CloudFormationModel):
-        def __init__(self, arn: str) -> None:
-            self.arn = arn
+    class _Described:
+        """What every model here declares the same way: its type and name property as class data, and
+        its physical id (``physical_id``), as moto's CloudFormation asks for them."""
+
+        TYPE = ""
+        NAME_PROPERTY = ""
+
+        physical_id: str  # set by each model's __init__
 
         @property
         def physical_resource_id(self) -> str:
-            return self.arn
+            return self.physical_id
 
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::SNS::Subscription"
+        @classmethod
+        def cloudformation_type(cls) -> str:
+            return cls.TYPE
 
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return ""
+        @classmethod
+        def cloudformation_name_type(cls) -> str:
+            return cls.NAME_PROPERTY
+
+    class SnsSubscription(_Described, CloudFormationModel):
+        TYPE = "AWS::SNS::Subscription"
+        NAME_PROPERTY = ""
+
+        def __init__(self, arn: str) -> None:
+            self.arn = arn
+            self.physical_id = self.arn
 
         @classmethod
         def create_from_cloudformation_json(
@@ -126,21 +139,13 @@ def install_cfn_models() -> None:
 
             sns_backends[account_id][region_name].unsubscribe(resource_name)
 
-    class RestApiStage(CloudFormationModel):
+    class RestApiStage(_Described, CloudFormationModel):
+        TYPE = "AWS::ApiGateway::Stage"
+        NAME_PROPERTY = ""
+
         def __init__(self, name: str) -> None:
             self.name = name
-
-        @property
-        def physical_resource_id(self) -> str:
-            return self.name
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::ApiGateway::Stage"
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return ""
+            self.physical_id = self.name
 
         @classmethod
         def create_from_cloudformation_json(
@@ -160,22 +165,14 @@ def install_cfn_models() -> None:
             )
             return cls(name)
 
-    class HttpApi(CloudFormationModel):
+    class HttpApi(_Described, CloudFormationModel):
+        TYPE = "AWS::ApiGatewayV2::Api"
+        NAME_PROPERTY = "Name"
+
         def __init__(self, api: Any, region: str) -> None:
             self.api = api
             self.region = region
-
-        @property
-        def physical_resource_id(self) -> str:
-            return str(self.api.api_id)
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::ApiGatewayV2::Api"
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return "Name"
+            self.physical_id = str(self.api.api_id)
 
         @classmethod
         def has_cfn_attr(cls, attr: str) -> bool:
@@ -223,21 +220,13 @@ def install_cfn_models() -> None:
 
             apigatewayv2_backends[account_id][region_name].delete_api(resource_name)
 
-    class HttpApiStage(CloudFormationModel):
+    class HttpApiStage(_Described, CloudFormationModel):
+        TYPE = "AWS::ApiGatewayV2::Stage"
+        NAME_PROPERTY = ""
+
         def __init__(self, name: str) -> None:
             self.name = name
-
-        @property
-        def physical_resource_id(self) -> str:
-            return self.name
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::ApiGatewayV2::Stage"
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return ""
+            self.physical_id = self.name
 
         @classmethod
         def create_from_cloudformation_json(
@@ -255,22 +244,14 @@ def install_cfn_models() -> None:
             apigatewayv2_backends[account_id][region_name].create_stage(props["ApiId"], config)
             return cls(name)
 
-    class SchemaRegistry(CloudFormationModel):
+    class SchemaRegistry(_Described, CloudFormationModel):
+        TYPE = "AWS::EventSchemas::Registry"
+        NAME_PROPERTY = "RegistryName"
+
         def __init__(self, name: str, account_id: str, region: str) -> None:
             self.name = name
             self.arn = f"arn:aws:schemas:{region}:{account_id}:registry/{name}"
-
-        @property
-        def physical_resource_id(self) -> str:
-            return self.arn
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::EventSchemas::Registry"
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return "RegistryName"
+            self.physical_id = self.arn
 
         @classmethod
         def has_cfn_attr(cls, attr: str) -> bool:
@@ -286,23 +267,15 @@ def install_cfn_models() -> None:
             name = (cloudformation_json.get("Properties") or {}).get("RegistryName") or resource_name
             return cls(name, account_id, region_name)
 
-    class Schema(CloudFormationModel):
+    class Schema(_Described, CloudFormationModel):
+        TYPE = "AWS::EventSchemas::Schema"
+        NAME_PROPERTY = "SchemaName"
+
         def __init__(self, registry: str, name: str, account_id: str, region: str) -> None:
             self.registry = registry
             self.name = name
             self.arn = f"arn:aws:schemas:{region}:{account_id}:schema/{registry}/{name}"
-
-        @property
-        def physical_resource_id(self) -> str:
-            return self.arn
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::EventSchemas::Schema"
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return "SchemaName"
+            self.physical_id = self.arn
 
         @classmethod
         def has_cfn_attr(cls, attr: str) -> bool:
@@ -336,22 +309,14 @@ def install_cfn_models() -> None:
             if len(parts) == 3:
                 _put_schema(account_id, region_name, parts[1], parts[2], None)
 
-    class StandIn(CloudFormationModel):
+    class StandIn(_Described, CloudFormationModel):
+        TYPE = "iatk::StandIn"
+        NAME_PROPERTY = ""
+
         def __init__(self, name: str, resource_type: str) -> None:
             self.name = name
             self.resource_type = resource_type
-
-        @property
-        def physical_resource_id(self) -> str:
-            return self.name
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "iatk::StandIn"
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return ""
+            self.physical_id = self.name
 
         @classmethod
         def has_cfn_attr(cls, attr: str) -> bool:
