@@ -28,7 +28,7 @@ PATH = [
 
 
 def test_plugin_trace_path_and_duration(plugin_stack, iatk_listener, start_workflow, iatk_trace):
-    """One path from the tester through the workflow, the bus and the plugin; its work took < 1 s and recorded its hook."""
+    """One path: tester, workflow, bus, plugin function, bus; the plugin's work took < 1 s and recorded its hook."""
     listener = iatk_listener(
         plugin_stack.output("PluginEventBusName"), rule=plugin_stack.output("PluginSuccessEventRuleName")
     )
@@ -57,5 +57,6 @@ def test_plugin_trace_path_and_duration(plugin_stack, iatk_listener, start_workf
     [(holder, work)] = tree.find_subsegments("run_plugin")
     assert holder == function
     assert work.annotations["hook"] == "postValidate"
-    assert work.duration is not None and work.duration < 1
+    assert work.duration is not None
+    assert work.duration < 1
     assert not any(s.error or s.fault for s in tree.segments)

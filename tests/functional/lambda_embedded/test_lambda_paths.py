@@ -302,7 +302,7 @@ def test_an_eventbridge_rule_invokes_a_handler_whose_event_reaches_a_listener(
     embedded.settle(30)
 
 
-def tester_segment(session: Any, header: iatk.TraceHeader) -> None:
+def record_tester(session: Any, header: iatk.TraceHeader) -> None:
     """The traced caller's segment, whose subsegment (``header.parent``) made the call."""
     now = time.time()
     document = {
@@ -324,10 +324,8 @@ def test_a_rule_invoked_function_joins_the_events_trace(app: iatk.Stack, moto_se
     answer = moto_session.client("events").put_events(Entries=[{**entry, "TraceHeader": str(header)}])
     assert answer["FailedEntryCount"] == 0
     embedded.settle(30)
-    tester_segment(moto_session, header)
-    tree = get_trace_tree(
-        header, within=10, session=moto_session, source="xray", until=lambda t: len(t.segments) >= 4
-    )
+    record_tester(moto_session, header)
+    tree = get_trace_tree(header, within=10, session=moto_session, source="xray", until=lambda t: len(t.segments) >= 4)
     # ... : the router's own PutEvents (botocore sends the handler's header) adds a bus node after it.
     _, bus, service, _, *_ = tree.assert_path(["tester", "AWS::Events", "AWS::Lambda", "AWS::Lambda::Function", ...])
     assert service.name == fn(app, "router")
@@ -349,10 +347,8 @@ def test_a_function_subscribed_to_an_active_topic_joins_the_publishers_trace(
         iatk.untrace_client(sns)
         sns.set_topic_attributes(TopicArn=topic, AttributeName="TracingConfig", AttributeValue="PassThrough")
     embedded.settle(30)
-    tester_segment(moto_session, header)
-    tree = get_trace_tree(
-        header, within=10, session=moto_session, source="xray", until=lambda t: len(t.segments) >= 4
-    )
+    record_tester(moto_session, header)
+    tree = get_trace_tree(header, within=10, session=moto_session, source="xray", until=lambda t: len(t.segments) >= 4)
     # ... : the handler's SendMessage (botocore sends the handler's header) adds the queue's node after it.
     _, node, service, _, *_ = tree.assert_path(
         ["tester", "AWS::SNS::Topic", "AWS::Lambda", "AWS::Lambda::Function", ...]
