@@ -5,12 +5,13 @@ header read back from ``describe_execution()["traceHeader"]``, then ``retry_get_
 the origins of the tree's paths. Only aws-iatk's API and boto3 are used; with aws-iatk 0.1.0 this
 would pass too, in principle (its RPC never ran here).
 
-Adapted for the example app: it hands the trace header to the plugin in its input (``trace``), so
-the header must be known before the run starts. The test therefore makes the trace id itself, as
-serverless-test-samples' ``test_trace`` does, and passes it as StartExecution's ``traceHeader``; it
-still prefers ``describe_execution``'s ``traceHeader`` (what AWS returns). The assertion asks for
-the origins of the app's one path (state machine → bus → plugin → the bus the plugin reports on)
-instead of the original's three paths through the original app.
+Adapted for the example app: the assertion asks for the origins of the app's one path as X-Ray
+shows it on AWS (state machine → the bus's ``Events`` node → the plugin function's ``AWS::Lambda``
+and ``AWS::Lambda::Function`` segments → the ``Events`` node of the plugin's PutEvents call, a
+subsegment of the function) instead of the original's three paths through the original app. The
+test makes the trace id itself, as serverless-test-samples' ``test_trace`` does, and passes it as
+StartExecution's ``traceHeader``; it still prefers ``describe_execution``'s ``traceHeader`` (what AWS
+returns).
 """
 
 # ruff: noqa: PT009 - unittest-style, as the aws-iatk originals are
@@ -40,9 +41,9 @@ class TestXRayTrace(TestCase):
         cls.sfn = cls.iatk.patch_aws_client(boto3.client("stepfunctions"))
 
     def test_trace_tree_origins(self) -> None:
-        """The path runs from the state machine through the plugin's segment, and no segment has a fault."""
+        """One path from the state machine through the bus and the plugin function, and no segment has a fault."""
         trace_header = f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Sampled=1"
-        run_input = {"eventHook": "postMetadata", "pluginTitle": "PythonMinimalPlugin", "trace": trace_header}
+        run_input = {"eventHook": "postMetadata", "pluginTitle": "PythonMinimalPlugin"}
         execution_arn = self.sfn.start_execution(
             stateMachineArn=self.workflow_arn,
             input=json.dumps(run_input),
@@ -54,9 +55,16 @@ class TestXRayTrace(TestCase):
             tree = output.trace_tree
             origins = [[segment.origin for segment in path] for path in tree.paths]
             assert origins == [
-                ["AWS::StepFunctions::StateMachine", "AWS::Events", "AWS::Lambda::Function", "AWS::Events"]
+                [
+                    "AWS::StepFunctions::StateMachine",
+                    "AWS::Events",
+                    "AWS::Lambda",
+                    "AWS::Lambda::Function",
+                    "AWS::Events",
+                ]
             ], origins
-            assert tree.paths[0][2].name == "PythonMinimalPlugin"
+            # Lambda names both of its segments after the function.
+            assert tree.paths[0][2].name == tree.paths[0][3].name
             assert all(segment.fault is None for path in tree.paths for segment in path)
 
         self.assertTrue(

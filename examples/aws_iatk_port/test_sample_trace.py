@@ -3,10 +3,12 @@
 The original makes its own trace id, passes ``traceHeader`` to StartExecution, sleeps 20 s, reads the
 tree with ``get_trace_tree`` and expects one path of six segments through Step Functions, EventBridge
 and two Lambda functions. Here the 20 s sleep is ``retry_get_trace_tree_until`` (which the original's
-comment suggests), until the plugin's segment is there; then ``get_trace_tree``. Offline the
-embedded backend records the workflow's segment, and the plugin (a Lambda function) continues the
-trace whose header the app hands it in its input (``trace``); the embedded EventBridge does not carry
-the trace to its targets, so these are two paths, not the original's one. Only aws-iatk's API and
+comment suggests), until the path is whole; then ``get_trace_tree``. The example app's path is the
+one X-Ray shows on AWS for it: the state machine, the bus's ``Events`` node (the workflow's PutEvents
+task), the plugin function's ``AWS::Lambda`` and ``AWS::Lambda::Function`` segments (a function
+invoked by a rule joins the event's trace), and the ``Events`` node of the plugin's own PutEvents
+call (a subsegment of the function segment, from aws-xray-sdk's patched boto3). The app has no
+``PluginTaskSuccessFunction``, so the path has five segments instead of six. Only aws-iatk's API and
 boto3 are used.
 """
 
@@ -24,9 +26,18 @@ import boto3
 
 import iatk as aws_iatk
 
+#: The origins of the one path, as X-Ray shows the app's run on AWS.
+ORIGINS = [
+    "AWS::StepFunctions::StateMachine",
+    "AWS::Events",
+    "AWS::Lambda",
+    "AWS::Lambda::Function",
+    "AWS::Events",
+]
+
 
 class TestPluginTrace(TestCase):
-    """The plugin's work shows up in the trace started with the workflow."""
+    """The plugin's work is in the trace started with the workflow, on the workflow's path."""
 
     def setUp(self) -> None:
         self.iatk = aws_iatk.AwsIatk(region=os.environ["AWS_REGION"])
@@ -37,32 +48,31 @@ class TestPluginTrace(TestCase):
         self.sfn = boto3.client("stepfunctions")
 
     def test_trace(self) -> None:
-        """The workflow's run and the plugin's segment are in the trace, with no error and no fault."""
+        """One path through the workflow, EventBridge and the plugin function, with no error and no fault."""
         trace_id = f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
         header = f"Root={trace_id};Sampled=1"
         self.sfn.start_execution(
             stateMachineArn=self.workflow_arn,
-            input=json.dumps({"eventHook": "postValidate", "pluginTitle": "PythonMinimalPlugin", "trace": header}),
+            input=json.dumps({"eventHook": "postValidate", "pluginTitle": "PythonMinimalPlugin"}),
             traceHeader=header,
         )
 
-        def plugin_segment_arrived(output: aws_iatk.GetTraceTreeOutput) -> None:
-            assert any(segment.name == "PythonMinimalPlugin" for segment in output.trace_tree.source_trace.segments)
+        def path_is_whole(output: aws_iatk.GetTraceTreeOutput) -> None:
+            origins = [[segment.origin for segment in path] for path in output.trace_tree.paths]
+            assert origins == [ORIGINS], origins
 
         self.assertTrue(
-            self.iatk.retry_get_trace_tree_until(
-                tracing_header=header, assertion_fn=plugin_segment_arrived, timeout_seconds=20
-            )
+            self.iatk.retry_get_trace_tree_until(tracing_header=header, assertion_fn=path_is_whole, timeout_seconds=20)
         )
         trace_tree = self.iatk.get_trace_tree(tracing_header=header).trace_tree
 
-        paths = [[(segment.origin, segment.name) for segment in path] for path in trace_tree.paths]
-        # On AWS one path: the workflow, EventBridge, the function. Offline the embedded EventBridge
-        # does not carry the trace to its targets, so the workflow's run and the plugin's segment
-        # are two paths of the same trace.
-        self.assertIn([("AWS::Lambda::Function", "PythonMinimalPlugin")], paths)
-        self.assertIn("AWS::StepFunctions::StateMachine", {path[0][0] for path in paths})
-        for segment in (segment for path in trace_tree.paths for segment in path):
+        [path] = trace_tree.paths
+        self.assertEqual([segment.origin for segment in path], ORIGINS)
+        workflow, bus, service, function, plugin_bus = path
+        self.assertEqual(workflow.name, self.workflow_arn.rsplit(":", 1)[-1])
+        self.assertEqual((bus.name, plugin_bus.name), ("Events", "Events"))
+        self.assertEqual(service.name, function.name)  # Lambda names both after the function
+        for segment in path:
             self.assertIsNone(segment.error)
             self.assertIsNone(segment.fault)
         self.assertEqual(trace_tree.source_trace.id, trace_id)

@@ -28,6 +28,9 @@ import pytest
 import iatk as aws_iatk
 
 SLA_TIMEOUT_SECONDS = 20
+#: The origins of the run's one path, as X-Ray shows it on AWS: the workflow, the bus, the plugin
+#: function's two segments, the bus of the plugin's own PutEvents call.
+ORIGINS = ["AWS::StepFunctions::StateMachine", "AWS::Events", "AWS::Lambda", "AWS::Lambda::Function", "AWS::Events"]
 
 
 @pytest.mark.usefixtures("plugin_stack")
@@ -49,19 +52,16 @@ class TestPythonMinimalPlugin(TestCase):
     def tearDown(self) -> None:
         self.iatk.remove_listeners(ids=[self.listener_id])
 
-    def start(self, trace: str = "") -> str:
+    def start(self, trace_header: str | None = None) -> str:
         """Start the workflow (no execution name, as the originals); returns this run's correlation id."""
         correlation = uuid.uuid4().hex
+        traced = {"traceHeader": trace_header} if trace_header else {}
         self.sfn.start_execution(
             stateMachineArn=self.workflow_arn,
             input=json.dumps(
-                {
-                    "eventHook": "postValidate",
-                    "pluginTitle": "PythonMinimalPlugin",
-                    "trace": trace,
-                    "correlationId": correlation,
-                }
+                {"eventHook": "postValidate", "pluginTitle": "PythonMinimalPlugin", "correlationId": correlation}
             ),
+            **traced,
         )
         return correlation
 
@@ -110,10 +110,11 @@ class TestPythonMinimalPlugin(TestCase):
         self.assertEqual(seen, {first, second})
 
     def test_plugin_trace_tree(self) -> None:
-        """get_trace_tree reads the trace whose header the platform handed the plugin: its segment, no fault."""
+        """get_trace_tree reads the run's trace: one path through the workflow, the bus and the plugin
+        function, whose work subsegment (aws-xray-sdk's, under the function segment) has the hook."""
         trace_id = f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
         header = f"Root={trace_id};Sampled=1"
-        correlation = self.start(trace=header)
+        correlation = self.start(trace_header=header)
         self.assertTrue(
             self.iatk.wait_until_event_matched(
                 listener_id=self.listener_id,
@@ -122,18 +123,23 @@ class TestPythonMinimalPlugin(TestCase):
             )
         )
 
-        def plugin_segment_arrived(output: aws_iatk.GetTraceTreeOutput) -> None:
-            assert any(s.name == "PythonMinimalPlugin" for s in output.trace_tree.source_trace.segments)
+        def path_is_whole(output: aws_iatk.GetTraceTreeOutput) -> None:
+            assert [[s.origin for s in path] for path in output.trace_tree.paths] == [ORIGINS]
 
         self.assertTrue(
             self.iatk.retry_get_trace_tree_until(
-                tracing_header=header, assertion_fn=plugin_segment_arrived, timeout_seconds=SLA_TIMEOUT_SECONDS
+                tracing_header=header, assertion_fn=path_is_whole, timeout_seconds=SLA_TIMEOUT_SECONDS
             )
         )
         tree = self.iatk.get_trace_tree(tracing_header=header).trace_tree
         self.assertEqual(tree.source_trace.id, trace_id)
-        [plugin] = [s for path in tree.paths for s in path if s.name == "PythonMinimalPlugin"]
-        self.assertEqual(plugin.origin, "AWS::Lambda::Function")
-        self.assertIsNone(plugin.error)
-        self.assertIsNone(plugin.fault)
-        self.assertEqual(plugin.annotations["hook"], "postValidate")
+        [path] = tree.paths
+        function = path[3]
+        self.assertEqual(function.origin, "AWS::Lambda::Function")
+        self.assertEqual(path[2].name, function.name)
+        for segment in path:
+            self.assertIsNone(segment.error)
+            self.assertIsNone(segment.fault)
+        # In Lambda aws-xray-sdk records subsegments of the function segment; the plugin's annotation is on its work's.
+        [work] = [sub for sub in function.subsegments if sub.name == "run_plugin"]
+        self.assertEqual((work.annotations or {}).get("hook"), "postValidate")

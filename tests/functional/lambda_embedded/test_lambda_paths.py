@@ -302,6 +302,63 @@ def test_an_eventbridge_rule_invokes_a_handler_whose_event_reaches_a_listener(
     embedded.settle(30)
 
 
+def record_tester(session: Any, header: iatk.TraceHeader) -> None:
+    """The traced caller's segment, whose subsegment (``header.parent``) made the call."""
+    now = time.time()
+    document = {
+        "id": "5e1f00d5c0ffee01",
+        "trace_id": header.root,
+        "name": "tester",
+        "start_time": now - 5,
+        "end_time": now,
+        "subsegments": [{"id": header.parent, "name": "call", "start_time": now - 4, "end_time": now}],
+    }
+    session.client("xray").put_trace_segments(TraceSegmentDocuments=[json.dumps(document)])
+
+
+@pytest.mark.skipif(not EVENTBRIDGE, reason="the embedded EventBridge target registry (issue 16) is not merged yet")
+def test_a_rule_invoked_function_joins_the_events_trace(app: iatk.Stack, moto_session: Any, embedded: Any) -> None:
+    """On AWS a function a rule invokes continues the event's trace: its segments hang under the bus's node."""
+    header = iatk.TraceHeader(iatk.new_trace_header().root, True, "5e1f00d5c0ffee00")
+    entry = {"Source": f"test.{app.name}", "DetailType": "OrderPlaced", "Detail": json.dumps({"order": "traced"})}
+    answer = moto_session.client("events").put_events(Entries=[{**entry, "TraceHeader": str(header)}])
+    assert answer["FailedEntryCount"] == 0
+    embedded.settle(30)
+    record_tester(moto_session, header)
+    tree = get_trace_tree(header, within=10, session=moto_session, source="xray", until=lambda t: len(t.segments) >= 4)
+    # ... : the router's own PutEvents (botocore sends the handler's header) adds a bus node after it.
+    _, bus, service, _, *_ = tree.assert_path(["tester", "AWS::Events", "AWS::Lambda", "AWS::Lambda::Function", ...])
+    assert service.name == fn(app, "router")
+    assert service.document["parent_id"] == bus.id
+
+
+def test_a_function_subscribed_to_an_active_topic_joins_the_publishers_trace(
+    app: iatk.Stack, moto_session: Any, embedded: Any
+) -> None:
+    """An actively traced topic's Lambda delivery is a subsegment of its segment; the function continues under it."""
+    sns = moto_session.client("sns")
+    topic = app.outputs["TopicArn"]
+    sns.set_topic_attributes(TopicArn=topic, AttributeName="TracingConfig", AttributeValue="Active")
+    header = iatk.TraceHeader(iatk.new_trace_header().root, True, "5e1f00d5c0ffee00")
+    iatk.trace_client(sns, header)
+    try:
+        sns.publish(TopicArn=topic, Message=f"traced {uuid.uuid4().hex}")
+    finally:
+        iatk.untrace_client(sns)
+        sns.set_topic_attributes(TopicArn=topic, AttributeName="TracingConfig", AttributeValue="PassThrough")
+    embedded.settle(30)
+    record_tester(moto_session, header)
+    tree = get_trace_tree(header, within=10, session=moto_session, source="xray", until=lambda t: len(t.segments) >= 4)
+    # ... : the handler's SendMessage (botocore sends the handler's header) adds the queue's node after it.
+    _, node, service, _, *_ = tree.assert_path(
+        ["tester", "AWS::SNS::Topic", "AWS::Lambda", "AWS::Lambda::Function", ...]
+    )
+    [delivery] = node.subsegments
+    assert delivery.name == "Lambda"
+    assert service.name == fn(app, "notified")
+    assert service.document["parent_id"] == delivery.id
+
+
 @pytest.mark.skipif(not HAS_NODE, reason=needs_node)
 def test_a_node_function_from_inline_code(app: iatk.Stack, moto_session: Any) -> None:
     lam = moto_session.client("lambda")

@@ -5,9 +5,13 @@ source ``video.plugin.<pluginTitle>`` on the plugin bus (``PLUGIN_BUS_NAME``), o
 ``plugin-failed`` when the work fails (the title ``BrokenPlugin`` always fails, so tests can show a
 failure). The answer echoes the event's ``hook``, ``videoId``, ``trace`` and ``correlationId``.
 
-Tracing: the platform hands a trace header in ``detail.trace``; the function records its work as a
-segment of that trace (named after the plugin, origin ``AWS::Lambda::Function``), sent to the X-Ray
-daemon Lambda provides (``AWS_XRAY_DAEMON_ADDRESS``). Without aws-xray-sdk it just does the work.
+Tracing, as a Python function traces with aws-xray-sdk (the function has ``Tracing: Active``):
+``patch_all()`` makes each boto3 call a subsegment, and ``xray_recorder.capture`` records the work
+as one. In Lambda the SDK makes no segment of its own: it reads ``_X_AMZN_TRACE_ID``, which the
+runtime sets per invocation to the function segment's header, so these subsegments sit under the
+invocation's ``AWS::Lambda::Function`` segment, in the trace the event came with. The work's
+subsegment holds the ``hook`` annotation (in Lambda annotations go on subsegments: the function
+segment is Lambda's). Without aws-xray-sdk the function just does the work.
 """
 
 from __future__ import annotations
@@ -15,49 +19,36 @@ from __future__ import annotations
 import json
 import os
 import time
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 
 try:
-    from aws_xray_sdk.core import AWSXRayRecorder
-    from aws_xray_sdk.core.context import Context
-    from aws_xray_sdk.core.models.trace_header import TraceHeader
+    from aws_xray_sdk.core import patch_all, xray_recorder
 except ImportError:  # tracing is optional
-    AWSXRayRecorder = None
+    xray_recorder = None
+else:
+    patch_all()
 
 events = boto3.client("events")
-recorder = None
-if AWSXRayRecorder is not None:
-    # Its own recorder with a plain context: the segment continues the platform's trace, not the
-    # invocation's (Lambda's default context only allows subsegments of the function's segment).
-    recorder = AWSXRayRecorder()
-    recorder.configure(
-        service="video-plugin",
-        context=Context(),
-        sampling=False,
-        context_missing="LOG_ERROR",
-        daemon_address=os.environ.get("AWS_XRAY_DAEMON_ADDRESS", "127.0.0.1:2000"),
-    )
 
 
-@contextmanager
-def traced(title: str, header: str, hook: str, video_id: str) -> Any:
-    """A segment named after the plugin in the trace ``header`` names (nothing without one)."""
-    parsed = TraceHeader.from_header_str(header) if recorder is not None and header else None
-    if parsed is None or not parsed.root:
-        yield None
-        return
-    segment = recorder.begin_segment(name=title, traceid=parsed.root, parent_id=parsed.parent, sampling=1)
-    segment.origin = "AWS::Lambda::Function"
-    segment.put_annotation("hook", hook)
-    try:
-        with recorder.in_subsegment(f"run {hook}") as work:
-            work.put_annotation("videoId", video_id)
-            yield work
-    finally:
-        recorder.end_segment()
+def _capture(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``xray_recorder.capture(name)``, or no decorator at all without aws-xray-sdk."""
+    if xray_recorder is None:
+        return lambda fn: fn
+    return xray_recorder.capture(name)
+
+
+@_capture("run_plugin")
+def run_plugin(title: str, hook: str, video_id: str) -> str:
+    """The plugin's work: the outcome to report."""
+    if xray_recorder is not None:
+        xray_recorder.put_annotation("hook", hook)
+        xray_recorder.put_annotation("videoId", video_id)
+    time.sleep(0.01)  # the plugin's "work"
+    return "plugin-failed" if title == "BrokenPlugin" else "plugin-complete"
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, str]:
@@ -65,13 +56,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, str]:
     title = detail.get("pluginTitle", "UnknownPlugin")
     hook = detail.get("hook", "?")
     video_id = (detail.get("video") or {}).get("videoId", "")
-    outcome = "plugin-complete"
-    with traced(title, detail.get("trace") or "", hook, video_id) as work:
-        if title == "BrokenPlugin":
-            outcome = "plugin-failed"
-            if work is not None:
-                work.add_error_flag()
-        time.sleep(0.01)  # the plugin's "work"
+    outcome = run_plugin(title, hook, video_id)
     events.put_events(
         Entries=[
             {

@@ -5,12 +5,14 @@ Each is changed in the server's process by :func:`install_triggers` (idempotent)
 - **SNS** subscriptions with protocol ``lambda``: moto calls the function inline in ``Publish`` with a
   made-up event (``TopicArn: arn:aws:sns:EXAMPLE``); here the subscription's filter policy and
   message structure apply as before, and the function is invoked **asynchronously** (as SNS does)
-  with the event AWS sends: the subscription and topic ARNs, the message id, subject, attributes;
+  with the event AWS sends: the subscription and topic ARNs, the message id, subject, attributes,
+  and the publish's trace header (an active topic's delivery subsegment as ``Parent``);
 - **EventBridge** rule → Lambda target: :func:`register_lambda_target` registers a deliverer in the
   embedded EventBridge's target registry (``iatk._backend.moto.eventbridge``, when that module is
   present) which queues an asynchronous invocation with the target's input (``Input`` /
-  ``InputPath`` / ``InputTransformer`` already applied there). It only queues, so nothing runs under
-  the EventBridge lock and a handler that calls ``PutEvents`` cannot deadlock;
+  ``InputPath`` / ``InputTransformer`` already applied there) and the event's trace header (the
+  function's segments go under the bus's ``Events`` node, as on AWS). It only queues, so nothing runs
+  under the EventBridge lock and a handler that calls ``PutEvents`` cannot deadlock;
 - **CloudFormation custom resources** backed by a function: moto sends ``ResponseURL`` to
   ``host.docker.internal`` (for a function in Docker); here it is the embedded server, the
   invocation runs in a thread as moto's does, ``SUCCESS`` sets the resource's ``Data`` and
@@ -30,6 +32,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .lambda_service import current_service
+from .sns_segments import delivering
 
 log = logging.getLogger("iatk.embedded")
 
@@ -120,7 +123,13 @@ def _install_sns() -> None:
             log.warning("SNS subscription %s: cannot deliver to %s: %s", self.arn, self.endpoint, err)
             return None
         event = sns_event(self, message, message_id, subject, message_attributes)
-        current_service().invoke_async(fn, json.dumps(event), source=f"SNS topic {self.topic.name}")
+        with delivering(self) as header:  # the function continues the publisher's (or topic's) trace
+            current_service().invoke_async(
+                fn,
+                json.dumps(event),
+                trace_header=str(header) if header is not None else None,
+                source=f"SNS topic {self.topic.name}",
+            )
         return None
 
     Subscription.publish = publish  # type: ignore[method-assign]
@@ -137,7 +146,10 @@ def deliver_lambda_target(delivery: Any) -> None:
     except Exception as err:
         eventbridge = importlib.import_module("iatk._backend.moto.eventbridge")
         raise eventbridge.Undeliverable(f"no such function: {err}") from None
-    current_service().invoke_async(fn, delivery.input, source=f"rule {delivery.rule_name}")
+    # The function joins the event's trace (its AWS::Lambda segment under the bus's Events node).
+    current_service().invoke_async(
+        fn, delivery.input, trace_header=delivery.trace_header, source=f"rule {delivery.rule_name}"
+    )
 
 
 def register_lambda_target() -> bool:

@@ -24,6 +24,8 @@ from __future__ import annotations
 import functools
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .trace_context import Header, carrying, current, new_id, store
@@ -87,6 +89,45 @@ def _active(topic: Any) -> bool:
     return str(value or "").lower() == "active"
 
 
+@contextmanager
+def delivering(subscription: Any) -> Iterator[Header | None]:
+    """Run one subscription's delivery with the header the subscriber gets, and yield it.
+
+    An active topic's delivery is a subsegment of the topic's segment (recorded with it) and the
+    subscriber's header has that subsegment as ``Parent``; otherwise (pass-through) the subscriber
+    gets the publisher's header as it came. A subscriber that is not delivered by moto's
+    ``Subscription.publish`` (the embedded Lambda service's) runs its hand-over inside this too.
+    """
+    state = getattr(_deliveries, "state", None)
+    if state is None:
+        yield current()
+        return
+    topic_header, deliveries = state
+    sub_id, start, fault = new_id(), time.time(), False
+    try:
+        with carrying(topic_header.child(sub_id)) as header:
+            yield header
+    except Exception:
+        fault = True
+        raise
+    finally:
+        delivery: dict[str, Any] = {
+            "id": sub_id,
+            "name": _PROTOCOL_NAMES.get(str(subscription.protocol), str(subscription.protocol)),
+            "namespace": "aws",
+            "start_time": start,
+            "end_time": time.time(),
+            "aws": {
+                "subscription_arn": str(subscription.arn),
+                "endpoint": str(subscription.endpoint),
+                "protocol": str(subscription.protocol),
+            },
+        }
+        if fault:
+            delivery["fault"] = True
+        deliveries.append(delivery)
+
+
 def install_sns_tracing() -> None:
     """Patch moto's SNS backend and subscriptions in this process (idempotent)."""
     from moto.sns.exceptions import SNSNotFoundError
@@ -135,33 +176,8 @@ def install_sns_tracing() -> None:
 
     @functools.wraps(original_deliver)
     def deliver(self: Any, *args: Any, **kwargs: Any) -> Any:
-        state = getattr(_deliveries, "state", None)
-        if state is None:  # pass-through: the subscriber gets the publisher's header as it came
+        with delivering(self):
             return original_deliver(self, *args, **kwargs)
-        topic_header, deliveries = state
-        sub_id, start, fault = new_id(), time.time(), False
-        try:
-            with carrying(topic_header.child(sub_id)):
-                return original_deliver(self, *args, **kwargs)
-        except Exception:
-            fault = True
-            raise
-        finally:
-            delivery: dict[str, Any] = {
-                "id": sub_id,
-                "name": _PROTOCOL_NAMES.get(str(self.protocol), str(self.protocol)),
-                "namespace": "aws",
-                "start_time": start,
-                "end_time": time.time(),
-                "aws": {
-                    "subscription_arn": str(self.arn),
-                    "endpoint": str(self.endpoint),
-                    "protocol": str(self.protocol),
-                },
-            }
-            if fault:
-                delivery["fault"] = True
-            deliveries.append(delivery)
 
     SNSBackend.publish = publish  # type: ignore[method-assign]
     Subscription.publish = deliver  # type: ignore[method-assign]
