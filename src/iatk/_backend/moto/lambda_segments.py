@@ -28,16 +28,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .trace_context import header_fields
+
 log = logging.getLogger("iatk.embedded")
-
-
-def _parts(header: str) -> dict[str, str]:
-    parts: dict[str, str] = {}
-    for part in header.split(";"):
-        key, _, value = part.strip().partition("=")
-        if key:
-            parts.setdefault(key.lower(), value)
-    return parts
 
 
 @dataclass
@@ -67,7 +60,7 @@ class LambdaInvocationTrace:
         """Start recording an invocation received with ``trace_header`` (None: not traced, record nothing)."""
         if not trace_header:
             return None
-        parts = _parts(trace_header)
+        parts = header_fields(trace_header)
         if not parts.get("root") or parts.get("sampled") == "0":
             return None
         return cls(

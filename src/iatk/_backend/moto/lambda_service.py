@@ -131,15 +131,6 @@ def _now_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _header_parts(header: str) -> dict[str, str]:
-    parts: dict[str, str] = {}
-    for part in header.split(";"):
-        key, _, value = part.strip().partition("=")
-        if key:
-            parts.setdefault(key.lower(), value)
-    return parts
-
-
 def _new_root() -> str:
     return f"1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"
 

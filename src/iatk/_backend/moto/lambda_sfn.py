@@ -21,7 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .sfn_segments import _header_parts, _segment_id
+from .sfn_segments import _segment_id
+from .trace_context import header_fields
 
 __all__ = ["install_sfn_lambda", "task_header"]
 
@@ -45,7 +46,7 @@ def task_header(execution_arn: str, events: list[Any]) -> str | None:
         header = _headers.get(execution_arn)
     if not header:
         return None
-    parts = _header_parts(header)
+    parts = header_fields(header)
     if not parts.get("root") or parts.get("sampled") == "0":
         return None
     for event in reversed(events):

@@ -35,6 +35,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .trace_context import header_fields
+
 log = logging.getLogger("iatk.embedded")
 
 ORIGIN = "AWS::StepFunctions::StateMachine"
@@ -82,15 +84,6 @@ def _epoch(value: Any) -> float | None:
     return None
 
 
-def _header_parts(header: str) -> dict[str, str]:
-    parts: dict[str, str] = {}
-    for part in header.split(";"):
-        key, _, value = part.strip().partition("=")
-        if key:
-            parts.setdefault(key.lower(), value)
-    return parts
-
-
 def integration(resource: str, operation_hint: str | None = None) -> tuple[str, str | None]:
     """The downstream subsegment's name and ``aws.operation`` for a Task's ``Resource``."""
     if resource.startswith("arn:aws:lambda:") or re.match(r"arn:[\w-]+:lambda:", resource):
@@ -116,7 +109,7 @@ def execution_documents(
     status: str,
 ) -> list[dict[str, Any]]:
     """The segment document of one execution, from its history events (as GetExecutionHistory gives them)."""
-    parts = _header_parts(trace_header)
+    parts = header_fields(trace_header)
     root = parts.get("root")
     if not root:
         return []
@@ -227,7 +220,7 @@ def _store(execution: Any, documents: Sequence[Mapping[str, Any]]) -> None:
 
 def _on_terminated(execution: Any) -> None:
     header = getattr(execution, "trace_header", None)
-    if not header or _header_parts(str(header)).get("sampled") == "0":
+    if not header or header_fields(str(header)).get("sampled") == "0":
         return
     history = execution.to_history_output()
     machine = execution.state_machine
@@ -268,7 +261,7 @@ def task_header(env: Any) -> str | None:
     header = getattr(execution, "trace_header", None)
     if not header:
         return None
-    parts = _header_parts(str(header))
+    parts = header_fields(str(header))
     if parts.get("sampled") == "0" or not parts.get("root"):
         return str(header)
     started_id = env.event_history_context.source_event_id

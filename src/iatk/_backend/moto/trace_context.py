@@ -34,6 +34,16 @@ _ID_RE = re.compile(r"[0-9a-fA-F]{16}")
 _local = threading.local()
 
 
+def header_fields(text: str) -> dict[str, str]:
+    """An ``X-Amzn-Trace-Id`` header's fields by lower-case key (the first of a repeated key wins)."""
+    fields: dict[str, str] = {}
+    for part in text.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key:
+            fields.setdefault(key.lower(), value.strip())
+    return fields
+
+
 @dataclass(frozen=True, slots=True)
 class Header:
     """An X-Ray trace header, as the embedded services read it (invalid ones are dropped, as on AWS)."""
@@ -47,11 +57,7 @@ class Header:
         """``Root=1-…;Parent=…;Sampled=1`` (keys in any case); None for a missing or invalid header."""
         if not text:
             return None
-        parts: dict[str, str] = {}
-        for part in str(text).split(";"):
-            key, _, value = part.strip().partition("=")
-            if key:
-                parts.setdefault(key.lower(), value.strip())
+        parts = header_fields(str(text))
         root, parent = parts.get("root", ""), parts.get("parent") or None
         if not _ROOT_RE.fullmatch(root) or (parent is not None and not _ID_RE.fullmatch(parent)):
             return None
