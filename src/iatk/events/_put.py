@@ -80,7 +80,17 @@ def _bad(message: str) -> ConfigError:
 
 
 def _check_detail_object(value: Any, label: str) -> None:
-    """A Detail must be a JSON object, nested no deeper than PutEvents reads."""
+    """A Detail must be a JSON object, nested no deeper than PutEvents reads.
+
+    The depth is checked first, for any value: whether Python's JSON decoder could read a deep text
+    at all depends on the recursion limit, so the answer must not.
+    """
+    where = too_deep(value, MAX_DETAIL_NESTING, root="$.detail")
+    if where is not None:
+        raise _bad(
+            f"put_events: the Detail of {label} nests deeper than {MAX_DETAIL_NESTING} levels (at {where}); "
+            f"PutEvents reads JSON at most {MAX_DETAIL_NESTING} levels deep"
+        )
     if not isinstance(value, Mapping):
         kind = (
             "null"
@@ -92,12 +102,6 @@ def _check_detail_object(value: Any, label: str) -> None:
         raise _bad(
             f"put_events: the Detail of {label} is {kind}; EventBridge takes only a JSON object as Detail "
             '(it answers MalformedDetail): wrap the value, e.g. {"items": [...]}'
-        )
-    where = too_deep(value, MAX_DETAIL_NESTING, root="$.detail")
-    if where is not None:
-        raise _bad(
-            f"put_events: the Detail of {label} nests deeper than {MAX_DETAIL_NESTING} levels (at {where}); "
-            f"PutEvents reads JSON at most {MAX_DETAIL_NESTING} levels deep"
         )
 
 
