@@ -131,13 +131,16 @@ def _install_sns() -> None:
 
 
 def deliver_lambda_target(delivery: Any) -> None:
-    """The EventBridge deliverer of a Lambda target: queue an asynchronous invocation with its input."""
+    """The EventBridge deliverer of a Lambda target: queue an asynchronous invocation with its input
+    (and the event's trace header, which the function continues, as on AWS)."""
     try:
         fn = _function(delivery.arn.arn)
     except Exception as err:
         eventbridge = importlib.import_module("iatk._backend.moto.eventbridge")
         raise eventbridge.Undeliverable(f"no such function: {err}") from None
-    current_service().invoke_async(fn, delivery.input, source=f"rule {delivery.rule_name}")
+    current_service().invoke_async(
+        fn, delivery.input, trace_header=getattr(delivery, "trace_header", None), source=f"rule {delivery.rule_name}"
+    )
 
 
 def register_lambda_target() -> bool:
