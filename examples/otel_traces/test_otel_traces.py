@@ -52,7 +52,8 @@ def test_the_opentelemetry_function_has_its_own_segment(orders_stack, iatk_trace
     assert span.annotations["order_id"] == order_id
     assert [s.name for s in span.subsegments] == ["SQS"]
     assert span.subsegments[0].document["aws"]["operation"] == "SendMessage"
-    assert not span.fault and not span.error
+    assert not span.fault
+    assert not span.error
 
 
 def test_the_xray_sdk_function_records_subsegments(orders_stack, iatk_trace, iatk_session):

@@ -37,9 +37,7 @@ sqs = boto3.client("sqs")
 
 def lambda_parent() -> Any:
     """The invocation's trace as an OpenTelemetry context (None outside Lambda or unsampled)."""
-    fields = dict(
-        part.split("=", 1) for part in os.environ.get("_X_AMZN_TRACE_ID", "").split(";") if "=" in part
-    )
+    fields = dict(part.split("=", 1) for part in os.environ.get("_X_AMZN_TRACE_ID", "").split(";") if "=" in part)
     root, parent = fields.get("Root", ""), fields.get("Parent", "")
     if fields.get("Sampled") != "1" or len(root) != 35 or len(parent) != 16:
         return None
