@@ -41,6 +41,16 @@ def test_direct_invoke_answers_as_aws(app: iatk.Stack, moto_session: Any) -> Non
     assert "REPORT RequestId:" in tail
 
 
+def test_a_function_exports_its_spans_to_the_embedded_otlp_receiver(
+    app: iatk.Stack, embedded: Any, moto_session: Any
+) -> None:
+    """The handler's OpenTelemetry exporter is pointed at the server's /v1/traces, beside the X-Ray relay."""
+    answer = moto_session.client("lambda").invoke(FunctionName=fn(app, "echo"), Payload=b"{}")
+    body = json.loads(answer["Payload"].read())
+    assert body["otlp"] == [f"{embedded.url}/v1/traces", "http/protobuf"]
+    assert body["xray_daemon"] == embedded.xray_address
+
+
 def test_an_unhandled_error_and_dry_run(app: iatk.Stack, moto_session: Any) -> None:
     lam = moto_session.client("lambda")
     answer = lam.invoke(FunctionName=fn(app, "validator"), Payload=json.dumps({"amount": -1}))

@@ -75,7 +75,12 @@ def test_environment_isolation(make_runtime, monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_PROFILE", "real-profile")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "real-secret")
     monkeypatch.setenv("PYTHONPATH", "/should/not/leak")
-    rt = make_runtime(endpoint_url="http://127.0.0.1:5999", xray_daemon_address="127.0.0.1:2999")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://test-process:4318/v1/traces")
+    rt = make_runtime(
+        endpoint_url="http://127.0.0.1:5999",
+        xray_daemon_address="127.0.0.1:2999",
+        otlp_traces_endpoint="http://127.0.0.1:5999/v1/traces",
+    )
     own = {
         "MY_SETTING": "mine",
         "AWS_REGION": "eu-west-9",  # reserved: Lambda's value wins
@@ -83,6 +88,8 @@ def test_environment_isolation(make_runtime, monkeypatch, tmp_path):
         "_HANDLER": "other.handler",  # reserved
         "AWS_ENDPOINT_URL": "https://real.amazonaws.com",  # iatk's own: never towards real AWS
         "LANG": "fr_FR.UTF-8",  # not reserved: the function's value wins, as on AWS
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://xray.eu-central-1.amazonaws.com/v1/traces",  # iatk's own
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc",  # iatk's own: the receiver speaks OTLP/HTTP
     }
     spec = py_spec("app.environ", name="isolated", environment=own, region="eu-central-1")
     trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
@@ -100,6 +107,8 @@ def test_environment_isolation(make_runtime, monkeypatch, tmp_path):
     assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5999"
     assert env["AWS_XRAY_DAEMON_ADDRESS"] == "127.0.0.1:2999"
     assert env["_AWS_XRAY_DAEMON_PORT"] == "2999"
+    assert env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] == "http://127.0.0.1:5999/v1/traces"
+    assert env["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] == "http/protobuf"
     assert env["_X_AMZN_TRACE_ID"] == trace
     assert env["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST"
     assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "128"
@@ -126,6 +135,8 @@ def test_environment_isolation(make_runtime, monkeypatch, tmp_path):
         "AWS_XRAY_DAEMON_ADDRESS",
         "_AWS_XRAY_DAEMON_ADDRESS",
         "_AWS_XRAY_DAEMON_PORT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
         "_X_AMZN_TRACE_ID",
         "AWS_LAMBDA_FUNCTION_NAME",
         "AWS_LAMBDA_FUNCTION_VERSION",

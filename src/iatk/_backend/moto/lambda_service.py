@@ -159,6 +159,7 @@ class LambdaService:
     Args:
         endpoint_url: The embedded server (the handlers' ``AWS_ENDPOINT_URL``).
         xray_daemon_address: The X-Ray relay (the handlers' ``AWS_XRAY_DAEMON_ADDRESS``).
+        otlp_traces_endpoint: The OTLP receiver (the handlers' ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``).
         strict: Python handlers without the test's virtualenv (default: ``IATK_LAMBDA_STRICT=1``).
         retry_delay: Seconds before an asynchronous retry, times the attempt number.
         workers: Threads running asynchronous invocations.
@@ -170,6 +171,7 @@ class LambdaService:
         *,
         endpoint_url: str | None,
         xray_daemon_address: str | None = None,
+        otlp_traces_endpoint: str | None = None,
         strict: bool | None = None,
         retry_delay: float = 0.1,
         workers: int = 8,
@@ -179,6 +181,7 @@ class LambdaService:
             raise ConfigError(f"the Lambda service needs at least one worker thread (workers={workers})")
         self.endpoint_url = endpoint_url
         self.xray_daemon_address = xray_daemon_address
+        self.otlp_traces_endpoint = otlp_traces_endpoint
         self.strict = (
             os.environ.get(ENV_STRICT, "").strip().lower() in ("1", "true", "yes") if strict is None else strict
         )
@@ -211,6 +214,7 @@ class LambdaService:
                 self._runtime = LambdaRuntime(
                     endpoint_url=self.endpoint_url,
                     xray_daemon_address=self.xray_daemon_address,
+                    otlp_traces_endpoint=self.otlp_traces_endpoint,
                     strict=self.strict,
                     **self.runtime_options,
                 )

@@ -140,7 +140,8 @@ def _install_sns() -> None:
 
 
 def deliver_lambda_target(delivery: Any) -> None:
-    """The EventBridge deliverer of a Lambda target: queue an asynchronous invocation with its input."""
+    """The EventBridge deliverer of a Lambda target: queue an asynchronous invocation with its input
+    (and the event's trace header, which the function continues, as on AWS)."""
     try:
         fn = _function(delivery.arn.arn)
     except Exception as err:

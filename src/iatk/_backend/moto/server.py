@@ -189,7 +189,7 @@ class EmbeddedBackend:
             self._relay.start(self.session())
             from .lambda_service import install_service  # its runtime starts at the first invocation
 
-            self._lambda = install_service(self.url, self.xray_address)
+            self._lambda = install_service(self.url, self.xray_address, otlp_traces_endpoint=endpoint(str(self.url)))
             _running = self
         if self.xray_address:
             self._setenv(ENV_XRAY, self.xray_address)

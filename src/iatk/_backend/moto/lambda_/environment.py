@@ -14,7 +14,10 @@ order (a later group cannot override an earlier reserved name):
 2. what iatk points at itself: ``AWS_ENDPOINT_URL`` (the embedded server, so the handler's SDK calls
    come back to it; the function's own ``AWS_ENDPOINT_URL*`` values are dropped, so a template can
    never send the handler to real AWS), ``AWS_XRAY_DAEMON_ADDRESS`` (the X-Ray relay, given by the
-   caller) with AWS's ``_AWS_XRAY_DAEMON_ADDRESS``/``_PORT`` and ``AWS_XRAY_CONTEXT_MISSING``;
+   caller) with AWS's ``_AWS_XRAY_DAEMON_ADDRESS``/``_PORT`` and ``AWS_XRAY_CONTEXT_MISSING``, and
+   ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` with ``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf``
+   (the server's OTLP receiver, given by the caller: OpenTelemetry's exporter in the handler sends
+   its spans there; they win over the function's own values, so no span goes to real AWS);
 3. the only keys that describe this machine rather than Lambda, each for a reason:
    ``PATH`` (Lambda's shape, ``/usr/local/bin:/usr/bin:/bin``, after the layers' ``bin/`` and the
    interpreter's own directory, so a ``provided`` bootstrap finds ``sh``/``python3``/``node``; never the
@@ -107,6 +110,10 @@ RESERVED = frozenset(
         "LAMBDA_RUNTIME_DIR",
     }
 )
+#: OpenTelemetry's traces exporter variables (the names ``otlp_receiver`` exports to the test process;
+#: not imported from it: this package does not depend on the server's modules).
+_OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+_OTLP_PROTOCOL = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
 _SIGNALS = {
     signal.SIGKILL: "killed",
     signal.SIGTERM: "terminated",
@@ -122,12 +129,14 @@ class EnvironmentLost(Exception):
 
 @dataclass(frozen=True)
 class EnvironmentOptions:
-    """What the caller points the children at (the embedded server and its X-Ray relay)."""
+    """What the caller points the children at (the embedded server, its X-Ray relay, its OTLP receiver)."""
 
     endpoint_url: str | None = None
     xray_daemon_address: str | None = None
     #: An empty directory to be the children's HOME.
     home: str = "/nonexistent"
+    #: The OTLP/HTTP traces endpoint (``<server>/v1/traces``).
+    otlp_traces_endpoint: str | None = None
 
 
 def build_environ(
@@ -161,6 +170,9 @@ def build_environ(
         own["AWS_XRAY_DAEMON_ADDRESS"] = options.xray_daemon_address
         own["_AWS_XRAY_DAEMON_ADDRESS"] = host
         own["_AWS_XRAY_DAEMON_PORT"] = port
+    if options.otlp_traces_endpoint:
+        own[_OTLP_ENDPOINT] = options.otlp_traces_endpoint
+        own[_OTLP_PROTOCOL] = "http/protobuf"
     machine: dict[str, str] = {
         "PATH": ":".join(dict.fromkeys([*plan.path_dirs, "/usr/local/bin", "/usr/bin", "/bin"])),
         "HOME": options.home,

@@ -72,6 +72,7 @@ class LambdaRuntime:
     Args:
         endpoint_url: ``AWS_ENDPOINT_URL`` for the handlers (the embedded server).
         xray_daemon_address: ``AWS_XRAY_DAEMON_ADDRESS`` for the handlers (``host:port`` of the relay).
+        otlp_traces_endpoint: ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` for the handlers (the OTLP receiver).
         strict: Leave the test's virtualenv out of Python handlers' ``sys.path`` (they keep their code,
             their layers, and the packages AWS's runtime provides: boto3 and its dependencies).
         per_function_cap: Environments per function when it has no reserved concurrency.
@@ -90,6 +91,7 @@ class LambdaRuntime:
         *,
         endpoint_url: str | None = None,
         xray_daemon_address: str | None = None,
+        otlp_traces_endpoint: str | None = None,
         strict: bool = False,
         per_function_cap: int = 4,
         global_cap: int = 32,
@@ -126,7 +128,9 @@ class LambdaRuntime:
             ric_dir=ric,
             sites=() if strict else _site_dirs(),
         )
-        self._env_options = EnvironmentOptions(endpoint_url, xray_daemon_address, str(home))
+        self._env_options = EnvironmentOptions(
+            endpoint_url, xray_daemon_address, str(home), otlp_traces_endpoint=otlp_traces_endpoint
+        )
         self._cond = threading.Condition()
         self._pools: dict[str, _Pool] = {}
         self._plans: dict[str, LaunchPlan] = {}
