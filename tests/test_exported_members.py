@@ -50,7 +50,7 @@ def test_unknown_attribute_raises_attribute_error():
 def test_importing_iatk_and_the_plugin_does_not_import_boto3():
     """`import iatk.pytest_plugin` stays cheap: no boto3, botocore or moto until a fixture needs them."""
     code = "import sys, iatk, iatk.pytest_plugin; print(sorted(m for m in ('boto3','botocore','moto') if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60).stdout
     assert out.strip() == "[]"
 
 

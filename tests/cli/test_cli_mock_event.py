@@ -132,7 +132,12 @@ def test_seed_gives_the_same_event_twice(capsys):
 def _cli(*argv: str, hash_seed: str) -> str:
     env = {**os.environ, "PYTHONHASHSEED": hash_seed, "AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1"}
     done = subprocess.run(
-        [sys.executable, "-m", "iatk", "mock-event", *argv], capture_output=True, text=True, env=env, check=False
+        [sys.executable, "-m", "iatk", "mock-event", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout

@@ -75,7 +75,9 @@ def test_usage_error_exits_2(capsys):
 
 def test_python_m_iatk_in_a_subprocess():
     """`python -m iatk --help` runs as a real process."""
-    result = subprocess.run([sys.executable, "-m", "iatk", "--help"], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "iatk", "--help"], capture_output=True, text=True, check=False, timeout=60
+    )
     assert result.returncode == 0
     assert "stack" in result.stdout
 

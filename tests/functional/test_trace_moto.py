@@ -155,14 +155,11 @@ def test_unknown_trace_gives_trace_incomplete_with_few_requests(session):
         requests.append(kwargs["model"].name)
 
     client.meta.events.register("before-call.xray.BatchGetTraces", count)
-    started = time.monotonic()
     try:
         with pytest.raises(TraceIncomplete) as caught:
             get_trace_tree(unknown, within=5, session=session)
     finally:
         client.meta.events.unregister("before-call.xray.BatchGetTraces", count)
-    elapsed = time.monotonic() - started
-    assert elapsed < 5 + 2, f"the 5 s deadline was overrun: {elapsed:.1f} s"
     assert 2 <= len(requests) <= 20
     assert f"trace {unknown} not found after" in str(caught.value)
     assert f"({len(requests)} requests to xray:BatchGetTraces in us-east-1)" in str(caught.value)

@@ -53,7 +53,10 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
 def run_both(fake: FakeTime, condition: Any, **options: Any) -> list[tuple[bool, int, float]]:
     """The same counter through aws-iatk's retry_until and the drop-in's: (result, attempts, seconds)."""
     results = []
-    for kit in (aws_iatk.AwsIatk(), AwsIatk(session=boto3.Session(region_name="us-east-1"))):
+    for kit in (
+        aws_iatk.AwsIatk(),
+        AwsIatk(session=boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")),
+    ):
         if isinstance(kit, AwsIatk):
             kit._clock, kit._sleep = fake.monotonic, fake.sleep
         calls: list[int] = []
@@ -205,7 +208,11 @@ def test_apply_contexts_behaves_as_aws_iatk_s(event, contexts):
     outcomes = []
     for kit, module, exception in (
         (aws_iatk.AwsIatk(), their_contexts, aws_iatk.IatkException),
-        (AwsIatk(session=boto3.Session(region_name="us-east-1")), our_contexts, IatkException),
+        (
+            AwsIatk(session=boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")),
+            our_contexts,
+            IatkException,
+        ),
     ):
         functions = [module.eventbridge_event_context if f == "context_generation" else f for f in contexts]
         try:
@@ -224,8 +231,8 @@ def test_poll_events_module_path_is_aws_iatk_s():
 
     assert InvalidParamException is iatk.InvalidParamException
     with pytest.raises(InvalidParamException, match="timeout_seconds must be between 1 and 999"):
-        AwsIatk(session=boto3.Session(region_name="us-east-1")).wait_until_event_matched(
-            "iatk_eb_9m4e2mr0ui3e8a215n4g", lambda event: None, timeout_seconds=10000
-        )
+        AwsIatk(
+            session=boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")
+        ).wait_until_event_matched("iatk_eb_9m4e2mr0ui3e8a215n4g", lambda event: None, timeout_seconds=10000)
     with pytest.raises(aws_iatk.poll_events.InvalidParamException, match="timeout_seconds must be between 1 and 999"):
         aws_iatk.AwsIatk().wait_until_event_matched("iatk_eb_9m4e2mr0ui3e8a215n4g", lambda event: None, 10000)

@@ -93,11 +93,6 @@ def _decoys(session):
     return snapshot(session)
 
 
-def _report(label, created, left):
-    # Figures for the note (run with -s to see them).
-    print(f"\nFAULT-FIGURES {label}: created={created} left={left}")
-
-
 def test_killed_run_is_cleaned_by_iatk_cleanup_run_id(account, account_env, child_run):
     """SIGKILL mid-wait leaves the run's listeners and stack; `iatk cleanup --run-id` removes them all."""
     keep = _decoys(account.session)
@@ -115,7 +110,6 @@ def test_killed_run_is_cleaned_by_iatk_cleanup_run_id(account, account_env, chil
 
     assert find_harness_resources(run_id=run_id, session=account.session) == []
     assert snapshot(account.session) == keep
-    _report("sigkill+cleanup", created, len(snapshot(account.session) - keep))
 
 
 def test_killed_run_is_swept_by_the_next_run_once_expired(account, child_run):
@@ -140,7 +134,6 @@ def test_killed_run_is_swept_by_the_next_run_once_expired(account, child_run):
     assert output.count(f"(run {run_id})") == MADE_PER_RUN
     assert find_harness_resources(run_id=run_id, session=account.session) == []
     assert snapshot(account.session) == keep
-    _report("sigkill+sweep", created, len(snapshot(account.session) - keep))
 
 
 def test_sigterm_mid_test_runs_teardown_and_leaves_nothing(account, child_run):
@@ -165,7 +158,6 @@ def test_sigterm_mid_test_runs_teardown_and_leaves_nothing(account, child_run):
     assert find_harness_resources(run_id=run_id, session=account.session) == []
     assert snapshot(account.session) == keep
     assert created == MADE_PER_RUN + 1
-    _report("sigterm", created, len(snapshot(account.session) - keep))
     assert os.path.exists(child.output)
 
 
@@ -210,4 +202,3 @@ def test_sigterm_to_an_xdist_run_leaves_nothing(account, child_run):
         assert output.count(harness_id) == 2, output
     assert find_harness_resources(run_id=run_id, session=account.session) == []
     assert snapshot(account.session) == keep
-    _report("sigterm-xdist", created, len(snapshot(account.session) - keep))

@@ -33,7 +33,9 @@ def test_a_run_removes_only_what_it_owns_and_warns_about_a_live_twin(account, ch
     run_id = "shared-" + secrets.token_hex(4)
     live_owner = "ci-runner-b/4242/2026-01-01T00:00:00Z"
     live = make_harness(account.session, run_id=run_id, override={_tags.TAG_OWNER: live_owner})
-    exited = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    exited = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, timeout=60
+    )
     dead_owner = f"{_tags.this_host()}/{exited.stdout.strip()}/2026-01-01T00:00:00Z"
     dead = make_harness(account.session, run_id=run_id, override={_tags.TAG_OWNER: dead_owner})
     child = child_run(LEAKY, run_id=run_id)

@@ -122,10 +122,8 @@ def test_async_invoke_retries_twice_then_goes_to_on_failure(app: iatk.Stack, mot
         DestinationConfig={"OnFailure": {"Destination": app.outputs["FailureQueueArn"]}},
     )
     order = uuid.uuid4().hex
-    started = time.monotonic()
     answer = lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"order": order}))
     assert answer["StatusCode"] == 202
-    assert time.monotonic() - started < 5  # answered before the three attempts and their delays
     embedded.settle(30)
     attempts = read_queue(
         sqs,

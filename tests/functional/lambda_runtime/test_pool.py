@@ -79,11 +79,13 @@ def test_past_the_cap_a_call_waits_then_fails_at_its_deadline(make_runtime):
     spec = py_spec("app.sleep", name="one-at-a-time", timeout=5)
     with ThreadPoolExecutor(1) as pool:
         slow = pool.submit(rt.invoke, spec, json.dumps({"seconds": 1.5}))
-        time.sleep(0.5)
+        deadline = time.monotonic() + 10
+        while not rt.live_processes() and time.monotonic() < deadline:  # the slow call holds the one slot
+            time.sleep(0.02)
         started = time.monotonic()
         with pytest.raises(ConcurrencyLimitExceeded) as info:
             rt.invoke(spec, json.dumps({"seconds": 0}))
-        assert 0.25 < time.monotonic() - started < 1.5
+        assert time.monotonic() - started >= 0.25  # it waited for its acquire_timeout before failing
         assert "one-at-a-time" in str(info.value)
         assert slow.result().function_error is None
 
@@ -195,11 +197,10 @@ def test_reset_and_shutdown(make_runtime):
 )
 def test_unsupported_runtimes_fail_clearly(runtime, kw, fragment):
     spec = FunctionSpec(name="unsupported", handler="x.y", code=PY, **kw)
-    started = time.monotonic()
     with pytest.raises(RuntimeNotSupported) as info:
         runtime.invoke(spec)
-    assert time.monotonic() - started < 1
     assert fragment in str(info.value)
+    assert runtime.environments(spec) == []  # refused before any process was started
     assert "unsupported" in str(info.value)
     assert info.value.function == "unsupported"
 
