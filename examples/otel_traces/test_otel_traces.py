@@ -18,7 +18,16 @@ from __future__ import annotations
 import json
 import uuid
 
+import pytest
+
 import iatk
+
+# The OpenTelemetry function runs on this virtualenv's packages (the Lambda runtime's fidelity limit):
+# the SDK and its OTLP exporter come with iatk's dev extra, or `pip install opentelemetry-sdk
+# opentelemetry-exporter-otlp-proto-http opentelemetry-instrumentation-botocore 'iatk[otel]'`.
+pytest.importorskip("opentelemetry.sdk", reason="the OpenTelemetry example needs opentelemetry-sdk")
+pytest.importorskip("opentelemetry.exporter.otlp.proto.http", reason="and its OTLP/HTTP exporter")
+pytest.importorskip("opentelemetry.proto", reason="and iatk[otel] (the embedded OTLP receiver)")
 
 WITHIN = 20
 

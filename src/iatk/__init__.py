@@ -223,6 +223,28 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
 #: ``__all__`` (as aws-iatk kept ``RetryableException`` out of its own).
 _COMPAT_ONLY: frozenset[str] = frozenset({"AddEbListener_Resource", "InvalidParamException", "RetryableException"})
 
+#: The public submodules, reachable as attributes of ``iatk`` (imported on first access).
+_SUBMODULES: frozenset[str] = frozenset(
+    {
+        "compat",
+        "context_generation",
+        "embedded",
+        "events",
+        "exceptions",
+        "listener",
+        "matchers",
+        "mock_events",
+        "poll_events",
+        "reports",
+        "stack",
+        "states",
+        "testing",
+        "trace",
+        "waiting",
+        "xray",
+    }
+)
+
 #: Public name → the module that defines it.
 _LAZY: dict[str, str] = {name: module for module, names in _PUBLIC.items() for name in names}
 
@@ -237,6 +259,8 @@ def __getattr__(name: str) -> Any:
             return metadata.version("iatk")
         except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
             return "0+unknown"
+    if name in _SUBMODULES:  # `import iatk; iatk.trace.choose_trace_source(...)` works too
+        return importlib.import_module(f".{name}", __name__)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'iatk' has no attribute {name!r}")
