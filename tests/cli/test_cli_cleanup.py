@@ -204,6 +204,9 @@ def _on_a_terminal(argv, env):
         code = child.wait(timeout=60)
     finally:
         os.close(leader)
+        if "child" in locals() and child.poll() is None:  # ended whatever happened above
+            child.kill()
+            child.wait(timeout=10)
     return code, out, seen.decode()
 
 

@@ -320,9 +320,14 @@ def test_a_closed_pipe_ends_quietly():
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    assert process.stdout is not None
-    assert process.stderr is not None
-    process.stdout.close()  # long before the child has imported iatk and printed
-    err = process.stderr.read().decode()
-    assert process.wait(timeout=60) == 1
-    assert err == ""
+    try:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        process.stdout.close()  # long before the child has imported iatk and printed
+        err = process.stderr.read().decode()
+        assert process.wait(timeout=60) == 1
+        assert err == ""
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)

@@ -165,6 +165,9 @@ def test_deploy_shows_progress_on_a_terminal_only(embedded, tmp_path):
         assert child.wait(timeout=60) == 0, seen
     finally:
         os.close(leader)
+        if "child" in locals() and child.poll() is None:
+            child.kill()
+            child.wait(timeout=10)
     updates = [part for part in seen.decode().split("\r") if part.startswith("\x1b[Kiatk deploy: ")]
     assert updates, seen
     total = len(parse_template(TEMPLATE.read_text())["Resources"])
