@@ -176,23 +176,24 @@ def test_sqs_inbox_skips_dedups_bounds_and_defers_deletes() -> None:
     assert sqs.deleted[1] == [f"r-2-{index}" for index in range(10)]  # ... and go out ten at a time
 
 
-def test_canary_arrives_through_any_receiver(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_canary_arrives_through_any_receiver() -> None:
+    """The canary is put through PutEvents (answered at the AWS boundary) and recognised in any receiver."""
+    import boto3
+
+    from iatk.testing import answer_call
+
     canary = Canary(LISTENER_ID, lambda: '{"source":["shop"]}')
-    puts: list[dict[str, Any]] = []
-
-    def fake_put(entry: dict[str, Any], *, bus: str, session: Any) -> list[str]:
-        puts.append(entry)
-        return ["canary-event-id"]
-
-    monkeypatch.setattr("iatk.listener._readiness.put_events", fake_put)
+    session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")
+    answer = {"FailedEntryCount": 0, "Entries": [{"EventId": "canary-event-id"}]}
 
     class Receiver:
         def receive(self, wait_seconds: int, max_messages: int) -> object:
             mine = envelope(0, source="iatk.canary", detail_type=f"iatk.canary {LISTENER_ID}")
             return canary.skip(Event.from_body(mine))
 
-    canary.await_(Receiver(), bus="orders", session=None, target_input={})  # type: ignore[arg-type]
-    assert [entry["DetailType"] for entry in puts] == [f"iatk.canary {LISTENER_ID}"]
+    with answer_call(session, "events", "PutEvents", answer) as seen:
+        canary.await_(Receiver(), bus="orders", session=session, target_input={})  # type: ignore[arg-type]
+    assert [entry["DetailType"] for request in seen for entry in request["Entries"]] == [f"iatk.canary {LISTENER_ID}"]
     assert canary.arrived == 1
     other = envelope(0, source="iatk.canary", detail_type="iatk.canary iatk_eb_vvvvvvvvvvvvvvvvvvvv")
     assert canary.kind(Event.from_body(other)) == "other"
