@@ -127,6 +127,10 @@ def execution_documents(
             details = event.get("stateEnteredEventDetails") or {}
             name = str(details.get("name") or "?")
             state_type = kind[: -len("StateEntered")] or "State"
+            # The history's timestamps can tie (moto's clock steps coarsely): a state entered after
+            # another starts strictly after it, so the tree keeps the order the states ran in.
+            if states and at <= states[-1]["start_time"]:
+                at = states[-1]["start_time"] + 1e-6
             sub: dict[str, Any] = {
                 "id": _segment_id(execution_arn, "state", ident),
                 "name": name,
@@ -139,7 +143,7 @@ def execution_documents(
             details = event.get("stateExitedEventDetails") or {}
             exited = open_states.pop(str(details.get("name") or "?"), None)
             if exited is not None:
-                exited["end_time"] = at
+                exited["end_time"] = max(at, exited["start_time"])
         elif kind in ("TaskScheduled", "LambdaFunctionScheduled", "ActivityScheduled"):
             details = (
                 event.get("taskScheduledEventDetails")
