@@ -23,8 +23,15 @@ Nothing outside this package imports moto. The public entry points stay in :mod:
   custom resources), :mod:`.lambda_sfn` (Step Functions tasks' traces), :mod:`.lambda_control`
   (``/iatk-api/lambda/*``);
 - :mod:`.templates`: what a template loses or gains on moto (skipped types, nested-template upload);
+  :mod:`.packaging` (local code to the server's S3), :mod:`.sam` (the SAM transform, offline),
+  :mod:`.references` (undefined references named before CreateStack);
+- :mod:`.cloudformation` / :mod:`.cfn_models`: moto's CloudFormation models fixed, and models for
+  types moto lacks;
+- :mod:`.eventbridge` / :mod:`.eventbridge_put`: every rule target delivered, and PutEvents under load;
+- :mod:`.environment`: plain boto3's environment for a run on the embedded backend;
+- :mod:`.schemas`: the schema folder standing in for the Schema Registry;
 - :mod:`.stepfunctions`: CloudFormation's state machines made executable on moto's interpreter;
-- :mod:`.states`: the offline TestState emulator.
+- :mod:`.states` and :mod:`.asl`: the offline TestState emulator and its States Language evaluator.
 
 The core reaches this package lazily, and only when a session is embedded (``AwsContext.embedded``):
 ``iatk.stack`` calls :mod:`.templates` and :mod:`.stepfunctions` from ``deploy_stack``. Nothing
