@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from lambda_app_helpers import PY_RUNTIME, env_children, wait_gone
+from lambda_app_helpers import PY_RUNTIME
 
 import iatk
+from lambda_processes import env_children, wait_gone
 
 
 @pytest.fixture(scope="module")

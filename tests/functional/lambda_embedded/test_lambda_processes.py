@@ -13,7 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
-from lambda_app_helpers import PY_RUNTIME, env_children, running, wait_gone
+from lambda_app_helpers import PY_RUNTIME
+
+from lambda_processes import env_children, running, wait_gone
 
 SRC = Path(__file__).resolve().parents[3] / "src"
 
@@ -23,7 +25,7 @@ SCRIPT = textwrap.dedent(
     """
     import io, json, os, sys, threading, time, zipfile
     sys.path.insert(0, sys.argv[2])
-    from lambda_app_helpers import env_children
+    from lambda_processes import env_children
     from iatk.embedded import EmbeddedBackend
 
     def zipped(code):
@@ -64,7 +66,7 @@ def run_script(tmp_path: Path, mode: str) -> tuple[list[int], list[int]]:
     script.write_text(SCRIPT)
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     done = subprocess.run(
-        [sys.executable, str(script), mode, str(Path(__file__).parent), PY_RUNTIME],
+        [sys.executable, str(script), mode, str(Path(__file__).parents[2]), PY_RUNTIME],
         capture_output=True,
         text=True,
         timeout=120,

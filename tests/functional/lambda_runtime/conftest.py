@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from lambda_helpers import OPEN, env_children, wait_gone
+from lambda_helpers import OPEN
 
 from iatk._backend.moto.lambda_ import LambdaRuntime
+from lambda_processes import env_children, wait_gone
 
 
 @pytest.fixture(scope="module")

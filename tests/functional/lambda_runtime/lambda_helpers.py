@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import os
 import sys
-import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -53,41 +51,3 @@ def py_spec(handler: str, name: str | None = None, **kw: Any) -> FunctionSpec:
     return FunctionSpec(
         name=name or handler.replace(".", "-").replace("/", "-"), runtime=PY_RUNTIME, handler=handler, **kw
     )
-
-
-def env_children() -> set[int]:
-    """This process's children that are Lambda environments (OS view)."""
-    me = os.getpid()
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()
-            if fields[0] == "Z" or int(fields[1]) != me:
-                continue
-            if b"AWS_LAMBDA_RUNTIME_API=" in (entry / "environ").read_bytes():
-                found.add(int(entry.name))
-        except (OSError, ValueError):
-            continue
-    return found
-
-
-def wait_gone(pids: set[int] | list[int], timeout: float = 5.0) -> set[int]:
-    """The pids still running (not zombies) after up to ``timeout`` seconds."""
-    end = time.monotonic() + timeout
-    left = set(pids)
-    while left and time.monotonic() < end:
-        left = {pid for pid in left if _running(pid)}
-        if left:
-            time.sleep(0.02)
-    return left
-
-
-def _running(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"

@@ -6,9 +6,10 @@ import json
 import time
 
 import pytest
-from lambda_helpers import PY_RUNTIME, py_spec, wait_gone
+from lambda_helpers import PY_RUNTIME, py_spec
 
 from iatk._backend.moto.lambda_ import FunctionSpec
+from lambda_processes import wait_gone
 
 
 @pytest.fixture(scope="module")

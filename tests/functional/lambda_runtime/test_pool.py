@@ -13,7 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from lambda_helpers import PY, PY_RUNTIME, py_spec, wait_gone, zip_files
+from lambda_helpers import PY, PY_RUNTIME, py_spec, zip_files
 
 from iatk._backend.moto.lambda_ import (
     ConcurrencyLimitExceeded,
@@ -21,6 +21,7 @@ from iatk._backend.moto.lambda_ import (
     LambdaRuntimeError,
     RuntimeNotSupported,
 )
+from lambda_processes import wait_gone
 
 
 def _parallel(rt, spec, n, payload):
